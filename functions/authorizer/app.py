@@ -1,0 +1,40 @@
+"""Lambda REQUEST authorizer: turns ``Authorization: Bearer <key>`` into a company and its scopes."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import event_source
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerRequestEvent,
+    APIGatewayAuthorizerResponse,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from scheduled_comms.composition import api_key_store
+from scheduled_comms.errors import Unauthorized
+from scheduled_comms.logic.auth import authenticate
+from scheduled_comms.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_source(data_class=APIGatewayAuthorizerRequestEvent)
+def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
+    try:
+        caller = authenticate(api_key_store(), event.get_header_value("Authorization", case_sensitive=False))
+    except Unauthorized as exc:
+        logger.info("authentication refused", extra={"reason": exc.message})
+        metrics.add_metric(name="AuthRefused", unit="Count", value=1)
+        raise Exception("Unauthorized") from None  # API Gateway answers 401 for exactly this message
+    arn = event.parsed_arn
+    policy = APIGatewayAuthorizerResponse(
+        principal_id=caller.key_id,
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+        context={"company_id": caller.company_id, "scopes": ",".join(sorted(caller.scopes)), "key_id": caller.key_id},
+    )
+    # The decision is cached per key, so it must cover every route of the API.
+    policy.allow_all_routes()
+    return policy.asdict()

@@ -1,0 +1,32 @@
+"""DELETE /v1/scheduled-communications/{id}: soft-cancel a pending row."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from scheduled_comms.composition import communication_store
+from scheduled_comms.http import ServiceResolver, api_handler, current_caller
+from scheduled_comms.logic.communications import cancel_communication
+from scheduled_comms.models.domain import now_utc
+from scheduled_comms.models.values import Uuid
+from scheduled_comms.observability import logger, metrics
+
+app = ServiceResolver()
+
+
+@app.delete(
+    "/v1/scheduled-communications/<id>",
+    summary="Cancel a pending communication",
+    tags=["scheduled-communications"],
+    responses={204: {"description": "Cancelled; the row is kept with cancelled_at"}},
+)
+def cancel_route(id: Annotated[Uuid, Path()]) -> Response:
+    caller = current_caller(app)
+    logger.append_keys(company_id=caller.company_id, communication_id=id)
+    cancel_communication(communication_store(), caller, id, now_utc())
+    metrics.add_metric(name="CommunicationsCancelled", unit="Count", value=1)
+    return Response(status_code=204, body=None)
+
+
+lambda_handler = api_handler(app)

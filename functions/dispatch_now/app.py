@@ -1,0 +1,31 @@
+"""POST /v1/scheduled-communications/{id}/dispatch-now: make a pending row due immediately."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from scheduled_comms.composition import communication_store, credit_ledger
+from scheduled_comms.http import ServiceResolver, api_handler, current_caller
+from scheduled_comms.logic.communications import dispatch_now
+from scheduled_comms.models.api import CommunicationResponse
+from scheduled_comms.models.domain import now_utc
+from scheduled_comms.models.values import Uuid
+from scheduled_comms.observability import logger, metrics
+
+app = ServiceResolver()
+
+
+@app.post(
+    "/v1/scheduled-communications/<id>/dispatch-now",
+    summary="Dispatch a pending communication now",
+    tags=["scheduled-communications"],
+)
+def dispatch_now_route(id: Annotated[Uuid, Path()]) -> CommunicationResponse:
+    caller = current_caller(app)
+    logger.append_keys(company_id=caller.company_id, communication_id=id)
+    result = dispatch_now(communication_store(), credit_ledger(), caller, id, now_utc())
+    metrics.add_metric(name="CommunicationsFlushed", unit="Count", value=1)
+    return result
+
+
+lambda_handler = api_handler(app)

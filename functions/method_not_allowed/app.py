@@ -1,0 +1,29 @@
+"""Any method a path does not support: 405 with the methods it does, in the service's error shape."""
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from scheduled_comms.errors import MethodNotAllowed
+from scheduled_comms.http.resolver import error_body, status_of
+from scheduled_comms.observability import logger
+
+ALLOWED = {
+    "/v1/health": "GET",
+    "/v1/scheduled-communications": "GET, POST",
+    "/v1/scheduled-communications/{id}": "GET, PATCH, DELETE",
+    "/v1/scheduled-communications/{id}/dispatch-now": "POST",
+}
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    allowed = ALLOWED.get(str(event.get("resource")), "")
+    failure = MethodNotAllowed(f"{event.get('httpMethod')} is not supported here; use {allowed}")
+    return {
+        "statusCode": int(status_of(failure)),
+        "headers": {"Content-Type": "application/json", "Allow": allowed},
+        "body": json.dumps(error_body(failure.code, failure.message)),
+        "isBase64Encoded": False,
+    }

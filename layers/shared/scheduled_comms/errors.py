@@ -1,0 +1,90 @@
+"""Domain errors. The HTTP layer maps each class to a status and an error body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class ServiceError(Exception):
+    """Base of every expected failure; ``code`` is the stable machine-readable error code."""
+
+    code = "error"
+
+    def __init__(self, message: str, details: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class ValidationFailed(ServiceError):
+    code = "validation_error"
+
+
+class InvalidCursor(ServiceError):
+    code = "invalid_cursor"
+
+
+class Unauthorized(ServiceError):
+    code = "unauthorized"
+
+
+class Forbidden(ServiceError):
+    code = "insufficient_scope"
+
+
+class NotFound(ServiceError):
+    code = "not_found"
+
+
+class MethodNotAllowed(ServiceError):
+    code = "method_not_allowed"
+
+
+class UnsupportedMediaType(ServiceError):
+    code = "unsupported_media_type"
+
+
+class PayloadTooLarge(ServiceError):
+    code = "payload_too_large"
+
+
+class NotPending(ServiceError):
+    code = "not_pending"
+
+
+class InsufficientCredits(ServiceError):
+    code = "insufficient_credits"
+
+
+class IdempotencyKeyReused(ServiceError):
+    code = "idempotency_key_reused"
+
+
+class IdempotencyInProgress(ServiceError):
+    code = "idempotency_in_progress"
+
+
+class AlreadyExists(ServiceError):
+    code = "already_exists"
+
+
+def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[FieldError]:
+    """Pydantic errors as field/message pairs, fields written as dotted paths (``payload.cc[1]``)."""
+    details = []
+    for error in errors:
+        path = ""
+        for part in (*prefix, *error.get("loc", ())):
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        message = str(error.get("msg", "is not valid"))
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if error.get("type") == "extra_forbidden":
+            message = "is not a recognised field here"
+        details.append(FieldError(path or "body", message))
+    return details

@@ -1,0 +1,180 @@
+"""A Powertools REST resolver with the service's error shape and request pre-checks.
+
+Every 4xx has one body: ``{"error": {"code", "message", "details": [{"field", "message"}]}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from scheduled_comms import errors
+from scheduled_comms.models.api import MAX_BODY_BYTES
+from scheduled_comms.models.domain import Caller, Channel
+from scheduled_comms.observability import logger, metrics, tracer
+
+STATUS_OF: dict[type[errors.ServiceError], HTTPStatus] = {
+    errors.ValidationFailed: HTTPStatus.UNPROCESSABLE_ENTITY,
+    errors.NotPending: HTTPStatus.UNPROCESSABLE_ENTITY,
+    errors.IdempotencyKeyReused: HTTPStatus.UNPROCESSABLE_ENTITY,
+    errors.InvalidCursor: HTTPStatus.BAD_REQUEST,
+    errors.Unauthorized: HTTPStatus.UNAUTHORIZED,
+    errors.InsufficientCredits: HTTPStatus.PAYMENT_REQUIRED,
+    errors.Forbidden: HTTPStatus.FORBIDDEN,
+    errors.NotFound: HTTPStatus.NOT_FOUND,
+    errors.MethodNotAllowed: HTTPStatus.METHOD_NOT_ALLOWED,
+    errors.IdempotencyInProgress: HTTPStatus.CONFLICT,
+    errors.AlreadyExists: HTTPStatus.CONFLICT,
+    errors.PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    errors.UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+}
+
+_CHANNEL_TAGS = {channel.value for channel in Channel}
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def error_body(code: str, message: str, details: list[errors.FieldError] | None = None) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": [{"field": d.field, "message": d.message} for d in details or []],
+        }
+    }
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body) if body is not None else None,
+        headers=headers,
+    )
+
+
+def status_of(exc: errors.ServiceError) -> HTTPStatus:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return HTTPStatus.BAD_REQUEST
+
+
+def request_errors(raw: list[dict[str, Any]]) -> list[errors.FieldError]:
+    """Powertools/pydantic request errors as field errors: location prefix and union tags dropped."""
+    cleaned = []
+    for error in raw:
+        loc = list(error.get("loc", ()))
+        if loc and loc[0] in ("body", "query", "path", "header"):
+            loc = loc[1:]
+        if loc and loc[0] in _CHANNEL_TAGS:
+            loc = loc[1:]
+        kind = error.get("type")
+        if kind == "union_tag_not_found":
+            error = {**error, "msg": "Field required"}
+            loc = ["channel"]
+        elif kind == "union_tag_invalid":
+            error = {**error, "msg": f"must be one of: {', '.join(sorted(_CHANNEL_TAGS))}"}
+            loc = ["channel"]
+        elif kind == "json_invalid":
+            error = {**error, "msg": f"is not valid JSON ({error.get('ctx', {}).get('error', 'decode error')})"}
+            loc = []
+        cleaned.append({**error, "loc": tuple(part for part in loc if isinstance(part, str | int))})
+    return errors.field_errors(cleaned)
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def precheck(event: dict[str, Any]) -> errors.ServiceError | None:
+    """Checks made before routing: body size and JSON content type."""
+    body = event.get("body")
+    if body and len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
+        return errors.PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes")
+    if body and str(event.get("httpMethod", "")).upper() in _BODY_METHODS:
+        content_type = (_header(event, "content-type") or "").split(";")[0].strip().lower()
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            return errors.UnsupportedMediaType(
+                "Request bodies must be JSON: send Content-Type: application/json",
+                [errors.FieldError("Content-Type", "must be application/json")],
+            )
+    return None
+
+
+class ServiceResolver(APIGatewayRestResolver):
+    """REST API resolver with request validation and the service-wide error mapping."""
+
+    def __init__(self) -> None:
+        super().__init__(enable_validation=True)
+        self.exception_handler(errors.ServiceError)(self._service_error)
+        self.exception_handler(RequestValidationError)(self._validation_error)
+        self.exception_handler(NotFoundError)(self._not_found)
+        self.not_found(self._not_found)
+        self.exception_handler(Exception)(self._unexpected)
+
+    def resolve(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        failure = precheck(event)
+        if failure is not None:
+            return {
+                "statusCode": int(status_of(failure)),
+                "headers": {"Content-Type": content_types.APPLICATION_JSON},
+                "body": json.dumps(error_body(failure.code, failure.message, failure.details)),
+                "isBase64Encoded": False,
+            }
+        return super().resolve(event, context)
+
+    @staticmethod
+    def _service_error(exc: errors.ServiceError) -> Response:
+        return json_response(status_of(exc), error_body(exc.code, exc.message, exc.details))
+
+    @staticmethod
+    def _validation_error(exc: RequestValidationError) -> Response:
+        details = request_errors(list(exc.errors()))
+        return json_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            error_body("validation_error", "The request is not valid; see details", details),
+        )
+
+    @staticmethod
+    def _not_found(exc: Exception | None = None) -> Response:
+        return json_response(HTTPStatus.NOT_FOUND, error_body("not_found", "No such resource"))
+
+    @staticmethod
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unexpected error", extra={"error_type": type(exc).__name__})
+        return json_response(
+            HTTPStatus.INTERNAL_SERVER_ERROR, error_body("internal_error", "Something went wrong on our side")
+        )
+
+
+def current_caller(app: APIGatewayRestResolver) -> Caller:
+    """The caller the authorizer established (company, scopes, key id)."""
+    context = app.current_event.request_context.authorizer
+    company_id = context.get("company_id") if context else None
+    if not company_id:
+        raise errors.Unauthorized("Missing or invalid credentials")
+    scopes = frozenset(s for s in str(context.get("scopes", "")).split(",") if s)
+    return Caller(company_id=str(company_id), scopes=scopes, key_id=str(context.get("key_id", "")))
+
+
+def api_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda entry point of a route function: logging, tracing and metrics around ``app.resolve``."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics(raise_on_empty_metrics=False)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_handler

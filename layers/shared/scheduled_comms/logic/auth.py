@@ -1,0 +1,78 @@
+"""API keys: issuing, authenticating and scope checks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from datetime import datetime
+
+from scheduled_comms.errors import Forbidden, Unauthorized, ValidationFailed
+from scheduled_comms.models.domain import ApiKeyRecord, Caller, Scope
+from scheduled_comms.models.values import format_instant
+from scheduled_comms.ports import ApiKeyStore
+
+KEY_PREFIX = "sck"
+_KEY_SHAPE = re.compile(r"^sck_([0-9a-f]{32})_([A-Za-z0-9_\-]{43})$")
+ALL_SCOPES = tuple(scope.value for scope in Scope)
+
+
+def hash_secret(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def parse_scopes(text: str) -> tuple[str, ...]:
+    scopes = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [scope for scope in scopes if scope not in ALL_SCOPES]
+    if unknown or not scopes:
+        raise ValidationFailed(f"Scopes must be a comma-separated subset of: {', '.join(ALL_SCOPES)}")
+    return scopes
+
+
+def issue_api_key(
+    store: ApiKeyStore, company_id: str, scopes: tuple[str, ...], now: datetime, name: str | None = None
+) -> tuple[ApiKeyRecord, str]:
+    """Create a key for a company; the plain key is returned once and never stored."""
+    key_id = uuid.uuid4().hex
+    api_key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+    record = ApiKeyRecord(
+        key_id=key_id,
+        company_id=company_id,
+        scopes=scopes,
+        secret_sha256=hash_secret(api_key),
+        created_at=format_instant(now),
+        name=name,
+    )
+    store.put(record)
+    return record, api_key
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def authenticate(store: ApiKeyStore, authorization: str | None) -> Caller:
+    """The caller behind an ``Authorization: Bearer <key>`` header; ``Unauthorized`` otherwise."""
+    token = bearer_token(authorization)
+    match = _KEY_SHAPE.match(token or "")
+    if token is None or match is None:
+        raise Unauthorized("Missing or malformed API key")
+    record = store.get(match.group(1))
+    if record is None or not hmac.compare_digest(record.secret_sha256, hash_secret(token)):
+        raise Unauthorized("Unknown API key")
+    if record.revoked_at is not None:
+        raise Unauthorized("This API key has been revoked")
+    return Caller(company_id=record.company_id, scopes=frozenset(record.scopes), key_id=record.key_id)
+
+
+def require_scopes(caller: Caller, *needed: Scope) -> None:
+    missing = caller.missing(*needed)
+    if missing:
+        raise Forbidden(f"This API key lacks the scope(s): {', '.join(missing)}")

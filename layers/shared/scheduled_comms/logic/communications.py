@@ -1,0 +1,199 @@
+"""Use cases of the scheduled-communications resource."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from scheduled_comms.errors import FieldError, NotFound, NotPending, ValidationFailed, field_errors
+from scheduled_comms.logic.auth import require_scopes
+from scheduled_comms.logic.cursor import decode_cursor, encode_cursor
+from scheduled_comms.models.api import (
+    EDITABLE_FIELDS,
+    MAX_SCHEDULE_AHEAD_DAYS,
+    PAST_TOLERANCE_SECONDS,
+    PAYLOAD_MODELS,
+    CommunicationListResponse,
+    CommunicationOut,
+    CommunicationResponse,
+    CreateEmail,
+    CreateSms,
+    CreateVoiceCall,
+    CreditsMeta,
+    ListMeta,
+    UpdateCommunicationRequest,
+)
+from scheduled_comms.models.domain import (
+    CHANNEL_SCOPE,
+    MAX_ATTEMPTS,
+    Caller,
+    Channel,
+    Communication,
+    ListFilters,
+    Scope,
+    Source,
+    Status,
+)
+from scheduled_comms.models.values import new_id
+from scheduled_comms.ports import CommunicationStore, CreditLedger
+
+
+def check_schedule_time(scheduled_for: datetime, now: datetime) -> None:
+    if scheduled_for < now - timedelta(seconds=PAST_TOLERANCE_SECONDS):
+        raise ValidationFailed(
+            "scheduled_for is in the past",
+            [FieldError("scheduled_for", f"must not be more than {PAST_TOLERANCE_SECONDS} seconds in the past")],
+        )
+    if scheduled_for > now + timedelta(days=MAX_SCHEDULE_AHEAD_DAYS):
+        raise ValidationFailed(
+            "scheduled_for is too far ahead",
+            [FieldError("scheduled_for", f"must be within {MAX_SCHEDULE_AHEAD_DAYS} days from now")],
+        )
+
+
+def create_communication(
+    store: CommunicationStore, caller: Caller, request: CreateEmail | CreateSms | CreateVoiceCall, now: datetime
+) -> CommunicationResponse:
+    """Queue a new pending row, spending one credit. Needs dispatcher:write and the channel's scope."""
+    channel = Channel(request.channel)
+    require_scopes(caller, Scope.DISPATCHER_WRITE, CHANNEL_SCOPE[channel])
+    check_schedule_time(request.scheduled_for, now)
+    fields = request.model_dump(mode="json", exclude={"channel", "payload", "scheduled_for", "cancel_policy"})
+    row = Communication(
+        **fields,
+        id=new_id(now),
+        company_id=caller.company_id,
+        channel=channel,
+        status=Status.PENDING,
+        scheduled_for=request.scheduled_for,
+        payload=request.payload.model_dump(mode="json", exclude_none=True),
+        cancel_policy=request.cancel_policy.model_dump(exclude_none=True) if request.cancel_policy else None,
+        attempt_count=0,
+        max_attempts=MAX_ATTEMPTS[channel],
+        source=Source.API,
+        created_at=now,
+        updated_at=now,
+    )
+    credits = store.create(row)
+    return CommunicationResponse(data=CommunicationOut.of(row), meta=CreditsMeta(credits_remaining=credits))
+
+
+def _owned_row(store: CommunicationStore, caller: Caller, row_id: str) -> Communication:
+    row = store.get(caller.company_id, row_id)
+    if row is None:
+        raise NotFound("No scheduled communication with this id")
+    return row
+
+
+def _pending_row(store: CommunicationStore, caller: Caller, row_id: str) -> Communication:
+    row = _owned_row(store, caller, row_id)
+    if row.status is not Status.PENDING:
+        raise NotPending(f"Only pending rows can be changed; this one is {row.status.value}")
+    return row
+
+
+def get_communication(
+    store: CommunicationStore, ledger: CreditLedger, caller: Caller, row_id: str
+) -> CommunicationResponse:
+    require_scopes(caller, Scope.DISPATCHER_READ)
+    row = _owned_row(store, caller, row_id)
+    return CommunicationResponse(
+        data=CommunicationOut.of(row), meta=CreditsMeta(credits_remaining=ledger.balance(caller.company_id))
+    )
+
+
+def list_communications(
+    store: CommunicationStore,
+    ledger: CreditLedger,
+    caller: Caller,
+    filters: ListFilters,
+    limit: int,
+    cursor: str | None,
+    cursor_key: bytes,
+) -> CommunicationListResponse:
+    """A page of the company's rows, newest first."""
+    require_scopes(caller, Scope.DISPATCHER_READ)
+    after_id = decode_cursor(cursor, caller.company_id, filters, cursor_key) if cursor else None
+    page = store.list(caller.company_id, filters, limit, after_id)
+    next_cursor = (
+        encode_cursor(page.next_after_id, caller.company_id, filters, cursor_key) if page.next_after_id else None
+    )
+    return CommunicationListResponse(
+        data=[CommunicationOut.of(row) for row in page.items],
+        meta=ListMeta(
+            credits_remaining=ledger.balance(caller.company_id), limit=limit, next_cursor=next_cursor
+        ),
+    )
+
+
+def update_communication(
+    store: CommunicationStore,
+    ledger: CreditLedger,
+    caller: Caller,
+    row_id: str,
+    request: UpdateCommunicationRequest,
+    now: datetime,
+) -> CommunicationResponse:
+    """Edit a pending row's schedule, timezone, business-hours flag, payload or cancel policy."""
+    require_scopes(caller, Scope.DISPATCHER_WRITE)
+    given = request.model_fields_set
+    if not given:
+        raise ValidationFailed(
+            "Nothing to change",
+            [FieldError("body", f"give at least one of: {', '.join(EDITABLE_FIELDS)}")],
+        )
+    nulls = [name for name in ("scheduled_for", "respect_business_hours", "payload") if name in given
+             and getattr(request, name) is None]
+    if nulls:
+        raise ValidationFailed("Some fields cannot be null", [FieldError(name, "cannot be null") for name in nulls])
+    row = _pending_row(store, caller, row_id)
+    changes: dict[str, Any] = {}
+    if "scheduled_for" in given:
+        assert request.scheduled_for is not None
+        check_schedule_time(request.scheduled_for, now)
+        changes["scheduled_for"] = request.scheduled_for
+        changes["original_scheduled_for"] = None
+    if "timezone" in given:
+        changes["timezone"] = request.timezone
+    if "respect_business_hours" in given:
+        changes["respect_business_hours"] = request.respect_business_hours
+    if "cancel_policy" in given:
+        policy = request.cancel_policy
+        changes["cancel_policy"] = policy.model_dump(exclude_none=True) if policy else None
+    if "payload" in given:
+        try:
+            payload = PAYLOAD_MODELS[row.channel].model_validate(request.payload)
+        except ValidationError as exc:
+            raise ValidationFailed(
+                f"payload is not a valid {row.channel.value} payload", field_errors(exc.errors(), ("payload",))
+            ) from None
+        changes["payload"] = payload.model_dump(mode="json", exclude_none=True)
+    updated = store.update_pending(row, changes, now)
+    return CommunicationResponse(
+        data=CommunicationOut.of(updated), meta=CreditsMeta(credits_remaining=ledger.balance(caller.company_id))
+    )
+
+
+def cancel_communication(store: CommunicationStore, caller: Caller, row_id: str, now: datetime) -> None:
+    """Soft-cancel a pending row; it is kept, with ``cancelled_at``."""
+    require_scopes(caller, Scope.DISPATCHER_WRITE)
+    store.cancel_pending(_pending_row(store, caller, row_id), now)
+
+
+def dispatch_now(
+    store: CommunicationStore, ledger: CreditLedger, caller: Caller, row_id: str, now: datetime
+) -> CommunicationResponse:
+    """Make a pending row due now, ignoring business hours, so the next tick sends it."""
+    require_scopes(caller, Scope.DISPATCHER_WRITE)
+    row = _pending_row(store, caller, row_id)
+    changes = {
+        "scheduled_for": now,
+        "respect_business_hours": False,
+        "original_scheduled_for": row.original_scheduled_for or row.scheduled_for,
+    }
+    updated = store.update_pending(row, changes, now)
+    return CommunicationResponse(
+        data=CommunicationOut.of(updated), meta=CreditsMeta(credits_remaining=ledger.balance(caller.company_id))
+    )

@@ -1,0 +1,221 @@
+"""Request and response shapes of the HTTP API (separate from the domain entity and the stored item)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
+
+from scheduled_comms.models.domain import Channel, Communication, Source, Status
+from scheduled_comms.models.values import E164Number, EmailAddress, IanaTimezone, UtcInstant, Uuid, VariableMap
+
+# Limits stated in the README.
+MAX_BODY_BYTES = 128 * 1024
+MAX_HTML_BODY_CHARS = 100_000
+MAX_SMS_CHARS = 1_600
+MAX_FOLLOW_UP_ATTEMPTS = 10
+MAX_FOLLOW_UP_DELAY_HOURS = 720.0
+MAX_SCHEDULE_AHEAD_DAYS = 366
+PAST_TOLERANCE_SECONDS = 60
+
+StrictInt = Annotated[int, Field(strict=True)]
+
+
+class StrictModel(BaseModel):
+    """Input models reject unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CancelPolicy(StrictModel):
+    """How a row stops being worth sending.
+
+    ``expire_after_minutes``: if the row could only be dispatched later than this many minutes after
+    its ``scheduled_for`` (held by business hours, retried, or a backlog), it is skipped instead of sent.
+    """
+
+    expire_after_minutes: Annotated[int, Field(strict=True, ge=1, le=525_600)] | None = None
+
+
+class EmailPayload(StrictModel):
+    to_email: EmailAddress
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=998)]
+    html_body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_HTML_BODY_CHARS)]
+    from_email: EmailAddress | None = None
+    to_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    cc: Annotated[list[EmailAddress], Field(max_length=20)] | None = None
+    sender_user_id: Uuid | None = None
+    mode: Literal["transactional", "marketing"] | None = Field(
+        default=None, description="transactional (default) or marketing (adds unsubscribe headers)"
+    )
+    contact_id: Uuid | None = None
+    deal_id: Uuid | None = None
+    customer_id: Uuid | None = None
+
+
+class SmsPayload(StrictModel):
+    phone_number_id: Uuid
+    to_number: E164Number
+    message_body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_SMS_CHARS)]
+
+
+class FollowUps(StrictModel):
+    """A voice cadence: ``max_attempts`` calls in all, the next one ``follow_up_delays[k-1]`` hours later."""
+
+    max_attempts: Annotated[int, Field(strict=True, ge=1, le=MAX_FOLLOW_UP_ATTEMPTS)]
+    follow_up_delays: Annotated[
+        list[Annotated[float, Field(gt=0, le=MAX_FOLLOW_UP_DELAY_HOURS, allow_inf_nan=False)]],
+        Field(max_length=MAX_FOLLOW_UP_ATTEMPTS - 1),
+    ]
+    voice_agent_outbound_config_id: Uuid
+    to_number: E164Number
+    respect_business_hours: StrictBool | None = None
+    dynamic_variables: VariableMap | None = None
+    contact_id: Uuid | None = None
+    customer_id: Uuid | None = None
+    deal_id: Uuid | None = None
+
+    @model_validator(mode="after")
+    def _delays_match_attempts(self) -> FollowUps:
+        if len(self.follow_up_delays) != self.max_attempts - 1:
+            raise ValueError(
+                f"follow_up_delays must hold exactly max_attempts - 1 = {self.max_attempts - 1} delays (hours)"
+            )
+        return self
+
+
+class VoiceCallPayload(StrictModel):
+    voice_agent_outbound_config_id: Uuid
+    to_number: E164Number
+    dynamic_variables: VariableMap | None = None
+    metadata: VariableMap | None = None
+    follow_ups: FollowUps | None = None
+
+
+PAYLOAD_MODELS: dict[Channel, type[StrictModel]] = {
+    Channel.EMAIL: EmailPayload,
+    Channel.SMS: SmsPayload,
+    Channel.VOICE_CALL: VoiceCallPayload,
+}
+
+EntityType = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_.\-]*$")]
+
+
+class _CreateCommon(StrictModel):
+    scheduled_for: UtcInstant = Field(description="ISO 8601 with offset; not more than 1 minute in the past")
+    timezone: IanaTimezone | None = Field(default=None, description="IANA zone for business hours")
+    respect_business_hours: StrictBool = False
+    contact_id: Uuid | None = None
+    customer_id: Uuid | None = None
+    deal_id: Uuid | None = None
+    related_entity_type: EntityType | None = None
+    related_entity_id: Uuid | None = None
+    cancel_policy: CancelPolicy | None = None
+
+    @model_validator(mode="after")
+    def _related_entity_pair(self) -> _CreateCommon:
+        if (self.related_entity_type is None) != (self.related_entity_id is None):
+            raise ValueError("related_entity_type and related_entity_id go together: give both or neither")
+        return self
+
+
+class CreateEmail(_CreateCommon):
+    channel: Literal["email"]
+    payload: EmailPayload
+
+
+class CreateSms(_CreateCommon):
+    channel: Literal["sms"]
+    payload: SmsPayload
+
+
+class CreateVoiceCall(_CreateCommon):
+    channel: Literal["voice_call"]
+    payload: VoiceCallPayload
+
+
+CreateCommunicationRequest = Annotated[CreateEmail | CreateSms | CreateVoiceCall, Field(discriminator="channel")]
+
+EDITABLE_FIELDS = ("scheduled_for", "timezone", "respect_business_hours", "payload", "cancel_policy")
+
+
+class UpdateCommunicationRequest(StrictModel):
+    """PATCH body: any of the editable fields; the payload is replaced whole and checked against the channel."""
+
+    scheduled_for: UtcInstant | None = None
+    timezone: IanaTimezone | None = Field(default=None, description="null returns to the company default")
+    respect_business_hours: StrictBool | None = None
+    payload: dict[str, Any] | None = None
+    cancel_policy: CancelPolicy | None = Field(default=None, description="null removes the policy")
+
+
+class CommunicationOut(BaseModel):
+    """A scheduled communication as the API returns it."""
+
+    id: str
+    channel: Channel
+    status: Status
+    scheduled_for: UtcInstant
+    original_scheduled_for: UtcInstant | None
+    timezone: str | None
+    respect_business_hours: bool
+    payload: dict[str, Any]
+    contact_id: str | None
+    customer_id: str | None
+    deal_id: str | None
+    related_entity_type: str | None
+    related_entity_id: str | None
+    cancel_policy: dict[str, Any] | None
+    attempt_count: int
+    max_attempts: int
+    last_error: str | None
+    dispatched_external_id: str | None
+    dispatched_at: UtcInstant | None
+    cancelled_at: UtcInstant | None
+    source: Source
+    created_at: UtcInstant
+    updated_at: UtcInstant
+
+    @classmethod
+    def of(cls, row: Communication) -> CommunicationOut:
+        return cls.model_validate(row.model_dump(exclude={"company_id"}))
+
+
+class CreditsMeta(BaseModel):
+    credits_remaining: int
+
+
+class ListMeta(CreditsMeta):
+    limit: int
+    next_cursor: str | None
+
+
+class CommunicationResponse(BaseModel):
+    data: CommunicationOut
+    meta: CreditsMeta
+
+
+class CommunicationListResponse(BaseModel):
+    data: list[CommunicationOut]
+    meta: ListMeta
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] = []
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+    version: str
+    time: UtcInstant

@@ -1,0 +1,131 @@
+"""Domain entities: the scheduled communication, its channel and status, the caller and its scopes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from scheduled_comms.models.values import UtcInstant
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    VOICE_CALL = "voice_call"
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    DISPATCHING = "dispatching"
+    DISPATCHED = "dispatched"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
+class Source(StrEnum):
+    API = "api"
+    CADENCE = "cadence"
+    CAMPAIGN = "campaign"
+
+
+class Scope(StrEnum):
+    DISPATCHER_READ = "dispatcher:read"
+    DISPATCHER_WRITE = "dispatcher:write"
+    EMAIL_SEND = "email:send"
+    SMS_SEND = "sms:send"
+    CALLS_INITIATE = "calls:initiate"
+
+
+CHANNEL_SCOPE: dict[Channel, Scope] = {
+    Channel.EMAIL: Scope.EMAIL_SEND,
+    Channel.SMS: Scope.SMS_SEND,
+    Channel.VOICE_CALL: Scope.CALLS_INITIATE,
+}
+
+# Dispatch attempts per row (transient failures are retried with backoff up to this many sends).
+MAX_ATTEMPTS: dict[Channel, int] = {Channel.EMAIL: 3, Channel.SMS: 3, Channel.VOICE_CALL: 2}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the company an API key belongs to and the scopes it carries."""
+
+    company_id: str
+    scopes: frozenset[str]
+    key_id: str
+
+    def missing(self, *needed: Scope) -> list[str]:
+        return [scope.value for scope in needed if scope.value not in self.scopes]
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """A stored API key: the SHA-256 of the key, never the key itself."""
+
+    key_id: str
+    company_id: str
+    scopes: tuple[str, ...]
+    secret_sha256: str
+    created_at: str
+    name: str | None = None
+    revoked_at: str | None = None
+
+
+class Communication(BaseModel):
+    """A scheduled communication as the service knows it (storage-independent)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    company_id: str
+    channel: Channel
+    status: Status
+    scheduled_for: UtcInstant
+    original_scheduled_for: UtcInstant | None = None
+    timezone: str | None = None
+    respect_business_hours: bool = False
+    payload: dict[str, Any]
+    contact_id: str | None = None
+    customer_id: str | None = None
+    deal_id: str | None = None
+    related_entity_type: str | None = None
+    related_entity_id: str | None = None
+    cancel_policy: dict[str, Any] | None = None
+    attempt_count: int = 0
+    max_attempts: int
+    last_error: str | None = None
+    dispatched_external_id: str | None = None
+    dispatched_at: UtcInstant | None = None
+    cancelled_at: UtcInstant | None = None
+    source: Source = Source.API
+    created_at: UtcInstant
+    updated_at: UtcInstant
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """Filters of a list query; every one optional, all combinable."""
+
+    status: Status | None = None
+    channel: Channel | None = None
+    contact_id: str | None = None
+    deal_id: str | None = None
+    customer_id: str | None = None
+
+    def fingerprint(self) -> str:
+        return "|".join(f"{name}={getattr(self, name) or ''}" for name in self.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Communication]
+    next_after_id: str | None
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

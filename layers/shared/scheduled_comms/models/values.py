@@ -1,0 +1,142 @@
+"""Reusable value types: UTC instants, IANA zones, E.164 numbers, uuids, email addresses, bounded maps."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Annotated, Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
+
+
+def parse_instant(value: Any) -> datetime:
+    """An ISO 8601 string with a UTC offset, as an aware datetime in UTC; naive times are refused."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        if not 10 <= len(value) <= 40:
+            raise ValueError("must be an ISO 8601 date-time with a UTC offset, e.g. 2026-05-01T09:00:00Z")
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                "must be an ISO 8601 date-time with a UTC offset, e.g. 2026-05-01T09:00:00Z"
+            ) from None
+    else:
+        raise ValueError("must be a string holding an ISO 8601 date-time")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError("must include a UTC offset (Z or +hh:mm); naive times are ambiguous")
+    return parsed.astimezone(UTC)
+
+
+def format_instant(value: datetime) -> str:
+    """The canonical text of an instant: ISO 8601 in UTC with a +00:00 offset."""
+    return value.astimezone(UTC).isoformat()
+
+
+UtcInstant = Annotated[
+    datetime,
+    BeforeValidator(parse_instant),
+    PlainSerializer(format_instant, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_timezone(value: str) -> str:
+    if value not in _zone_names():
+        raise ValueError("must be an IANA time zone name, e.g. Australia/Sydney")
+    return value
+
+
+IanaTimezone = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    AfterValidator(check_timezone),
+    WithJsonSchema({"type": "string", "examples": ["Australia/Sydney"], "maxLength": 64}),
+]
+
+
+def _strict_str(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    return value
+
+
+def check_e164(value: str) -> str:
+    if not value.startswith("+"):
+        raise ValueError("must be an E.164 phone number starting with +, e.g. +61412345678")
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise ValueError("must be an E.164 phone number, e.g. +61412345678") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a valid phone number")
+    formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if formatted != value:
+        raise ValueError(f"must be written in E.164 form without spaces or punctuation ({formatted})")
+    return value
+
+
+E164Number = Annotated[
+    str,
+    BeforeValidator(_strict_str),
+    StringConstraints(min_length=3, max_length=16),
+    AfterValidator(check_e164),
+    WithJsonSchema({"type": "string", "pattern": r"^\+[1-9]\d{1,14}$", "examples": ["+61412345678"]}),
+]
+
+
+def check_uuid(value: str) -> str:
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        raise ValueError("must be a UUID, e.g. 60b5889e-c8e1-4273-836e-67a3f0b3231a") from None
+    return str(parsed)
+
+
+Uuid = Annotated[
+    str,
+    BeforeValidator(_strict_str),
+    StringConstraints(min_length=32, max_length=45),
+    AfterValidator(check_uuid),
+    WithJsonSchema({"type": "string", "format": "uuid"}),
+]
+
+
+def check_email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"is not a valid email address: {exc}") from None
+
+
+EmailAddress = Annotated[
+    str,
+    BeforeValidator(_strict_str),
+    StringConstraints(min_length=3, max_length=254),
+    AfterValidator(check_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 254}),
+]
+
+VariableName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+ScalarValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
+VariableMap = Annotated[dict[VariableName, ScalarValue], Field(max_length=50)]
+
+
+def new_id(now: datetime | None = None) -> str:
+    """A UUIDv7 (RFC 9562): random, yet ordered by creation time, so ids sort newest-last."""
+    moment = now or datetime.now(UTC)
+    millis = int(moment.timestamp() * 1000) & ((1 << 48) - 1)
+    rand = int.from_bytes(uuid.uuid4().bytes, "big")
+    value = (millis << 80) | (0x7 << 76) | (rand & ((1 << 76) - 1))
+    value = (value & ~(0xC << 60)) | (0x8 << 60)  # RFC 4122 variant bits
+    return str(uuid.UUID(int=value))

@@ -1,0 +1,32 @@
+"""Logger, Tracer and Metrics for every function; names come from POWERTOOLS_* variables."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"\+\d{6,15}")
+_BEARER = re.compile(r"(?i)(bearer\s+|sck_)[A-Za-z0-9_\-\.]+")
+
+
+def mask_personal_data(text: str) -> str:
+    """Replace email addresses, phone numbers and API keys in free text with placeholders."""
+    text = _BEARER.sub(r"\1***", text)
+    text = _EMAIL.sub("***@***", text)
+    return _PHONE.sub("+***", text)
+
+
+class MaskingFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON formatter with personal data and secrets masked in every record."""
+
+    def serialize(self, log: dict[str, Any]) -> str:
+        return mask_personal_data(super().serialize(log))
+
+
+logger = Logger(logger_formatter=MaskingFormatter())
+tracer = Tracer()
+metrics = Metrics()
