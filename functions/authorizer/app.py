@@ -8,7 +8,6 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponse,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from scheduled_comms.composition import api_key_store
 from scheduled_comms.errors import Unauthorized
 from scheduled_comms.logic.auth import authenticate

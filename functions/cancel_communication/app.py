@@ -4,7 +4,6 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
-
 from scheduled_comms.composition import communication_store
 from scheduled_comms.http import ServiceResolver, api_handler, current_caller
 from scheduled_comms.logic.communications import cancel_communication

@@ -3,7 +3,6 @@
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
-
 from scheduled_comms.composition import communication_store, idempotency
 from scheduled_comms.errors import FieldError, ValidationFailed
 from scheduled_comms.http import ServiceResolver, api_handler, current_caller, json_response

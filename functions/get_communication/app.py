@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
-
 from scheduled_comms.composition import communication_store, credit_ledger
 from scheduled_comms.http import ServiceResolver, api_handler, current_caller
 from scheduled_comms.logic.communications import get_communication
@@ -14,7 +13,9 @@ from scheduled_comms.observability import logger, metrics
 app = ServiceResolver()
 
 
-@app.get("/v1/scheduled-communications/<id>", summary="Get a scheduled communication", tags=["scheduled-communications"])
+@app.get(
+    "/v1/scheduled-communications/<id>", summary="Get a scheduled communication", tags=["scheduled-communications"]
+)
 def get_route(id: Annotated[Uuid, Path()]) -> CommunicationResponse:
     caller = current_caller(app)
     logger.append_keys(company_id=caller.company_id, communication_id=id)

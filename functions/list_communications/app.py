@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-
 from scheduled_comms.composition import communication_store, credit_ledger, cursor_key
 from scheduled_comms.errors import FieldError, ValidationFailed
 from scheduled_comms.http import ServiceResolver, api_handler, current_caller
@@ -34,11 +33,10 @@ def list_route(
         )
     caller = current_caller(app)
     logger.append_keys(company_id=caller.company_id)
-    filters = ListFilters(status=status, channel=channel, contact_id=contact_id, deal_id=deal_id,
-                          customer_id=customer_id)
-    result = list_communications(
-        communication_store(), credit_ledger(), caller, filters, limit, cursor, cursor_key()
+    filters = ListFilters(
+        status=status, channel=channel, contact_id=contact_id, deal_id=deal_id, customer_id=customer_id
     )
+    result = list_communications(communication_store(), credit_ledger(), caller, filters, limit, cursor, cursor_key())
     metrics.add_metric(name="CommunicationsListed", unit="Count", value=len(result.data))
     return result
 

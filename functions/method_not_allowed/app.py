@@ -4,7 +4,6 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from scheduled_comms.errors import MethodNotAllowed
 from scheduled_comms.http.resolver import error_body, status_of
 from scheduled_comms.observability import logger

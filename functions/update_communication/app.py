@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-
 from scheduled_comms.composition import communication_store, credit_ledger
 from scheduled_comms.http import ServiceResolver, api_handler, current_caller
 from scheduled_comms.logic.communications import update_communication

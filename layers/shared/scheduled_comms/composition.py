@@ -46,6 +46,12 @@ def reset() -> None:
     from scheduled_comms.adapters.aws import client
 
     for factory in (
-        communication_store, credit_ledger, api_key_store, idempotency, secret_reader, client, get_settings
+        communication_store,
+        credit_ledger,
+        api_key_store,
+        idempotency,
+        secret_reader,
+        client,
+        get_settings,
     ):
         factory.cache_clear()

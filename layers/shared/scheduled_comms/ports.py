@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 from scheduled_comms.models.domain import ApiKeyRecord, Communication, ListFilters, Page

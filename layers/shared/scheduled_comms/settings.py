@@ -13,12 +13,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    communications_table: str = Field(
-        default="scheduled-comms-communications", validation_alias="COMMUNICATIONS_TABLE"
-    )
-    idempotency_table: str = Field(
-        default="scheduled-comms-idempotency", validation_alias="IDEMPOTENCY_TABLE"
-    )
+    communications_table: str = Field(default="scheduled-comms-communications", validation_alias="COMMUNICATIONS_TABLE")
+    idempotency_table: str = Field(default="scheduled-comms-idempotency", validation_alias="IDEMPOTENCY_TABLE")
     cursor_secret_arn: str = Field(default="scheduled-comms/cursor-signing", validation_alias="CURSOR_SECRET_ARN")
     due_shard_count: int = Field(default=8, ge=1, le=100, validation_alias="DUE_SHARD_COUNT")
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60, validation_alias="IDEMPOTENCY_TTL_SECONDS")

@@ -23,7 +23,6 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
-
 from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.errors import InsufficientCredits, NotFound, NotPending
 from scheduled_comms.models.domain import ApiKeyRecord, Communication, ListFilters, Page, Status
@@ -99,9 +98,7 @@ _FILTER_FIELDS = ("status", "channel", "contact_id", "deal_id", "customer_id")
 
 
 def row_to_item(row: Communication, shard_count: int) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        key: value for key, value in row.model_dump(mode="json").items() if value is not None
-    }
+    values: dict[str, Any] = {key: value for key, value in row.model_dump(mode="json").items() if value is not None}
     values["pk"] = company_pk(row.company_id)
     values["sk"] = f"{ROW_PREFIX}{row.id}"
     for index in FILTER_INDEXES:
@@ -161,9 +158,7 @@ class DynamoCommunicationStore:
                 raise
             reasons = exc.response.get("CancellationReasons") or []
             if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                raise InsufficientCredits(
-                    "No credits left: scheduling a communication costs one credit"
-                ) from exc
+                raise InsufficientCredits("No credits left: scheduling a communication costs one credit") from exc
             raise
         return DynamoCreditLedger(self._table, self._client).balance(row.company_id, consistent=True)
 
@@ -253,10 +248,12 @@ class DynamoCommunicationStore:
             else:
                 removes.append(f"#a{i}")
         expression = " ".join(
-            part for part in (
+            part
+            for part in (
                 f"SET {', '.join(sets)}" if sets else "",
                 f"REMOVE {', '.join(removes)}" if removes else "",
-            ) if part
+            )
+            if part
         )
         try:
             response = self._client.update_item(

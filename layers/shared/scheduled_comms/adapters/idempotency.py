@@ -15,7 +15,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.errors import IdempotencyInProgress, IdempotencyKeyReused
 
@@ -36,18 +35,14 @@ class PowertoolsIdempotency:
         self._config.register_lambda_context(context)
 
     def run(self, scope: str, key: str, body: Any, operation: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        @idempotent_function(
-            data_keyword_argument="request", persistence_store=self._persistence, config=self._config
-        )
+        @idempotent_function(data_keyword_argument="request", persistence_store=self._persistence, config=self._config)
         def create_once(request: dict[str, Any]) -> dict[str, Any]:
             return operation()
 
         try:
             return create_once(request={"scope": scope, "key": key, "body": body})
         except IdempotencyValidationError as exc:
-            raise IdempotencyKeyReused(
-                "This Idempotency-Key was already used with a different request body"
-            ) from exc
+            raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request body") from exc
         except IdempotencyAlreadyInProgressError as exc:
             raise IdempotencyInProgress(
                 "A request with this Idempotency-Key is still being processed; retry shortly"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
-
 from scheduled_comms.adapters.aws import client as aws_client
 
 

@@ -122,9 +122,7 @@ def list_communications(
     )
     return CommunicationListResponse(
         data=[CommunicationOut.of(row) for row in page.items],
-        meta=ListMeta(
-            credits_remaining=ledger.balance(caller.company_id), limit=limit, next_cursor=next_cursor
-        ),
+        meta=ListMeta(credits_remaining=ledger.balance(caller.company_id), limit=limit, next_cursor=next_cursor),
     )
 
 
@@ -144,8 +142,11 @@ def update_communication(
             "Nothing to change",
             [FieldError("body", f"give at least one of: {', '.join(EDITABLE_FIELDS)}")],
         )
-    nulls = [name for name in ("scheduled_for", "respect_business_hours", "payload") if name in given
-             and getattr(request, name) is None]
+    nulls = [
+        name
+        for name in ("scheduled_for", "respect_business_hours", "payload")
+        if name in given and getattr(request, name) is None
+    ]
     if nulls:
         raise ValidationFailed("Some fields cannot be null", [FieldError(name, "cannot be null") for name in nulls])
     row = _pending_row(store, caller, row_id)

@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
-
 from scheduled_comms.models.domain import Channel, Communication, Source, Status
-from scheduled_comms.models.values import E164Number, EmailAddress, IanaTimezone, UtcInstant, Uuid, VariableMap
+from scheduled_comms.models.values import (
+    E164Number,
+    EmailAddress,
+    IanaTimezone,
+    UtcInstant,
+    Uuid,
+    VariableMap,
+)
 
 # Limits stated in the README.
 MAX_BODY_BYTES = 128 * 1024

@@ -8,7 +8,6 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-
 from scheduled_comms.models.values import UtcInstant
 
 

@@ -10,7 +10,14 @@ from typing import Annotated, Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 
 def parse_instant(value: Any) -> datetime:
@@ -23,9 +30,7 @@ def parse_instant(value: Any) -> datetime:
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            raise ValueError(
-                "must be an ISO 8601 date-time with a UTC offset, e.g. 2026-05-01T09:00:00Z"
-            ) from None
+            raise ValueError("must be an ISO 8601 date-time with a UTC offset, e.g. 2026-05-01T09:00:00Z") from None
     else:
         raise ValueError("must be a string holding an ISO 8601 date-time")
     if parsed.tzinfo is None or parsed.utcoffset() is None:

@@ -1,0 +1,340 @@
+"""The embedded default: moto's server as AWS and the template's routes served over HTTP on localhost.
+
+Requests reach the same Lambda handlers API Gateway would call, as REST proxy events, after the same
+REQUEST authorizer (with its cache). Nothing here is a second code path of the service: the handlers
+talk to "AWS" through boto3 and AWS_ENDPOINT_URL.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from scheduled_comms_cli.template import Route, Stack
+
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's own limit
+
+_serialise_lock = threading.RLock()
+_serialised = False
+
+
+def serialise_dynamodb() -> None:
+    """Run moto's DynamoDB requests one at a time.
+
+    DynamoDB applies a condition check and its write atomically; moto does not, so concurrent
+    conditional writes could both succeed. One lock around each request restores the real behaviour.
+    """
+    global _serialised
+    if _serialised:
+        return
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with _serialise_lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    _serialised = True
+
+
+def start_moto(port: int) -> Any:
+    from moto.server import ThreadedMotoServer
+
+    serialise_dynamodb()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server
+
+
+@dataclass
+class LambdaContext:
+    """What Powertools reads of the Lambda context object."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    timeout_seconds: int = 10
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "local"
+    log_stream_name: str = "local"
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
+
+
+class FunctionHost:
+    """Loads each function's handler module from its CodeUri, as the Lambda runtime would."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+        self._modules: dict[str, ModuleType] = {}
+        self._lock = threading.Lock()
+
+    def handler(self, logical_id: str) -> Any:
+        with self._lock:
+            if logical_id not in self._modules:
+                path, _ = self._stack.handler_file(logical_id)
+                spec = importlib.util.spec_from_file_location(f"functions_{logical_id}", path)
+                assert spec and spec.loader
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                self._modules[logical_id] = module
+        _, attribute = self._stack.handler_file(logical_id)
+        return getattr(self._modules[logical_id], attribute)
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        return self.handler(logical_id)(event, LambdaContext(function_name=self._stack.physical_name(logical_id)))
+
+
+def proxy_event(
+    route: Route,
+    method: str,
+    raw_path: str,
+    headers: dict[str, str],
+    body: str | None,
+    path_parameters: dict[str, str],
+    authorizer: dict[str, Any] | None,
+    stage: str = "local",
+) -> dict[str, Any]:
+    """An API Gateway REST (v1) proxy event."""
+    split = urlsplit(raw_path)
+    multi_query = parse_qs(split.query, keep_blank_values=True)
+    return {
+        "resource": route.path,
+        "path": split.path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": path_parameters or None,
+        "stageVariables": None,
+        "body": body,
+        "isBase64Encoded": False,
+        "requestContext": {
+            "resourcePath": route.path,
+            "httpMethod": method,
+            "path": f"/{stage}{split.path}",
+            "stage": stage,
+            "requestId": str(uuid.uuid4()),
+            "accountId": "123456789012",
+            "apiId": "local",
+            "identity": {"sourceIp": "127.0.0.1"},
+            "authorizer": authorizer,
+        },
+    }
+
+
+def authorizer_event(route: Route, method: str, path: str, headers: dict[str, str]) -> dict[str, Any]:
+    return {
+        "type": "REQUEST",
+        "methodArn": f"arn:aws:execute-api:us-east-1:123456789012:local/local/{method}{route.path}",
+        "resource": route.path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "queryStringParameters": {},
+        "pathParameters": {},
+        "requestContext": {"accountId": "123456789012", "apiId": "local", "stage": "local"},
+    }
+
+
+class Gateway:
+    """API Gateway's part: route matching, the cached REQUEST authorizer and gateway responses."""
+
+    def __init__(self, stack: Stack, host: FunctionHost) -> None:
+        self._stack = stack
+        self._host = host
+        self._routes = stack.routes()
+        self._authorizer, self._ttl = stack.authorizer()
+        self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._cache_lock = threading.Lock()
+
+    def _find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for wanted in (method, "ANY"):
+            for route in self._routes:
+                if route.method == wanted:
+                    params = route.match(path)
+                    if params is not None:
+                        return route, params
+        return None
+
+    def _authorize(self, route: Route, method: str, path: str, headers: dict[str, str]) -> dict[str, Any] | None:
+        token = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+        if not token:
+            return None
+        now = time.monotonic()
+        with self._cache_lock:
+            cached = self._cache.get(token)
+            if cached and cached[0] > now:
+                return cached[1]
+        try:
+            policy = self._host.invoke(self._authorizer, authorizer_event(route, method, path, headers))
+            statements = policy["policyDocument"]["Statement"]
+            allowed = any(s["Effect"] == "Allow" for s in statements)
+            context = {**policy.get("context", {}), "principalId": policy["principalId"]} if allowed else None
+        except Exception:  # the authorizer signals "Unauthorized" by raising, as on AWS
+            context = None
+        if self._ttl > 0:
+            with self._cache_lock:
+                self._cache[token] = (now + self._ttl, context)
+        return context
+
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: str | None
+    ) -> tuple[int, dict[str, str], str]:
+        path = urlsplit(raw_path).path
+        found = self._find(method, path)
+        if found is None:
+            return _gateway_error(HTTPStatus.NOT_FOUND, "not_found", "No such resource")
+        route, params = found
+        context = None
+        if route.authorized:
+            context = self._authorize(route, method, path, headers)
+            if context is None:
+                return _gateway_error(HTTPStatus.UNAUTHORIZED, "unauthorized", "Missing, unknown or revoked API key")
+        event = proxy_event(route, method, raw_path, headers, body, params, context)
+        try:
+            result = self._host.invoke(route.function, event)
+        except Exception:
+            return _gateway_error(HTTPStatus.BAD_GATEWAY, "internal_error", "Something went wrong on our side")
+        response_headers = dict(result.get("headers") or {})
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            response_headers[key] = ", ".join(values)
+        return int(result["statusCode"]), response_headers, result.get("body") or ""
+
+
+def _gateway_error(status: HTTPStatus, code: str, message: str) -> tuple[int, dict[str, str], str]:
+    body = json.dumps({"error": {"code": code, "message": message, "details": []}})
+    return int(status), {"Content-Type": "application/json"}, body
+
+
+def make_http_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_REQUEST_BYTES:
+                status, headers, body = _gateway_error(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", "Request body too large"
+                )
+                self.close_connection = True
+            else:
+                raw = self.rfile.read(length) if length else b""
+                status, headers, body = gateway.handle(
+                    self.command, self.path, dict(self.headers.items()), raw.decode("utf-8", "replace") or None
+                )
+            payload = body.encode()
+            self.send_response(status)
+            for key, value in headers.items():
+                if key.lower() != "content-length":
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            if os.environ.get("SCHEDULED_COMMS_ACCESS_LOG"):
+                super().log_message(format, *args)
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+class LocalStack:
+    """moto's server, the template's resources, the API over HTTP, and a dev company with a key."""
+
+    def __init__(
+        self,
+        api_port: int = 3000,
+        aws_port: int = 4566,
+        verbose: bool = False,
+        stack_name: str = "scheduled-comms-local",
+    ) -> None:
+        self.api_port = api_port
+        self.aws_port = aws_port
+        self.verbose = verbose
+        self.stack = Stack(stack_name)
+        self._moto: Any = None
+        self._http: ThreadingHTTPServer | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def aws_endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.aws_port}"
+
+    def start(self, credits: int = 50_000) -> dict[str, str]:
+        os.environ.update(LOCAL_CREDENTIALS)
+        os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
+        self._moto = start_moto(self.aws_port)
+        import boto3
+
+        from scheduled_comms_cli.template import create_resources
+
+        session = boto3.session.Session()
+        create_resources(self.stack, session.client("dynamodb"), session.client("secretsmanager"))
+        os.environ.update(self.stack.environment())
+        os.environ.update(
+            {
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": "INFO" if self.verbose else "WARNING",
+                "POWERTOOLS_DEV": "false",
+            }
+        )
+        from scheduled_comms import composition
+
+        composition.reset()
+        company = self.create_dev_company(credits)
+        gateway = Gateway(self.stack, FunctionHost(self.stack))
+        self._http = make_http_server(gateway, self.api_port)
+        threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True).start()
+        return company
+
+    def create_dev_company(self, credits: int) -> dict[str, str]:
+        from scheduled_comms.composition import api_key_store, credit_ledger
+        from scheduled_comms.logic.auth import ALL_SCOPES, issue_api_key
+        from scheduled_comms.models.domain import now_utc
+
+        company_id = str(uuid.uuid4())
+        credit_ledger().grant(company_id, credits, now_utc(), name="Dev company")
+        _, api_key = issue_api_key(api_key_store(), company_id, ALL_SCOPES, now_utc(), name="dev")
+        return {"company_id": company_id, "api_key": api_key}
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+        if self._moto is not None:
+            self._moto.stop()

@@ -1,0 +1,180 @@
+"""Reads template.yaml: the one definition of tables, secrets, routes and function environments.
+
+The local stack and the integration tests build their AWS resources and their Lambda environments
+from here, so they cannot drift from what ``sam deploy`` creates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that turns CloudFormation short-form tags into their long form."""
+
+
+def _construct_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> Any:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+@lru_cache(maxsize=4)
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str  # GET, POST, ... or ANY
+    path: str  # /v1/scheduled-communications/{id}
+    function: str  # logical id
+    authorized: bool
+
+    def match(self, path: str) -> dict[str, str] | None:
+        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
+        found = re.match(pattern, path)
+        return found.groupdict() if found else None
+
+
+@dataclass
+class Stack:
+    """The template resolved for one stack name: physical names and intrinsic functions evaluated."""
+
+    name: str
+    region: str = "us-east-1"
+    account: str = "123456789012"
+    template: dict[str, Any] = field(default_factory=load_template)
+    physical: dict[str, str] = field(default_factory=dict)
+
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.template["Resources"].items() if v["Type"] == kind}
+
+    def parameter_default(self, name: str) -> Any:
+        return self.template.get("Parameters", {}).get(name, {}).get("Default")
+
+    def physical_name(self, logical_id: str) -> str:
+        return self.physical.get(logical_id) or f"{self.name}-{logical_id}"
+
+    def resolve(self, value: Any) -> Any:
+        """Evaluate Ref, GetAtt and Sub against parameters' defaults and physical names."""
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref":
+                if arg in self.template.get("Parameters", {}):
+                    return self.parameter_default(arg)
+                return {"AWS::Region": self.region, "AWS::AccountId": self.account}.get(arg) or self.physical_name(arg)
+            if key == "Fn::GetAtt":
+                logical_id, attribute = arg
+                if attribute == "Arn":
+                    return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.physical_name(logical_id)}"
+                return self.physical_name(logical_id)
+            if key == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                return re.sub(r"\$\{([\w:.]+)\}", lambda m: str(self.resolve({"Ref": m.group(1)})), text)
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+    def function_environment(self, logical_id: str) -> dict[str, str]:
+        globals_env = self.template.get("Globals", {}).get("Function", {}).get("Environment", {})
+        own_env = self.template["Resources"][logical_id]["Properties"].get("Environment", {})
+        merged = {**globals_env.get("Variables", {}), **own_env.get("Variables", {})}
+        return {k: str(v) for k, v in self.resolve(merged).items()}
+
+    def environment(self) -> dict[str, str]:
+        """Every function's variables together (one process hosts them all locally); they must agree."""
+        merged: dict[str, str] = {}
+        for logical_id in self.resources("AWS::Serverless::Function"):
+            for key, value in self.function_environment(logical_id).items():
+                if merged.setdefault(key, value) != value:
+                    raise ValueError(f"functions disagree on {key}; the local stack cannot host them together")
+        return merged
+
+    def handler_file(self, logical_id: str) -> tuple[Path, str]:
+        properties = self.template["Resources"][logical_id]["Properties"]
+        handler = properties.get("Handler") or self.template["Globals"]["Function"]["Handler"]
+        module, _, attribute = handler.rpartition(".")
+        return PROJECT_ROOT / properties["CodeUri"] / f"{module.replace('.', '/')}.py", attribute
+
+    def routes(self) -> list[Route]:
+        found = []
+        for logical_id, resource in self.resources("AWS::Serverless::Function").items():
+            for event in resource["Properties"].get("Events", {}).values():
+                if event["Type"] != "Api":
+                    continue
+                props = event["Properties"]
+                authorized = props.get("Auth", {}).get("Authorizer") != "NONE"
+                found.append(Route(props["Method"].upper(), props["Path"], logical_id, authorized))
+        return found
+
+    def authorizer(self) -> tuple[str, int]:
+        """The API's default authorizer function (logical id) and its cache TTL in seconds."""
+        auth = self.resources("AWS::Serverless::Api")["ServiceApi"]["Properties"]["Auth"]
+        spec = auth["Authorizers"][auth["DefaultAuthorizer"]]
+        logical_id = spec["FunctionArn"]["Fn::GetAtt"][0]
+        ttl = int(self.resolve(spec.get("Identity", {}).get("ReauthorizeEvery", 300)))
+        return logical_id, ttl
+
+    def table_definitions(self) -> dict[str, dict[str, Any]]:
+        """create_table arguments (and TTL attribute) for each AWS::DynamoDB::Table."""
+        tables = {}
+        for logical_id, resource in self.resources("AWS::DynamoDB::Table").items():
+            props = self.resolve(resource["Properties"])
+            request = {
+                "TableName": props.get("TableName") or self.physical_name(logical_id),
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "KeySchema": props["KeySchema"],
+                "BillingMode": props.get("BillingMode", "PROVISIONED"),
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            ttl = props.get("TimeToLiveSpecification")
+            tables[logical_id] = {"create": request, "ttl_attribute": ttl["AttributeName"] if ttl else None}
+        return tables
+
+
+def create_resources(stack: Stack, dynamodb: Any, secretsmanager: Any) -> dict[str, str]:
+    """Create the template's tables and secrets (idempotently); returns logical id -> physical id."""
+    import secrets as random_secrets
+
+    existing = set(dynamodb.list_tables().get("TableNames", []))
+    for logical_id, spec in stack.table_definitions().items():
+        name = spec["create"]["TableName"]
+        if name not in existing:
+            dynamodb.create_table(**spec["create"])
+            if spec["ttl_attribute"]:
+                dynamodb.update_time_to_live(
+                    TableName=name,
+                    TimeToLiveSpecification={"AttributeName": spec["ttl_attribute"], "Enabled": True},
+                )
+        stack.physical[logical_id] = name
+    for logical_id in stack.resources("AWS::SecretsManager::Secret"):
+        name = stack.physical_name(logical_id)
+        try:
+            arn = secretsmanager.describe_secret(SecretId=name)["ARN"]
+        except secretsmanager.exceptions.ResourceNotFoundException:
+            arn = secretsmanager.create_secret(Name=name, SecretString=random_secrets.token_urlsafe(48))["ARN"]
+        stack.physical[logical_id] = arn
+    return dict(stack.physical)
