@@ -20,7 +20,7 @@ from scheduled_comms.observability import logger, metrics, tracer
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
     try:
-        caller = authenticate(api_key_store(), event.get_header_value("Authorization", case_sensitive=False))
+        caller = authenticate(api_key_store(), event.headers.get("Authorization"))
     except Unauthorized as exc:
         logger.info("authentication refused", extra={"reason": exc.message})
         metrics.add_metric(name="AuthRefused", unit="Count", value=1)

@@ -28,7 +28,7 @@ def create_route(request: Annotated[CreateCommunicationRequest, Body()]) -> Any:
     def create() -> dict[str, Any]:
         return create_communication(communication_store(), caller, request, now_utc()).model_dump(mode="json")
 
-    key = app.current_event.get_header_value("Idempotency-Key", case_sensitive=False)
+    key = app.current_event.headers.get("Idempotency-Key")
     if key is None:
         result = create()
     else:

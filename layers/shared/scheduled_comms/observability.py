@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -26,6 +27,9 @@ class MaskingFormatter(LambdaPowertoolsFormatter):
     def serialize(self, log: dict[str, Any]) -> str:
         return mask_personal_data(super().serialize(log))
 
+
+# A route that records no metric of its own is normal (health, refused requests).
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(logger_formatter=MaskingFormatter())
 tracer = Tracer()

@@ -1,0 +1,35 @@
+# Everyday verbs. `make install` is idempotent: it (re)installs only when pyproject.toml or constraints.txt change.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.install-stamp
+# sam build needs python3.12 on PATH; pyenv provides it on this machine.
+SAM_PYENV ?= 3.11.7:3.12.1
+
+.PHONY: install run test lint build bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/scheduled-comms dev
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint --region us-east-1
+
+build: install
+	PYENV_VERSION=$(SAM_PYENV) $(BIN)/sam build
+
+clean:
+	rm -rf .aws-sam .pytest_cache .ruff_cache

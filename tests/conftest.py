@@ -1,0 +1,120 @@
+"""Shared fixtures: moto with the template's resources, companies with keys, and an in-process gateway."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from scheduled_comms import composition
+from scheduled_comms.logic.auth import ALL_SCOPES, issue_api_key
+from scheduled_comms.models.domain import now_utc
+from scheduled_comms_cli.local_stack import LOCAL_CREDENTIALS, FunctionHost, Gateway, serialise_dynamodb
+from scheduled_comms_cli.template import Stack, create_resources
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture(autouse=True)
+def _local_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in LOCAL_CREDENTIALS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """moto in-process with the tables and secrets of template.yaml, and the functions' environment."""
+    serialise_dynamodb()
+    with mock_aws():
+        stack = Stack("test")
+        create_resources(stack, boto3.client("dynamodb"), boto3.client("secretsmanager"))
+        for key, value in stack.environment().items():
+            monkeypatch.setenv(key, value)
+        composition.reset()
+        yield stack
+        composition.reset()
+
+
+@dataclass
+class Company:
+    id: str
+    api_key: str
+    key_id: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+@pytest.fixture
+def make_company(stack: Stack) -> Callable[..., Company]:
+    import uuid
+
+    def make(credits: int = 100, scopes: tuple[str, ...] = ALL_SCOPES) -> Company:
+        company_id = str(uuid.uuid4())
+        if credits:
+            composition.credit_ledger().grant(company_id, credits, now_utc(), name="Test company")
+        record, key = issue_api_key(composition.api_key_store(), company_id, scopes, now_utc())
+        return Company(company_id, key, record.key_id)
+
+    return make
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class InProcessApi:
+    """API Gateway's behaviour (routing, authorizer, proxy events) without sockets."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.gateway = Gateway(stack, FunctionHost(stack))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        company: Company | None = None,
+        json_body: Any = None,
+        body: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        all_headers = dict(company.auth if company else {})
+        if json_body is not None:
+            body = json.dumps(json_body)
+            all_headers["Content-Type"] = "application/json"
+        all_headers.update(headers or {})
+        status, response_headers, text = self.gateway.handle(method, path, all_headers, body)
+        return Reply(status, response_headers, text)
+
+
+@pytest.fixture
+def api(stack: Stack) -> InProcessApi:
+    return InProcessApi(stack)
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_endpoint() -> Iterator[None]:
+    yield
+    os.environ.pop("AWS_ENDPOINT_URL", None)
