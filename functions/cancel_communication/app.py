@@ -20,7 +20,7 @@ app = ServiceResolver()
     tags=["scheduled-communications"],
     responses={204: {"description": "Cancelled; the row is kept with cancelled_at"}},
 )
-def cancel_route(id: Annotated[Uuid, Path()]) -> Response:
+def cancel_route(id: Annotated[Uuid, Path()]) -> Response[None]:
     caller = current_caller(app)
     logger.append_keys(company_id=caller.company_id, communication_id=id)
     cancel_communication(communication_store(), caller, id, now_utc())

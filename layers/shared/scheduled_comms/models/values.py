@@ -133,7 +133,28 @@ EmailAddress = Annotated[
 ]
 
 VariableName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-ScalarValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
+MAX_VARIABLE_CHARS = 1000
+
+
+def check_scalar(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("must be a finite number")
+        return value
+    if isinstance(value, str):
+        if len(value) > MAX_VARIABLE_CHARS:
+            raise ValueError(f"must be at most {MAX_VARIABLE_CHARS} characters")
+        return value
+    raise ValueError("must be a string, number, boolean or null")
+
+
+ScalarValue = Annotated[
+    Any,
+    AfterValidator(check_scalar),
+    WithJsonSchema({"type": ["string", "number", "boolean", "null"], "maxLength": MAX_VARIABLE_CHARS}),
+]
 VariableMap = Annotated[dict[VariableName, ScalarValue], Field(max_length=50)]
 
 
