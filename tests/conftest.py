@@ -26,28 +26,34 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
-@pytest.fixture(autouse=True)
-def _local_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in LOCAL_CREDENTIALS.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+LOCAL_ENVIRONMENT = {
+    **LOCAL_CREDENTIALS,
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
 
 
-@pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    """moto in-process with the tables and secrets of template.yaml, and the functions' environment."""
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """moto in-process with the tables and secrets of template.yaml, and the functions' environment.
+
+    One backend serves the whole session: every test works in companies of its own, which is the
+    isolation the service itself guarantees.
+    """
+    saved = dict(os.environ)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ.update(LOCAL_ENVIRONMENT)
     serialise_dynamodb()
     with mock_aws():
         stack = Stack("test")
         create_resources(stack, boto3.client("dynamodb"), boto3.client("secretsmanager"))
-        for key, value in stack.environment().items():
-            monkeypatch.setenv(key, value)
+        os.environ.update(stack.environment())
         composition.reset()
         yield stack
         composition.reset()
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @dataclass
@@ -61,7 +67,7 @@ class Company:
         return {"Authorization": f"Bearer {self.api_key}"}
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_company(stack: Stack) -> Callable[..., Company]:
     import uuid
 
@@ -109,12 +115,6 @@ class InProcessApi:
         return Reply(status, response_headers, text)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def api(stack: Stack) -> InProcessApi:
     return InProcessApi(stack)
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_endpoint() -> Iterator[None]:
-    yield
-    os.environ.pop("AWS_ENDPOINT_URL", None)
