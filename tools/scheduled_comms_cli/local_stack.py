@@ -94,7 +94,7 @@ class FunctionHost:
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.Lock()
 
-    def handler(self, logical_id: str) -> Any:
+    def module(self, logical_id: str) -> ModuleType:
         with self._lock:
             if logical_id not in self._modules:
                 path, _ = self._stack.handler_file(logical_id)
@@ -103,8 +103,11 @@ class FunctionHost:
                 module = importlib.util.module_from_spec(spec)
                 spec.loader.exec_module(module)
                 self._modules[logical_id] = module
+            return self._modules[logical_id]
+
+    def handler(self, logical_id: str) -> Any:
         _, attribute = self._stack.handler_file(logical_id)
-        return getattr(self._modules[logical_id], attribute)
+        return getattr(self.module(logical_id), attribute)
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         return self.handler(logical_id)(event, LambdaContext(function_name=self._stack.physical_name(logical_id)))

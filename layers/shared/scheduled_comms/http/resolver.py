@@ -51,9 +51,9 @@ def error_body(code: str, message: str, details: list[errors.FieldError] | None 
     }
 
 
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+def json_response(status: int | HTTPStatus, body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        status_code=status,
+        status_code=int(status),
         content_type=content_types.APPLICATION_JSON,
         body=json.dumps(body) if body is not None else None,
         headers=headers,
