@@ -87,30 +87,50 @@ class LambdaContext:
 
 
 class FunctionHost:
-    """Loads each function's handler module from its CodeUri, as the Lambda runtime would."""
+    """Loads each function's handler module from its CodeUri, as the Lambda runtime would.
+
+    Like Lambda, an execution environment (a loaded module) serves one invocation at a time;
+    concurrent invocations get environments of their own, kept warm for reuse.
+    """
 
     def __init__(self, stack: Stack) -> None:
         self._stack = stack
-        self._modules: dict[str, ModuleType] = {}
+        self._idle: dict[str, list[ModuleType]] = {}
         self._lock = threading.Lock()
 
-    def module(self, logical_id: str) -> ModuleType:
-        with self._lock:
-            if logical_id not in self._modules:
-                path, _ = self._stack.handler_file(logical_id)
-                spec = importlib.util.spec_from_file_location(f"functions_{logical_id}", path)
-                assert spec and spec.loader
-                module = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
-                self._modules[logical_id] = module
-            return self._modules[logical_id]
+    def _load(self, logical_id: str) -> ModuleType:
+        path, _ = self._stack.handler_file(logical_id)
+        spec = importlib.util.spec_from_file_location(f"functions_{logical_id}", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
 
-    def handler(self, logical_id: str) -> Any:
-        _, attribute = self._stack.handler_file(logical_id)
-        return getattr(self.module(logical_id), attribute)
+    def _acquire(self, logical_id: str) -> ModuleType:
+        with self._lock:
+            idle = self._idle.setdefault(logical_id, [])
+            if idle:
+                return idle.pop()
+        return self._load(logical_id)
+
+    def _release(self, logical_id: str, module: ModuleType) -> None:
+        with self._lock:
+            self._idle[logical_id].append(module)
+
+    def module(self, logical_id: str) -> ModuleType:
+        """A loaded instance of the function's module (for inspection)."""
+        module = self._acquire(logical_id)
+        self._release(logical_id, module)
+        return module
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
-        return self.handler(logical_id)(event, LambdaContext(function_name=self._stack.physical_name(logical_id)))
+        _, attribute = self._stack.handler_file(logical_id)
+        module = self._acquire(logical_id)
+        try:
+            context = LambdaContext(function_name=self._stack.physical_name(logical_id))
+            return getattr(module, attribute)(event, context)
+        finally:
+            self._release(logical_id, module)
 
 
 def proxy_event(

@@ -1,0 +1,95 @@
+"""What is stored: the sparse, sharded due index; queries only (no scans); credits under concurrency."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+
+from scheduled_comms.composition import credit_ledger
+from scheduled_comms.settings import get_settings
+from tests.integration.test_create import COLLECTION, email_body, sms_body, stored_rows
+from tests.integration.test_rows import create
+
+
+def due_index_ids(shard_count: int) -> list[str]:
+    client = boto3.client("dynamodb")
+    ids = []
+    for shard in range(shard_count):
+        items = client.query(
+            TableName=get_settings().communications_table,
+            IndexName="Due",
+            KeyConditionExpression="due_shard = :s",
+            ExpressionAttributeValues={":s": {"S": f"pending#{shard}"}},
+        )["Items"]
+        ids.extend(item["sk"]["S"].removeprefix("SC#") for item in items)
+    return ids
+
+
+def test_only_pending_rows_are_in_the_due_index_spread_over_shards(api, make_company):
+    company = make_company()
+    rows = [create(api, company) for _ in range(40)]
+    cancelled = rows[:5]
+    for row in cancelled:
+        assert api.request("DELETE", f"{COLLECTION}/{row['id']}", company).status == 204
+
+    shards = get_settings().due_shard_count
+    indexed = set(due_index_ids(shards))
+
+    mine = {row["id"] for row in rows}
+    assert indexed & mine == mine - {row["id"] for row in cancelled}
+    used = {item["due_shard"]["S"] for item in stored_rows(company.id) if "due_shard" in item}
+    assert len(used) > shards // 2, "rows should spread over the shards"
+
+
+def test_api_reads_use_queries_and_gets_never_scans(api, make_company):
+    company = make_company()
+    row = create(api, company)
+    calls: list[str] = []
+
+    def record(event_name: str, **_: object) -> None:
+        calls.append(event_name.rsplit(".", 1)[-1])
+
+    from scheduled_comms.adapters.aws import client
+
+    events = client("dynamodb").meta.events
+    events.register("before-call.dynamodb", record)
+    try:
+        for query in ("", "?status=pending", "?channel=email&contact_id=" + email_body()["contact_id"]):
+            assert api.request("GET", f"{COLLECTION}{query}", company).status == 200
+        assert api.request("GET", f"{COLLECTION}/{row['id']}", company).status == 200
+    finally:
+        events.unregister("before-call.dynamodb", record)
+
+    assert "Scan" not in calls
+    assert "Query" in calls
+
+
+def test_concurrent_creates_never_overspend_credits(api, make_company):
+    company = make_company(credits=15)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: api.request("POST", COLLECTION, company, sms_body()).status, range(40)))
+
+    assert statuses.count(201) == 15
+    assert statuses.count(402) == 25
+    assert len(stored_rows(company.id)) == 15
+    assert credit_ledger().balance(company.id) == 0
+
+
+def test_concurrent_retries_with_one_idempotency_key_create_one_row(api, make_company):
+    company = make_company(credits=50)
+    body = email_body()
+
+    def post(_: int) -> tuple[int, str]:
+        reply = api.request("POST", COLLECTION, company, body, headers={"Idempotency-Key": "same"})
+        return reply.status, reply.json().get("data", {}).get("id", "")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(post, range(16)))
+
+    created = {row_id for status, row_id in results if status == 201}
+    assert len(created) == 1
+    assert {status for status, _ in results} <= {201, 409}
+    assert len(stored_rows(company.id)) == 1
+    assert credit_ledger().balance(company.id) == 49
