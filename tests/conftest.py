@@ -12,7 +12,6 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
 from scheduled_comms import composition
 from scheduled_comms.logic.auth import ALL_SCOPES, issue_api_key
 from scheduled_comms.models.domain import now_utc

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-
 from scheduled_comms.settings import get_settings
 
 COLLECTION = "/v1/scheduled-communications"

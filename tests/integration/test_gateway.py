@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from scheduled_comms.composition import api_key_store
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms_cli.local_stack import FunctionHost
+
 from tests.conftest import Company, load_event
 from tests.integration.test_create import COLLECTION, email_body, future
 
@@ -84,7 +84,6 @@ def test_unsupported_method_is_405_with_allow(api, make_company, method, path, a
 
     assert_error_shape(reply, 405, "method_not_allowed")
     assert reply.headers["Allow"] == allowed
-
 
 
 def test_authorizer_allows_every_route_with_company_context(stack, make_company):

@@ -157,11 +157,20 @@ def test_tampered_cursor_is_400(api, seeded):
     company, made = seeded
     cursor = _first_cursor(api, company)
     body_part, mac = cursor.split(".")
-    forged_body = base64.urlsafe_b64encode(
-        base64.urlsafe_b64decode(body_part + "==").replace(made[0]["id"][:8].encode(), b"00000000")
-    ).rstrip(b"=").decode()
+    forged_body = (
+        base64.urlsafe_b64encode(
+            base64.urlsafe_b64decode(body_part + "==").replace(made[0]["id"][:8].encode(), b"00000000")
+        )
+        .rstrip(b"=")
+        .decode()
+    )
 
-    for bad in (f"{forged_body}.{mac}", cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB"), "garbage", "a.b.c"):
+    for bad in (
+        f"{forged_body}.{mac}",
+        cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB"),
+        "garbage",
+        "a.b.c",
+    ):
         reply = api.request("GET", f"{COLLECTION}?limit=2&cursor={bad}", company)
         assert reply.status == 400, bad
         assert reply.json()["error"]["code"] == "invalid_cursor"

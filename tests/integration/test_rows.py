@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-
 from scheduled_comms.settings import get_settings
+
 from tests.integration.test_create import COLLECTION, email_body, future, sms_body, voice_body
 
 
@@ -124,8 +124,16 @@ def test_patch_null_timezone_and_cancel_policy_clears_them(api, make_company):
         ({"scheduled_for": "2030-01-01T00:00:00"}, "scheduled_for"),
         ({"timezone": "Nowhere/Land"}, "timezone"),
         ({"payload": {"to_email": "x@example.com"}}, "payload.subject"),
-        ({"payload": {"phone_number_id": "6a7b8c9d-0e1f-4a2b-9c3d-4e5f6a7b8c9d", "to_number": "+14155550123",
-                      "message_body": "hi"}}, "payload.to_email"),
+        (
+            {
+                "payload": {
+                    "phone_number_id": "6a7b8c9d-0e1f-4a2b-9c3d-4e5f6a7b8c9d",
+                    "to_number": "+14155550123",
+                    "message_body": "hi",
+                }
+            },
+            "payload.to_email",
+        ),
         ({}, "body"),
     ],
 )
@@ -226,6 +234,7 @@ def test_each_route_enforces_its_scope(api, make_company, method, suffix, body, 
     from scheduled_comms.composition import api_key_store
     from scheduled_comms.logic.auth import issue_api_key
     from scheduled_comms.models.domain import now_utc
+
     from tests.conftest import Company
 
     record, key = issue_api_key(api_key_store(), owner.id, scopes, now_utc())

@@ -5,9 +5,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
-
 from scheduled_comms.composition import credit_ledger
 from scheduled_comms.settings import get_settings
+
 from tests.integration.test_create import COLLECTION, email_body, sms_body, stored_rows
 from tests.integration.test_rows import create
 

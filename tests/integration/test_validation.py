@@ -80,7 +80,12 @@ CASES = [
     (voice_body, "payload.follow_ups.follow_up_delays", [2, 0], "payload.follow_ups.follow_up_delays[1]"),
     (voice_body, "payload.follow_ups.follow_up_delays", [2, -1], "payload.follow_ups.follow_up_delays[1]"),
     (voice_body, "payload.follow_ups.follow_up_delays", [2, 1000], "payload.follow_ups.follow_up_delays[1]"),
-    (voice_body, "payload.follow_ups.voice_agent_outbound_config_id", _DELETE, "payload.follow_ups.voice_agent_outbound_config_id"),
+    (
+        voice_body,
+        "payload.follow_ups.voice_agent_outbound_config_id",
+        _DELETE,
+        "payload.follow_ups.voice_agent_outbound_config_id",
+    ),
     (voice_body, "payload.follow_ups.to_number", "+1", "payload.follow_ups.to_number"),
     (voice_body, "payload.follow_ups.respect_business_hours", "true", "payload.follow_ups.respect_business_hours"),
     (voice_body, "payload.follow_ups.deal_id", "d", "payload.follow_ups.deal_id"),
@@ -88,7 +93,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("builder", "path", "value", "field"), CASES, ids=[f"{c[0].__name__}:{c[1]}:{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("builder", "path", "value", "field"), CASES, ids=[f"{c[0].__name__}:{c[1]}:{i}" for i, c in enumerate(CASES)]
+)
 def test_invalid_create_is_422_naming_the_field(api, make_company, builder, path, value, field):
     company = make_company(credits=5)
 
