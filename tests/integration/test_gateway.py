@@ -105,7 +105,7 @@ def test_authorizer_allows_every_route_with_company_context(stack, make_company)
 
 
 def test_authorizer_raises_unauthorized_for_the_sample_key(stack):
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         FunctionHost(stack).invoke("AuthorizerFunction", load_event("authorizer.json"))
 
 

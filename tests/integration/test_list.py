@@ -63,7 +63,7 @@ def test_every_page_newest_first_without_gaps_or_duplicates(api, seeded):
 
 
 def test_default_limit_is_25_and_last_page_has_null_cursor(api, seeded):
-    company, made = seeded
+    company, _ = seeded
 
     body = api.request("GET", COLLECTION, company).json()
 
