@@ -141,10 +141,14 @@ def dev(
     as_json: JsonOption = False,
 ) -> None:
     """Run the whole service on this machine: moto as AWS, the API on 127.0.0.1, a dev company and key."""
-    from scheduled_comms_cli.local_stack import LocalStack
+    from scheduled_comms_cli.local_stack import LocalStack, PortInUse
 
     stack = LocalStack(api_port=api_port, aws_port=aws_port, verbose=verbose)
-    dev_company = stack.start(credits=credits)
+    try:
+        dev_company = stack.start(credits=credits)
+    except PortInUse as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
     info = {
         "api_url": stack.api_url,
         "aws_endpoint_url": stack.aws_endpoint_url,

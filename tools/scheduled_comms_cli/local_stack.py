@@ -56,9 +56,12 @@ def serialise_dynamodb() -> None:
     _serialised = True
 
 
-def start_moto(port: int) -> Any:
+def start_moto(port: int, verbose: bool = False) -> Any:
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
     serialise_dynamodb()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -292,6 +295,20 @@ def make_http_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
     return server
 
 
+class PortInUse(RuntimeError):
+    pass
+
+
+def ensure_port_free(port: int) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise PortInUse(f"port {port} on 127.0.0.1 is in use; choose another with --api-port/--aws-port") from None
+
+
 class LocalStack:
     """moto's server, the template's resources, the API over HTTP, and a dev company with a key."""
 
@@ -318,9 +335,11 @@ class LocalStack:
         return f"http://127.0.0.1:{self.aws_port}"
 
     def start(self, credits: int = 50_000) -> dict[str, str]:
+        for port in (self.api_port, self.aws_port):
+            ensure_port_free(port)
         os.environ.update(LOCAL_CREDENTIALS)
         os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
-        self._moto = start_moto(self.aws_port)
+        self._moto = start_moto(self.aws_port, self.verbose)
         import boto3
 
         from scheduled_comms_cli.template import create_resources
