@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+
+# As in Lambda, the Powertools variables exist before any handler module is imported.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "scheduled-comms")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ScheduledComms")
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path

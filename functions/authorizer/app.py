@@ -11,11 +11,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from scheduled_comms.composition import api_key_store
 from scheduled_comms.errors import Unauthorized
 from scheduled_comms.logic.auth import authenticate
-from scheduled_comms.observability import logger, metrics, tracer
+from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics, tracer
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@discard_unpublished_metrics
 @metrics.log_metrics
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:

@@ -55,29 +55,29 @@ class LocalService:
 def service() -> Iterator[LocalService]:
     api_port, aws_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COMMUNICATIONS_", "POWERTOOLS_"))}
-    errors = tempfile.TemporaryFile("w+")
-    process = subprocess.Popen(
-        [str(BIN / "scheduled-comms"), "dev", "--api-port", str(api_port), "--aws-port", str(aws_port), "--json"],
-        stdout=subprocess.PIPE,
-        stderr=errors,
-        text=True,
-        env=env,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line:
-            errors.seek(0)
-            raise RuntimeError(f"local stack did not start: {errors.read()}")
-        info = json.loads(line)
-        deadline = time.monotonic() + 30
-        while requests.get(f"{info['api_url']}/v1/health", timeout=5).status_code != 200:
-            assert time.monotonic() < deadline, "health never answered 200"
-            time.sleep(0.2)
-        yield LocalService(info)
-    finally:
-        process.terminate()
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(
+            [str(BIN / "scheduled-comms"), "dev", "--api-port", str(api_port), "--aws-port", str(aws_port), "--json"],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            env=env,
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            if not line:
+                errors.seek(0)
+                raise RuntimeError(f"local stack did not start: {errors.read()}")
+            info = json.loads(line)
+            deadline = time.monotonic() + 30
+            while requests.get(f"{info['api_url']}/v1/health", timeout=5).status_code != 200:
+                assert time.monotonic() < deadline, "health never answered 200"
+                time.sleep(0.2)
+            yield LocalService(info)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
@@ -34,3 +36,19 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 logger = Logger(logger_formatter=MaskingFormatter())
 tracer = Tracer()
 metrics = Metrics()
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def discard_unpublished_metrics(handler: Handler) -> Handler:
+    """Clear what ``log_metrics`` left behind: with metrics disabled (locally) it never clears them."""
+
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        finally:
+            metrics.clear_metrics()
+
+    return wrapper  # type: ignore[return-value]

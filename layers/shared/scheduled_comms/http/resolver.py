@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from scheduled_comms import errors
 from scheduled_comms.models.api import MAX_BODY_BYTES
 from scheduled_comms.models.domain import Caller, Channel
-from scheduled_comms.observability import logger, metrics, tracer
+from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics, tracer
 
 STATUS_OF: dict[type[errors.ServiceError], HTTPStatus] = {
     errors.ValidationFailed: HTTPStatus.UNPROCESSABLE_ENTITY,
@@ -173,6 +173,7 @@ def api_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Lambda
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
     @tracer.capture_lambda_handler
+    @discard_unpublished_metrics
     @metrics.log_metrics(raise_on_empty_metrics=False)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return app.resolve(event, context)
