@@ -186,3 +186,23 @@ def test_invalid_idempotency_key_is_422(api, make_company):
 
     assert reply.status == 422
     assert reply.json()["error"]["details"][0]["field"] == "Idempotency-Key"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 50_000 + "]" * 50_000,
+        '{"channel": "email", "payload": ' + '{"a": ' * 12_000 + "1" + "}" * 12_001,
+        '{"channel": "email", "scheduled_for": "2030-01-01T00:00:00Z", "payload": {"to_email": "a@example.com", "subject": "\\ud800", "html_body": "x"}}',
+        '{"channel": "\\u0000email"}',
+    ],
+    ids=["deep-array", "deep-object", "lone-surrogate", "nul"],
+)
+def test_hostile_json_is_a_clean_422(api, make_company, raw):
+    company = make_company()
+
+    reply = api.request("POST", COLLECTION, company, body=raw, headers={"Content-Type": "application/json"})
+
+    assert reply.status == 422, reply.text
+    assert reply.json()["error"]["code"] == "validation_error"
+    assert stored_rows(company.id) == []

@@ -98,17 +98,30 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 
 
 def precheck(event: dict[str, Any]) -> errors.ServiceError | None:
-    """Checks made before routing: body size and JSON content type."""
+    """Checks made before routing: body size, JSON content type, and JSON that Python cannot take in."""
     body = event.get("body")
-    if body and len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
+    if body and len(body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body) > MAX_BODY_BYTES:
         return errors.PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes")
-    if body and str(event.get("httpMethod", "")).upper() in _BODY_METHODS:
-        content_type = (_header(event, "content-type") or "").split(";")[0].strip().lower()
-        if content_type != "application/json" and not content_type.endswith("+json"):
-            return errors.UnsupportedMediaType(
-                "Request bodies must be JSON: send Content-Type: application/json",
-                [errors.FieldError("Content-Type", "must be application/json")],
-            )
+    if not body or str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
+        return None
+    content_type = (_header(event, "content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        return errors.UnsupportedMediaType(
+            "Request bodies must be JSON: send Content-Type: application/json",
+            [errors.FieldError("Content-Type", "must be application/json")],
+        )
+    try:
+        json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        return errors.ValidationFailed(
+            "The body is nested too deeply", [errors.FieldError("body", "nested too deeply")]
+        )
+    except UnicodeEncodeError:
+        return errors.ValidationFailed(
+            "The body holds text that is not valid Unicode", [errors.FieldError("body", "contains a lone surrogate")]
+        )
+    except ValueError:
+        pass  # malformed JSON: request validation reports it with its position
     return None
 
 
