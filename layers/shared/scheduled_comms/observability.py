@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.logging.types import PowertoolsLogRecord
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+\d{6,15}")
@@ -26,7 +27,7 @@ def mask_personal_data(text: str) -> str:
 class MaskingFormatter(LambdaPowertoolsFormatter):
     """Powertools' JSON formatter with personal data and secrets masked in every record."""
 
-    def serialize(self, log: dict[str, Any]) -> str:
+    def serialize(self, log: dict[str, Any] | PowertoolsLogRecord) -> str:
         return mask_personal_data(super().serialize(log))
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -269,8 +269,9 @@ class DynamoCommunicationStore:
         except ClientError as exc:
             if not _is_condition_failure(exc):
                 raise
-            if exc.response.get("Item"):
-                status = from_attributes(exc.response["Item"]).get("status")
+            old_item = cast(dict[str, Any], exc.response).get("Item")
+            if old_item:
+                status = from_attributes(old_item).get("status")
                 raise NotPending(f"Only pending rows can be changed; this one is {status}") from exc
             raise NotFound("No scheduled communication with this id") from exc
         return item_to_row(response["Attributes"])

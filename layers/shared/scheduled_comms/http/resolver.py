@@ -6,7 +6,7 @@ Every 4xx has one body: ``{"error": {"code", "message", "details": [{"field", "m
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -90,14 +90,14 @@ def request_errors(raw: list[dict[str, Any]]) -> list[errors.FieldError]:
     return errors.field_errors(cleaned)
 
 
-def _header(event: dict[str, Any], name: str) -> str | None:
+def _header(event: Mapping[str, Any], name: str) -> str | None:
     for key, value in (event.get("headers") or {}).items():
         if key.lower() == name:
             return value
     return None
 
 
-def precheck(event: dict[str, Any]) -> errors.ServiceError | None:
+def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
     """Checks made before routing: body size, JSON content type, and JSON that Python cannot take in."""
     body = event.get("body")
     if body and len(body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body) > MAX_BODY_BYTES:
@@ -136,7 +136,7 @@ class ServiceResolver(APIGatewayRestResolver):
         self.not_found(self._not_found)
         self.exception_handler(Exception)(self._unexpected)
 
-    def resolve(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         failure = precheck(event)
         if failure is not None:
             return {
