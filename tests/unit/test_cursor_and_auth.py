@@ -123,3 +123,20 @@ def test_logs_mask_emails_phone_numbers_and_keys():
     assert "client@example.com" not in text
     assert "+61412345678" not in text
     assert "secret" not in text
+
+
+def test_service_logs_are_masked_end_to_end():
+    import io
+    import json as _json
+
+    from aws_lambda_powertools import Logger
+    from scheduled_comms.observability import MaskingFormatter
+
+    stream = io.StringIO()
+    log = Logger(service="mask-test", logger_formatter=MaskingFormatter(), stream=stream)
+
+    log.info("sending", extra={"to_email": "client@example.com", "to_number": "+61412345678"})
+
+    record = _json.loads(stream.getvalue())
+    assert record["to_email"] == "***@***"
+    assert record["to_number"] == "+***"

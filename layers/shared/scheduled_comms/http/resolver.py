@@ -12,7 +12,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -97,6 +100,13 @@ def _header(event: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
+def unsupported_media_type() -> errors.UnsupportedMediaType:
+    return errors.UnsupportedMediaType(
+        "Request bodies must be JSON: send Content-Type: application/json",
+        [errors.FieldError("Content-Type", "must be application/json")],
+    )
+
+
 def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
     """Checks made before routing: body size, JSON content type, and JSON that Python cannot take in."""
     body = event.get("body")
@@ -106,10 +116,7 @@ def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
         return None
     content_type = (_header(event, "content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
-        return errors.UnsupportedMediaType(
-            "Request bodies must be JSON: send Content-Type: application/json",
-            [errors.FieldError("Content-Type", "must be application/json")],
-        )
+        return unsupported_media_type()
     try:
         json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
     except RecursionError:
@@ -132,6 +139,7 @@ class ServiceResolver(APIGatewayRestResolver):
         super().__init__(enable_validation=True)
         self.exception_handler(errors.ServiceError)(self._service_error)
         self.exception_handler(RequestValidationError)(self._validation_error)
+        self.exception_handler(RequestUnsupportedContentType)(self._unsupported_media_type)
         self.exception_handler(NotFoundError)(self._not_found)
         self.not_found(self._not_found)
         self.exception_handler(Exception)(self._unexpected)
@@ -158,6 +166,11 @@ class ServiceResolver(APIGatewayRestResolver):
             HTTPStatus.UNPROCESSABLE_ENTITY,
             error_body("validation_error", "The request is not valid; see details", details),
         )
+
+    @staticmethod
+    def _unsupported_media_type(exc: Exception) -> Response:
+        failure = unsupported_media_type()
+        return json_response(status_of(failure), error_body(failure.code, failure.message, failure.details))
 
     @staticmethod
     def _not_found(exc: Exception | None = None) -> Response:
