@@ -1,0 +1,135 @@
+"""Business hours across zones east and west of UTC and across daylight-saving changes."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from scheduled_comms.logic.business_hours import is_open, next_window_start
+from scheduled_comms.models.business_hours import BusinessHours, TimeWindow, Weekday
+
+DEFAULT = BusinessHours()
+
+
+def hours_in(zone: str, **windows: list[tuple[str, str]]) -> BusinessHours:
+    return BusinessHours(
+        timezone=zone,
+        windows={Weekday(day): [TimeWindow(start=s, end=e) for s, e in spans] for day, spans in windows.items()},
+    )
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def test_default_is_weekdays_nine_to_five_utc():
+    assert is_open(utc("2026-11-23T09:00:00Z"), DEFAULT)  # Monday
+    assert not is_open(utc("2026-11-23T17:00:00Z"), DEFAULT)
+    assert not is_open(utc("2026-11-28T12:00:00Z"), DEFAULT)  # Saturday
+    assert next_window_start(utc("2026-11-27T17:30:00Z"), DEFAULT) == utc("2026-11-30T09:00:00Z")
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "expected"),
+    [
+        # East of UTC: 09:00 UTC Friday is 20:00 in Sydney; the next window is Monday 09:00 AEDT.
+        ("Australia/Sydney", "2026-11-27T09:00:00Z", "2026-11-29T22:00:00Z"),
+        ("Asia/Kolkata", "2026-11-23T02:00:00Z", "2026-11-23T03:30:00Z"),
+        # West of UTC: 12:00 UTC Monday is 04:00 in Los Angeles.
+        ("America/Los_Angeles", "2026-11-23T12:00:00Z", "2026-11-23T17:00:00Z"),
+        ("Pacific/Honolulu", "2026-11-24T03:30:00Z", "2026-11-24T19:00:00Z"),
+        # Inside a window: unchanged.
+        ("America/New_York", "2026-11-23T15:00:00Z", "2026-11-23T15:00:00Z"),
+    ],
+)
+def test_next_window_start_east_and_west(zone, now, expected):
+    assert next_window_start(utc(now), DEFAULT, zone) == utc(expected)
+
+
+def test_row_zone_overrides_the_company_zone():
+    hours = BusinessHours(timezone="Europe/London")
+    monday_8am_utc = utc("2026-11-23T08:00:00Z")
+    assert not is_open(monday_8am_utc, hours)
+    assert is_open(monday_8am_utc, hours, "Europe/Berlin")
+
+
+def test_spring_forward_gap_opens_at_the_transition():
+    # New York, 2027-03-14: 02:00 EST jumps to 03:00 EDT. A window from 02:30 opens at 03:00 EDT.
+    hours = hours_in("America/New_York", sun=[("02:30", "05:00")])
+    start = next_window_start(utc("2027-03-14T05:00:00Z"), hours)
+    assert start == utc("2027-03-14T07:00:00Z")
+    assert start.astimezone(zoneinfo.ZoneInfo("America/New_York")).hour == 3
+
+
+def test_window_entirely_inside_a_gap_never_opens_that_day():
+    hours = hours_in("America/New_York", sun=[("02:10", "02:50")])
+    start = next_window_start(utc("2027-03-14T05:00:00Z"), hours)
+    assert start is not None
+    assert start.astimezone(zoneinfo.ZoneInfo("America/New_York")).date().isoformat() == "2027-03-21"
+
+
+def test_fall_back_overlap_opens_at_the_first_occurrence():
+    # Sydney, 2027-04-04: 03:00 AEDT falls back to 02:00 AEST; 02:30 happens twice.
+    hours = hours_in("Australia/Sydney", sun=[("02:30", "04:00")])
+    start = next_window_start(utc("2027-04-03T14:00:00Z"), hours)
+    assert start == utc("2027-04-03T15:30:00Z")  # 02:30 AEDT, the first 02:30
+    assert is_open(utc("2027-04-03T16:30:00Z"), hours)  # 02:30 AEST, the second time round
+
+
+def test_validation_of_windows():
+    with pytest.raises(ValidationError):
+        TimeWindow(start="17:00", end="09:00")
+    with pytest.raises(ValidationError):
+        TimeWindow(start="9:00", end="17:00")
+    with pytest.raises(ValidationError):
+        BusinessHours(windows={})
+    with pytest.raises(ValidationError):
+        hours_in("UTC", mon=[("09:00", "12:00"), ("11:00", "13:00")])
+    assert hours_in("UTC", mon=[("00:00", "24:00")]).windows[Weekday.MON][0].end_minutes == 1440
+
+
+ZONES = sorted(zoneinfo.available_timezones())
+times = st.integers(min_value=0, max_value=23 * 60 + 59).map(lambda m: f"{m // 60:02d}:{m % 60:02d}")
+
+
+@st.composite
+def schedules(draw):
+    windows = {}
+    for day in draw(st.sets(st.sampled_from(list(Weekday)), min_size=1, max_size=7)):
+        start = draw(st.integers(min_value=0, max_value=23 * 60))
+        end = draw(st.integers(min_value=start + 1, max_value=24 * 60))
+        windows[day] = [TimeWindow(start=f"{start // 60:02d}:{start % 60:02d}", end=f"{end // 60:02d}:{end % 60:02d}")]
+    return BusinessHours(timezone=draw(st.sampled_from(ZONES)), windows=windows)
+
+
+instants = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2037, 12, 31), timezones=st.just(UTC))
+
+
+@settings(max_examples=300, deadline=None)
+@given(now=instants, hours=schedules())
+def test_next_window_start_is_the_earliest_open_instant(now, hours):
+    start = next_window_start(now, hours)
+    assume(start is not None)  # a schedule whose only windows sit inside gaps on its only day can fail to open
+    assert start >= now
+    assert start - now < timedelta(days=9)
+    assert is_open(start, hours)
+    if start > now:
+        assert not is_open(start - timedelta(seconds=1), hours)
+        step = (start - now) / 17
+        assert not any(is_open(now + step * i, hours) for i in range(17))
+
+
+@settings(max_examples=200, deadline=None)
+@given(now=instants, zone=st.sampled_from(ZONES))
+def test_default_hours_always_reopen_within_four_days(now, zone):
+    start = next_window_start(now, DEFAULT, zone)
+    assert start is not None
+    assert now <= start < now + timedelta(days=4)
+    local = start.astimezone(zoneinfo.ZoneInfo(zone))
+    assert local.weekday() < 5
+    assert 9 <= local.hour < 17
