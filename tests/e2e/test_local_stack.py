@@ -36,6 +36,10 @@ ROW_FIELDS = {
     "source",
     "created_at",
     "updated_at",
+    "skip_reason",
+    "cadence_id",
+    "cadence_attempt",
+    "call_outcome",
 }
 
 

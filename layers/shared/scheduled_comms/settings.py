@@ -21,6 +21,23 @@ class Settings(BaseSettings):
     secret_cache_seconds: int = Field(default=300, ge=0, validation_alias="SECRET_CACHE_SECONDS")
     service_version: str = Field(default="0.1.0", validation_alias="SERVICE_VERSION")
 
+    # The dispatch engine.
+    tick_interval_seconds: int = Field(default=60, ge=5, le=900, validation_alias="TICK_INTERVAL_SECONDS")
+    poll_step_seconds: float = Field(default=5.0, gt=0, le=60, validation_alias="POLL_STEP_SECONDS")
+    lease_seconds: int = Field(default=180, ge=10, validation_alias="LEASE_SECONDS")
+    tick_reserve_seconds: float = Field(default=20.0, ge=0, validation_alias="TICK_RESERVE_SECONDS")
+    claim_page_size: int = Field(default=100, ge=1, le=1000, validation_alias="CLAIM_PAGE_SIZE")
+    sender_concurrency: int = Field(default=16, ge=1, le=256, validation_alias="SENDER_CONCURRENCY")
+    backoff_base_seconds: float = Field(default=60.0, gt=0, validation_alias="BACKOFF_BASE_SECONDS")
+    backoff_cap_seconds: float = Field(default=3600.0, gt=0, validation_alias="BACKOFF_CAP_SECONDS")
+    event_bus_name: str = Field(default="default", validation_alias="EVENT_BUS_NAME")
+    default_from_email: str | None = Field(default=None, validation_alias="DEFAULT_FROM_EMAIL")
+    voice_webhook_url: str | None = Field(default=None, validation_alias="VOICE_WEBHOOK_URL")
+    voice_timeout_seconds: float = Field(default=10.0, gt=0, le=60, validation_alias="VOICE_TIMEOUT_SECONDS")
+    allow_insecure_voice_endpoints: bool = Field(default=False, validation_alias="ALLOW_INSECURE_VOICE_ENDPOINTS")
+    secret_name_prefix: str = Field(default="scheduled-comms", validation_alias="SECRET_NAME_PREFIX")
+    webhook_tolerance_seconds: int = Field(default=300, ge=1, validation_alias="WEBHOOK_TOLERANCE_SECONDS")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -72,6 +72,10 @@ def due_shard(row_id: str, shard_count: int) -> str:
     return f"pending#{zlib.crc32(row_id.encode()) % shard_count}"
 
 
+def lease_shard(row_id: str, shard_count: int) -> str:
+    return f"lease#{zlib.crc32(row_id.encode()) % shard_count}"
+
+
 @dataclass(frozen=True)
 class _Index:
     name: str
@@ -107,10 +111,12 @@ def row_to_item(row: Communication, shard_count: int) -> dict[str, Any]:
             values[index.attribute] = key
     if row.status is Status.PENDING:
         values["due_shard"] = due_shard(row.id, shard_count)
+    if row.status is Status.DISPATCHING and row.lease_until is not None:
+        values["lease_shard"] = lease_shard(row.id, shard_count)
     return to_attributes(values)
 
 
-_STORAGE_ONLY = {"pk", "sk", "due_shard", *(index.attribute for index in FILTER_INDEXES)}
+_STORAGE_ONLY = {"pk", "sk", "due_shard", "lease_shard", *(index.attribute for index in FILTER_INDEXES)}
 
 
 def item_to_row(item: dict[str, Any]) -> Communication:
@@ -232,39 +238,13 @@ class DynamoCommunicationStore:
 
     def _write_if_pending(self, current: Communication, updated: Communication) -> Communication:
         """Replace the row's changed attributes, on condition that it is still pending."""
-        old = from_attributes(row_to_item(current, self._shards))
-        new = from_attributes(row_to_item(updated, self._shards))
-        names: dict[str, str] = {"#status": "status"}
-        values: dict[str, Any] = {":pending": Status.PENDING.value}
-        sets: list[str] = []
-        removes: list[str] = []
-        for i, name in enumerate(sorted(set(old) | set(new))):
-            if name in ("pk", "sk") or old.get(name) == new.get(name):
-                continue
-            names[f"#a{i}"] = name
-            if name in new:
-                values[f":a{i}"] = new[name]
-                sets.append(f"#a{i} = :a{i}")
-            else:
-                removes.append(f"#a{i}")
-        expression = " ".join(
-            part
-            for part in (
-                f"SET {', '.join(sets)}" if sets else "",
-                f"REMOVE {', '.join(removes)}" if removes else "",
-            )
-            if part
-        )
+        request = diff_update(self._table, current, updated, self._shards)
+        request["ConditionExpression"] = "attribute_exists(pk) AND #status = :expected"
+        request["ExpressionAttributeNames"]["#status"] = "status"
+        request["ExpressionAttributeValues"][":expected"] = {"S": Status.PENDING.value}
         try:
             response = self._client.update_item(
-                TableName=self._table,
-                Key=row_key(current.company_id, current.id),
-                UpdateExpression=expression,
-                ConditionExpression="attribute_exists(pk) AND #status = :pending",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=to_attributes(values),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **request, ReturnValues="ALL_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD"
             )
         except ClientError as exc:
             if not _is_condition_failure(exc):
@@ -275,6 +255,33 @@ class DynamoCommunicationStore:
                 raise NotPending(f"Only pending rows can be changed; this one is {status}") from exc
             raise NotFound("No scheduled communication with this id") from exc
         return item_to_row(response["Attributes"])
+
+
+def diff_update(table: str, current: Communication, updated: Communication, shard_count: int) -> dict[str, Any]:
+    """An UpdateItem request that turns the stored ``current`` into ``updated`` (index keys included)."""
+    old = from_attributes(row_to_item(current, shard_count))
+    new = from_attributes(row_to_item(updated, shard_count))
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    sets: list[str] = []
+    removes: list[str] = []
+    for i, name in enumerate(sorted(set(old) | set(new))):
+        if name in ("pk", "sk") or old.get(name) == new.get(name):
+            continue
+        names[f"#a{i}"] = name
+        if name in new:
+            values[f":a{i}"] = new[name]
+            sets.append(f"#a{i} = :a{i}")
+        else:
+            removes.append(f"#a{i}")
+    clauses = [f"SET {', '.join(sets)}" if sets else "", f"REMOVE {', '.join(removes)}" if removes else ""]
+    return {
+        "TableName": table,
+        "Key": row_key(current.company_id, current.id),
+        "UpdateExpression": " ".join(clause for clause in clauses if clause),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": to_attributes(values),
+    }
 
 
 class DynamoCreditLedger:

@@ -52,7 +52,7 @@ class EmailPayload(StrictModel):
     cc: Annotated[list[EmailAddress], Field(max_length=20)] | None = None
     sender_user_id: Uuid | None = None
     mode: Literal["transactional", "marketing"] | None = Field(
-        default=None, description="transactional (default) or marketing (adds unsubscribe headers)"
+        default=None, description="transactional (default) or marketing; sent along as an SES message tag"
     )
     contact_id: Uuid | None = None
     deal_id: Uuid | None = None
@@ -181,10 +181,14 @@ class CommunicationOut(BaseModel):
     source: Source
     created_at: UtcInstant
     updated_at: UtcInstant
+    skip_reason: str | None
+    cadence_id: str | None = Field(description="id of the first call of a voice cadence")
+    cadence_attempt: int | None = Field(description="which call of the cadence this row is (1-based)")
+    call_outcome: dict[str, Any] | None = Field(description="answered, talk_seconds, end_reason from the provider")
 
     @classmethod
     def of(cls, row: Communication) -> CommunicationOut:
-        return cls.model_validate(row.model_dump(exclude={"company_id"}))
+        return cls.model_validate(row.model_dump(include=set(cls.model_fields)))
 
 
 class CreditsMeta(BaseModel):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import time
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
 from scheduled_comms.models.values import IanaTimezone
 
 
@@ -70,7 +70,7 @@ class BusinessHours(BaseModel):
             raise ValueError("at least one window is needed; rows that ignore hours use respect_business_hours=false")
         for day, day_windows in windows.items():
             ordered = sorted(day_windows, key=lambda w: w.start_minutes)
-            for before, after in zip(ordered, ordered[1:], strict=False):
+            for before, after in itertools.pairwise(ordered):
                 if after.start_minutes < before.end_minutes:
                     raise ValueError(f"windows on {day.value} overlap")
             windows[day] = ordered

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from scheduled_comms.models.values import UtcInstant
@@ -104,6 +104,23 @@ class Communication(BaseModel):
     source: Source = Source.API
     created_at: UtcInstant
     updated_at: UtcInstant
+    # Dispatch bookkeeping: the lease of the tick holding a dispatching row (attempt_count is its fence).
+    lease_until: UtcInstant | None = None
+    resend_of_attempt: int | None = None
+    skip_reason: str | None = None
+    # Voice cadence: every attempt links to the first row; ``cadence_next_id`` is the queued next attempt.
+    cadence_id: str | None = None
+    cadence_attempt: int | None = None
+    cadence_next_id: str | None = None
+    call_outcome: dict[str, Any] | None = None
+
+    @property
+    def intended_time(self) -> datetime:
+        """When the caller wanted it sent, before any business-hours hold or retry moved it."""
+        return self.original_scheduled_for or self.scheduled_for
+
+
+TERMINAL = frozenset({Status.DISPATCHED, Status.FAILED, Status.CANCELLED, Status.SKIPPED})
 
 
 @dataclass(frozen=True)
@@ -128,3 +145,24 @@ class Page:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a sender reports: sent (with the provider's id), retry later, or failed for good."""
+
+    outcome: Literal["sent", "retry", "fail"]
+    external_id: str | None = None
+    error: str | None = None
+
+    @classmethod
+    def sent(cls, external_id: str) -> SendResult:
+        return cls("sent", external_id=external_id)
+
+    @classmethod
+    def retry(cls, error: str) -> SendResult:
+        return cls("retry", error=error)
+
+    @classmethod
+    def fail(cls, error: str) -> SendResult:
+        return cls("fail", error=error)

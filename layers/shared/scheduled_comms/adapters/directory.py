@@ -1,0 +1,122 @@
+"""Company settings and registrations in DynamoDB; voice provider credentials in Secrets Manager.
+
+Items, all in the company's partition: ``#SETTINGS`` (business hours, default sender),
+``PN#<id>`` (sender numbers) and ``VAC#<id>`` (voice-agent configs, with the ARN of their secret).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities import parameters
+from scheduled_comms.adapters.aws import client as aws_client
+from scheduled_comms.adapters.dynamodb import company_pk, from_attributes, to_attributes
+from scheduled_comms.models.business_hours import BusinessHours
+from scheduled_comms.models.registry import PhoneNumber, SenderSettings, VoiceAgentConfig, VoiceCredentials
+from scheduled_comms.models.values import format_instant
+
+SETTINGS_SK = "#SETTINGS"
+
+
+class DynamoDirectory:
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self._table = table_name
+        self._client = client or aws_client("dynamodb")
+
+    def _key(self, company_id: str, sk: str) -> dict[str, Any]:
+        return {"pk": {"S": company_pk(company_id)}, "sk": {"S": sk}}
+
+    def _get(self, company_id: str, sk: str) -> dict[str, Any] | None:
+        item = self._client.get_item(TableName=self._table, Key=self._key(company_id, sk)).get("Item")
+        return {k: v for k, v in from_attributes(item).items() if k not in ("pk", "sk")} if item else None
+
+    def _query(self, company_id: str, prefix: str) -> list[dict[str, Any]]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": company_pk(company_id)}, ":prefix": {"S": prefix}},
+        }
+        found: list[dict[str, Any]] = []
+        while True:
+            response = self._client.query(**request)
+            found.extend(
+                {k: v for k, v in from_attributes(item).items() if k not in ("pk", "sk")} for item in response["Items"]
+            )
+            if "LastEvaluatedKey" not in response:
+                return found
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _set_setting(self, company_id: str, name: str, value: Any, now: datetime) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=self._key(company_id, SETTINGS_SK),
+            UpdateExpression="SET #n = :v, updated_at = :now",
+            ExpressionAttributeNames={"#n": name},
+            ExpressionAttributeValues=to_attributes({":v": value, ":now": format_instant(now)}),
+        )
+
+    def business_hours(self, company_id: str) -> BusinessHours:
+        stored = (self._get(company_id, SETTINGS_SK) or {}).get("business_hours")
+        return BusinessHours.model_validate(stored) if stored else BusinessHours()
+
+    def put_business_hours(self, company_id: str, hours: BusinessHours, now: datetime) -> None:
+        self._set_setting(company_id, "business_hours", hours.model_dump(mode="json"), now)
+
+    def sender_settings(self, company_id: str) -> SenderSettings:
+        stored = self._get(company_id, SETTINGS_SK) or {}
+        return SenderSettings(default_from_email=stored.get("default_from_email"))
+
+    def put_sender_settings(self, company_id: str, settings: SenderSettings, now: datetime) -> None:
+        self._set_setting(company_id, "default_from_email", settings.default_from_email, now)
+
+    def put_phone_number(self, company_id: str, number: PhoneNumber) -> None:
+        item = {
+            **to_attributes(number.model_dump(mode="json", exclude_none=True)),
+            **self._key(company_id, f"PN#{number.id}"),
+        }
+        self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+    def phone_number(self, company_id: str, number_id: str) -> PhoneNumber | None:
+        stored = self._get(company_id, f"PN#{number_id}")
+        return PhoneNumber.model_validate(stored) if stored else None
+
+    def phone_numbers(self, company_id: str) -> list[PhoneNumber]:
+        return [PhoneNumber.model_validate(item) for item in self._query(company_id, "PN#")]
+
+    def put_voice_config(self, company_id: str, config: VoiceAgentConfig, secret_arn: str) -> None:
+        values = {**config.model_dump(mode="json"), "secret_arn": secret_arn}
+        item = {**to_attributes(values), **self._key(company_id, f"VAC#{config.id}")}
+        self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+    def voice_config(self, company_id: str, config_id: str) -> tuple[VoiceAgentConfig, str] | None:
+        stored = self._get(company_id, f"VAC#{config_id}")
+        if not stored:
+            return None
+        return VoiceAgentConfig.model_validate(stored), str(stored["secret_arn"])
+
+    def voice_configs(self, company_id: str) -> list[VoiceAgentConfig]:
+        return [VoiceAgentConfig.model_validate(item) for item in self._query(company_id, "VAC#")]
+
+
+class SecretsVault:
+    """Provider credentials, one Secrets Manager secret per voice-agent config."""
+
+    def __init__(self, name_prefix: str, max_age_seconds: int, client: Any | None = None) -> None:
+        self._prefix = name_prefix
+        self._client = client or aws_client("secretsmanager")
+        self._provider = parameters.SecretsProvider(boto3_client=self._client)
+        self._max_age = max_age_seconds
+
+    def put_voice_credentials(self, company_id: str, config_id: str, credentials: VoiceCredentials) -> str:
+        response = self._client.create_secret(
+            Name=f"{self._prefix}/{company_id}/voice-agent-configs/{config_id}",
+            SecretString=credentials.model_dump_json(),
+            Description="Voice provider credentials of a voice-agent config",
+        )
+        return str(response["ARN"])
+
+    def voice_credentials(self, secret_arn: str) -> VoiceCredentials:
+        raw = self._provider.get(secret_arn, max_age=self._max_age)
+        return VoiceCredentials.model_validate(json.loads(raw if isinstance(raw, str) else bytes(raw)))  # type: ignore[arg-type]

@@ -1,0 +1,200 @@
+"""The tick's side of the table: due and lease queries, claims, and fenced transitions.
+
+A claim is one conditional update (pending and due -> dispatching, ``attempt_count`` + 1, a lease,
+the row out of the ``Due`` index and into ``Leases``). ``attempt_count`` is the fence: every later
+write on the claimed row is conditional on it, so a tick that lost its lease can no longer write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+from scheduled_comms.adapters.aws import client as aws_client
+from scheduled_comms.adapters.dynamodb import (
+    ROW_PREFIX,
+    diff_update,
+    item_to_row,
+    lease_shard,
+    row_key,
+    row_to_item,
+)
+from scheduled_comms.models.domain import Channel, Communication, Status
+from scheduled_comms.models.values import format_instant
+
+
+@dataclass(frozen=True)
+class RowKey:
+    company_id: str
+    row_id: str
+    channel: Channel
+
+
+def _row_key_of(item: dict[str, Any]) -> RowKey:
+    return RowKey(
+        company_id=item["pk"]["S"].removeprefix("CO#"),
+        row_id=item["sk"]["S"].removeprefix(ROW_PREFIX),
+        channel=Channel(item["channel"]["S"]),
+    )
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    code = exc.response.get("Error", {}).get("Code")
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        reasons = exc.response.get("CancellationReasons") or []
+        return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
+    return False
+
+
+class DynamoDispatchStore:
+    def __init__(self, table_name: str, shard_count: int, client: Any | None = None) -> None:
+        self._table = table_name
+        self._shards = shard_count
+        self._client = client or aws_client("dynamodb")
+
+    @property
+    def shard_count(self) -> int:
+        return self._shards
+
+    def _index_query(
+        self, index: str, key_attr: str, key: str, sort_attr: str, upto: datetime, limit: int
+    ) -> list[RowKey]:
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=index,
+            KeyConditionExpression="#k = :k AND #s <= :upto",
+            ExpressionAttributeNames={"#k": key_attr, "#s": sort_attr},
+            ExpressionAttributeValues={":k": {"S": key}, ":upto": {"S": format_instant(upto)}},
+            Limit=limit,
+        )
+        return [_row_key_of(item) for item in response.get("Items", [])]
+
+    def due(self, shard: int, now: datetime, limit: int) -> list[RowKey]:
+        """Pending rows of one shard whose ``scheduled_for`` has come, oldest first."""
+        return self._index_query("Due", "due_shard", f"pending#{shard}", "scheduled_for", now, limit)
+
+    def expired_leases(self, shard: int, now: datetime, limit: int) -> list[RowKey]:
+        """Dispatching rows of one shard whose lease has run out (their tick died or stalled)."""
+        return self._index_query("Leases", "lease_shard", f"lease#{shard}", "lease_until", now, limit)
+
+    def _status_keys(self, key: RowKey, status: Status) -> dict[str, Any]:
+        return {
+            ":gs": {"S": f"{key.company_id}#{status.value}"},
+            ":gsc": {"S": f"{key.company_id}#{status.value}#{key.channel.value}"},
+        }
+
+    def claim(self, key: RowKey, now: datetime, lease_until: datetime) -> Communication | None:
+        """Pending and due -> dispatching, in one conditional update; None when another tick won."""
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=row_key(key.company_id, key.row_id),
+                UpdateExpression=(
+                    "SET #status = :dispatching, attempt_count = attempt_count + :one, lease_until = :lease, "
+                    "lease_shard = :ls, updated_at = :now, gsi_status = :gs, gsi_status_channel = :gsc "
+                    "REMOVE due_shard"
+                ),
+                ConditionExpression="#status = :pending AND scheduled_for <= :now",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":dispatching": {"S": Status.DISPATCHING.value},
+                    ":pending": {"S": Status.PENDING.value},
+                    ":one": {"N": "1"},
+                    ":lease": {"S": format_instant(lease_until)},
+                    ":ls": {"S": lease_shard(key.row_id, self._shards)},
+                    ":now": {"S": format_instant(now)},
+                    **self._status_keys(key, Status.DISPATCHING),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return None
+            raise
+        return item_to_row(response["Attributes"])
+
+    def take_over(self, key: RowKey, now: datetime, lease_until: datetime) -> Communication | None:
+        """Re-claim a dispatching row whose lease expired: a new fence, and its key for a resend."""
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=row_key(key.company_id, key.row_id),
+                UpdateExpression=(
+                    "SET attempt_count = attempt_count + :one, lease_until = :lease, updated_at = :now, "
+                    "resend_of_attempt = if_not_exists(resend_of_attempt, attempt_count)"
+                ),
+                ConditionExpression="#status = :dispatching AND lease_until <= :now",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":dispatching": {"S": Status.DISPATCHING.value},
+                    ":one": {"N": "1"},
+                    ":lease": {"S": format_instant(lease_until)},
+                    ":now": {"S": format_instant(now)},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return None
+            raise
+        return item_to_row(response["Attributes"])
+
+    def transition(
+        self, current: Communication, updated: Communication, also_create: Communication | None = None
+    ) -> bool:
+        """Write ``updated`` over the claimed ``current`` if its fence still holds (and, atomically, a new row).
+
+        Returns False when fenced out: another tick took the row over after this one's lease ran out.
+        """
+        request = diff_update(self._table, current, updated, self._shards)
+        request["ConditionExpression"] = "#status = :dispatching AND attempt_count = :fence"
+        request["ExpressionAttributeNames"]["#status"] = "status"
+        request["ExpressionAttributeValues"][":dispatching"] = {"S": Status.DISPATCHING.value}
+        request["ExpressionAttributeValues"][":fence"] = {"N": str(current.attempt_count)}
+        try:
+            if also_create is None:
+                self._client.update_item(**request)
+            else:
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {"Update": request},
+                        {
+                            "Put": {
+                                "TableName": self._table,
+                                "Item": row_to_item(also_create, self._shards),
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        },
+                    ]
+                )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def get(self, company_id: str, row_id: str) -> Communication | None:
+        item = self._client.get_item(TableName=self._table, Key=row_key(company_id, row_id), ConsistentRead=True).get(
+            "Item"
+        )
+        return item_to_row(item) if item else None
+
+    def update_if_status(self, current: Communication, updated: Communication, expected: Status) -> bool:
+        """Write ``updated`` if the row still has status ``expected`` (webhook-side changes)."""
+        request = diff_update(self._table, current, updated, self._shards)
+        if not request["ExpressionAttributeNames"]:
+            return True
+        request["ConditionExpression"] = "#status = :expected"
+        request["ExpressionAttributeNames"]["#status"] = "status"
+        request["ExpressionAttributeValues"][":expected"] = {"S": expected.value}
+        try:
+            self._client.update_item(**request)
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True

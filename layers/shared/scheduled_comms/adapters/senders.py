@@ -1,0 +1,206 @@
+"""Senders, one per channel, behind the ``Sender`` port: SES v2 email, SNS SMS, HTTP voice provider.
+
+Each turns its provider's answer into a ``SendResult``: throttling, timeouts and 5xx are ``retry``;
+rejections (bad address, unknown number, other 4xx) and missing registrations are ``fail``.
+"""
+
+from __future__ import annotations
+
+import json
+from email.utils import formataddr
+from typing import Any
+
+import urllib3
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+from scheduled_comms.adapters.aws import client as aws_client
+from scheduled_comms.adapters.directory import DynamoDirectory, SecretsVault
+from scheduled_comms.models.domain import Channel, Communication, SendResult
+
+RETRYABLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "Throttled",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalError",
+        "InternalServerError",
+        "InternalErrorException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "LimitExceededException",
+        "KMSThrottlingException",
+    }
+)
+
+
+def classify_client_error(exc: ClientError) -> SendResult:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", "Unknown"))
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400))
+    text = f"{code}: {error.get('Message', '')}".strip()[:500]
+    if code in RETRYABLE_CODES or status >= 500 or status == 429:
+        return SendResult.retry(text)
+    return SendResult.fail(text)
+
+
+def classify_transport_error(exc: Exception) -> SendResult:
+    return SendResult.retry(f"{type(exc).__name__}: transport error, will retry")
+
+
+class SesEmailSender:
+    """Email through SES v2 ``SendEmail``; the sender is the payload's, else the company's, else the service's."""
+
+    def __init__(self, directory: DynamoDirectory, default_from: str | None, client: Any | None = None) -> None:
+        self._directory = directory
+        self._default_from = default_from
+        self._client = client or aws_client("sesv2")
+
+    def send(self, row: Communication) -> SendResult:
+        payload = row.payload
+        sender = (
+            payload.get("from_email")
+            or self._directory.sender_settings(row.company_id).default_from_email
+            or self._default_from
+        )
+        if not sender:
+            return SendResult.fail("no sender address: set payload.from_email or the company's default sender")
+        to_name = payload.get("to_name")
+        recipient = formataddr((to_name, payload["to_email"])) if to_name else payload["to_email"]
+        destination: dict[str, Any] = {"ToAddresses": [recipient]}
+        if payload.get("cc"):
+            destination["CcAddresses"] = payload["cc"]
+        try:
+            response = self._client.send_email(
+                FromEmailAddress=sender,
+                Destination=destination,
+                Content={
+                    "Simple": {
+                        "Subject": {"Data": payload["subject"], "Charset": "UTF-8"},
+                        "Body": {"Html": {"Data": payload["html_body"], "Charset": "UTF-8"}},
+                    }
+                },
+                EmailTags=[
+                    {"Name": "communication_id", "Value": row.id},
+                    {"Name": "mode", "Value": payload.get("mode", "transactional")},
+                ],
+            )
+        except ClientError as exc:
+            return classify_client_error(exc)
+        except (BotoCoreError, ConnectionError, HTTPClientError) as exc:
+            return classify_transport_error(exc)
+        return SendResult.sent(str(response["MessageId"]))
+
+
+class SnsSmsSender:
+    """SMS through SNS ``Publish`` from the registered number ``phone_number_id`` names."""
+
+    def __init__(self, directory: DynamoDirectory, client: Any | None = None) -> None:
+        self._directory = directory
+        self._client = client or aws_client("sns")
+
+    def send(self, row: Communication) -> SendResult:
+        payload = row.payload
+        number = self._directory.phone_number(row.company_id, payload["phone_number_id"])
+        if number is None:
+            return SendResult.fail(f"phone_number_id {payload['phone_number_id']} is not a registered sender number")
+        try:
+            response = self._client.publish(
+                PhoneNumber=payload["to_number"],
+                Message=payload["message_body"],
+                MessageAttributes={
+                    "AWS.MM.SMS.OriginationNumber": {"DataType": "String", "StringValue": number.number},
+                    "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
+                },
+            )
+        except ClientError as exc:
+            return classify_client_error(exc)
+        except (BotoCoreError, ConnectionError, HTTPClientError) as exc:
+            return classify_transport_error(exc)
+        return SendResult.sent(str(response["MessageId"]))
+
+
+class HttpVoiceSender:
+    """A call through the voice-agent provider's HTTP API.
+
+    ``POST <endpoint_url>`` with ``Authorization: Bearer <api key>`` and ``Idempotency-Key: <row>:<attempt>``
+    (a retry after a crashed tick reuses the crashed attempt's key, so the provider places one call);
+    body ``{agent_id, to_number, dynamic_variables, metadata, webhook_url}``; answer ``{"call_id": ...}``.
+    """
+
+    def __init__(
+        self,
+        directory: DynamoDirectory,
+        vault: SecretsVault,
+        webhook_url: str | None,
+        timeout_seconds: float,
+        http: urllib3.PoolManager | None = None,
+    ) -> None:
+        self._directory = directory
+        self._vault = vault
+        self._webhook_url = webhook_url
+        self._timeout = urllib3.Timeout(connect=min(3.0, timeout_seconds), read=timeout_seconds)
+        self._http = http or urllib3.PoolManager(maxsize=32)
+
+    @staticmethod
+    def idempotency_key(row: Communication) -> str:
+        return f"{row.id}:{row.resend_of_attempt or row.attempt_count}"
+
+    def send(self, row: Communication) -> SendResult:
+        payload = row.payload
+        config_id = payload["voice_agent_outbound_config_id"]
+        found = self._directory.voice_config(row.company_id, config_id)
+        if found is None:
+            return SendResult.fail(f"voice_agent_outbound_config_id {config_id} is not a registered voice-agent config")
+        config, secret_arn = found
+        credentials = self._vault.voice_credentials(secret_arn)
+        body = {
+            "agent_id": config.agent_id,
+            "to_number": payload["to_number"],
+            "dynamic_variables": payload.get("dynamic_variables") or {},
+            "metadata": {
+                **(payload.get("metadata") or {}),
+                "communication_id": row.id,
+                "company_id": row.company_id,
+                "voice_agent_outbound_config_id": config_id,
+            },
+            "webhook_url": self._webhook_url,
+        }
+        try:
+            response = self._http.request(
+                "POST",
+                config.endpoint_url,
+                body=json.dumps(body).encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {credentials.api_key}",
+                    "Idempotency-Key": self.idempotency_key(row),
+                },
+                timeout=self._timeout,
+                retries=False,
+                redirect=False,
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            return classify_transport_error(exc)
+        if response.status == 429 or response.status >= 500:
+            return SendResult.retry(f"voice provider answered {response.status}")
+        if not 200 <= response.status < 300:
+            return SendResult.fail(f"voice provider refused the call ({response.status}): {response.data[:200]!r}")
+        try:
+            call_id = json.loads(response.data)["call_id"]
+        except (ValueError, KeyError, TypeError):
+            return SendResult.retry("voice provider answered without a call_id")
+        return SendResult.sent(str(call_id))
+
+
+class ChannelSenders:
+    """The ``Sender`` for each channel."""
+
+    def __init__(self, email: Any, sms: Any, voice: Any) -> None:
+        self._by_channel = {Channel.EMAIL: email, Channel.SMS: sms, Channel.VOICE_CALL: voice}
+
+    def send(self, row: Communication) -> SendResult:
+        return self._by_channel[row.channel].send(row)

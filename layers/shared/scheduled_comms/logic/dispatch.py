@@ -1,0 +1,367 @@
+"""The dispatch engine: find due rows, claim them, decide, send, and record the outcome.
+
+One ``Dispatcher.run`` is one tick. It keeps making passes (every ``poll_step_seconds``) until
+shortly before the next tick would start, or until the Lambda has only its reserve of time left,
+so rows go out seconds after they come due rather than up to a minute later.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from itertools import zip_longest
+from typing import Any, Literal, Protocol
+
+from scheduled_comms.logic.business_hours import next_window_start
+from scheduled_comms.models.business_hours import BusinessHours
+from scheduled_comms.models.domain import (
+    TERMINAL,
+    Channel,
+    Communication,
+    SendResult,
+    Source,
+    Status,
+)
+from scheduled_comms.models.values import new_id
+from scheduled_comms.observability import logger, metrics
+
+# The cadence stops once the contact has spoken for this long on a call.
+CONVERSATION_SECONDS = 10
+
+
+class RowKeyLike(Protocol):
+    company_id: str
+    row_id: str
+
+
+class DispatchStore(Protocol):
+    shard_count: int
+
+    def due(self, shard: int, now: datetime, limit: int) -> list[Any]: ...
+
+    def expired_leases(self, shard: int, now: datetime, limit: int) -> list[Any]: ...
+
+    def claim(self, key: Any, now: datetime, lease_until: datetime) -> Communication | None: ...
+
+    def take_over(self, key: Any, now: datetime, lease_until: datetime) -> Communication | None: ...
+
+    def transition(
+        self, current: Communication, updated: Communication, also_create: Communication | None = None
+    ) -> bool: ...
+
+
+class Sender(Protocol):
+    def send(self, row: Communication) -> SendResult: ...
+
+
+class BusinessHoursSource(Protocol):
+    def business_hours(self, company_id: str) -> BusinessHours: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, rows: Any) -> int: ...
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    lease_seconds: float = 180
+    poll_step_seconds: float = 5
+    tick_interval_seconds: float = 60
+    reserve_seconds: float = 20
+    page_size: int = 100
+    concurrency: int = 16
+    backoff_base_seconds: float = 60
+    backoff_cap_seconds: float = 3600
+
+
+@dataclass
+class TickReport:
+    claimed: int = 0
+    dispatched: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    held: int = 0
+    lost_races: int = 0
+    taken_over: int = 0
+    fenced_out: int = 0
+    passes: int = 0
+    lateness_seconds: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        data = asdict(self)
+        lateness = sorted(data.pop("lateness_seconds"))
+        data["max_lateness_seconds"] = round(lateness[-1], 3) if lateness else None
+        return data
+
+
+Decision = tuple[Literal["send", "hold", "skip", "fail"], Any]
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with equal jitter: half the ceiling, plus up to half again at random."""
+    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def expiry_of(row: Communication) -> datetime | None:
+    minutes = (row.cancel_policy or {}).get("expire_after_minutes")
+    return row.intended_time + timedelta(minutes=minutes) if minutes else None
+
+
+def decide(row: Communication, now: datetime, hours: BusinessHours | None) -> Decision:
+    """What to do with a freshly claimed row at ``now``."""
+    if row.attempt_count > row.max_attempts:
+        return "fail", row.last_error or f"no attempts left ({row.max_attempts} allowed)"
+    deadline = expiry_of(row)
+    if deadline is not None and now > deadline:
+        return "skip", f"expired: not sendable within {row.cancel_policy['expire_after_minutes']} minutes of its time"  # type: ignore[index]
+    if row.respect_business_hours and hours is not None:
+        opens = next_window_start(now, hours, row.timezone)
+        if opens is None:
+            return "skip", "business hours never open for this row's timezone"
+        if opens > now:
+            if deadline is not None and opens > deadline:
+                return "skip", "expired: business hours open only after its expire_after_minutes"
+            return "hold", opens
+    return "send", None
+
+
+def next_cadence_row(row: Communication, now: datetime) -> Communication | None:
+    """The next call of a voice cadence, queued ``follow_up_delays[k-1]`` hours after call k went out."""
+    follow_ups = row.payload.get("follow_ups") if row.channel is Channel.VOICE_CALL else None
+    attempt = row.cadence_attempt or 1
+    if not follow_ups or attempt >= follow_ups["max_attempts"]:
+        return None
+    payload = {
+        "voice_agent_outbound_config_id": follow_ups["voice_agent_outbound_config_id"],
+        "to_number": follow_ups["to_number"],
+        "follow_ups": follow_ups,
+    }
+    variables = follow_ups.get("dynamic_variables") or row.payload.get("dynamic_variables")
+    if variables:
+        payload["dynamic_variables"] = variables
+    if row.payload.get("metadata"):
+        payload["metadata"] = row.payload["metadata"]
+    respect = follow_ups.get("respect_business_hours")
+    return Communication(
+        id=new_id(now),
+        company_id=row.company_id,
+        channel=Channel.VOICE_CALL,
+        status=Status.PENDING,
+        scheduled_for=now + timedelta(hours=follow_ups["follow_up_delays"][attempt - 1]),
+        timezone=row.timezone,
+        respect_business_hours=row.respect_business_hours if respect is None else respect,
+        payload=payload,
+        contact_id=follow_ups.get("contact_id") or row.contact_id,
+        customer_id=follow_ups.get("customer_id") or row.customer_id,
+        deal_id=follow_ups.get("deal_id") or row.deal_id,
+        related_entity_type=row.related_entity_type,
+        related_entity_id=row.related_entity_id,
+        cancel_policy=row.cancel_policy,
+        max_attempts=row.max_attempts,
+        source=Source.CADENCE,
+        created_at=now,
+        updated_at=now,
+        cadence_id=row.cadence_id or row.id,
+        cadence_attempt=attempt + 1,
+    )
+
+
+class Dispatcher:
+    """One tick's worth of dispatching, with its ports handed in."""
+
+    def __init__(
+        self,
+        store: DispatchStore,
+        sender: Sender,
+        hours: BusinessHoursSource,
+        events: EventPublisher,
+        config: DispatchConfig,
+        rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._store = store
+        self._sender = sender
+        self._hours = hours
+        self._events = events
+        self._config = config
+        self._rng = rng or random.Random()
+        self._monotonic = monotonic
+        self._sleep = sleep
+
+    def run(
+        self, started_at: datetime, remaining_seconds: Callable[[], float], single_pass: bool = False
+    ) -> TickReport:
+        """Dispatch what is due as of ``started_at`` and keep polling until the tick's time is up."""
+        report = TickReport()
+        origin = self._monotonic()
+        stop_at = origin + self._config.tick_interval_seconds - self._config.poll_step_seconds
+        with ThreadPoolExecutor(max_workers=self._config.concurrency, thread_name_prefix="dispatch") as pool:
+            while True:
+                now = started_at + timedelta(seconds=self._monotonic() - origin)
+                self._pass(now, pool, report, remaining_seconds)
+                report.passes += 1
+                if single_pass:
+                    break
+                wake = self._monotonic() + self._config.poll_step_seconds
+                if (
+                    wake >= stop_at
+                    or remaining_seconds() - self._config.poll_step_seconds < self._config.reserve_seconds
+                ):
+                    break
+                self._sleep(max(0.0, wake - self._monotonic()))
+        return report
+
+    def _pass(
+        self, now: datetime, pool: ThreadPoolExecutor, report: TickReport, remaining: Callable[[], float]
+    ) -> None:
+        shards = range(self._store.shard_count)
+        limit = self._config.page_size
+        expired = [
+            key for keys in pool.map(lambda s: self._store.expired_leases(s, now, limit), shards) for key in keys
+        ]
+        for outcome in pool.map(lambda key: self._take_over(key, now), expired):
+            self._count(report, outcome)
+        while remaining() > self._config.reserve_seconds:
+            per_shard = list(pool.map(lambda s: self._store.due(s, now, limit), shards))
+            due = [key for group in zip_longest(*per_shard) for key in group if key is not None]
+            if not due:
+                return
+            progressed = False
+            for start in range(0, len(due), self._config.concurrency):
+                if remaining() <= self._config.reserve_seconds:
+                    return  # keep enough time to finish what is held; the next tick takes the rest
+                for outcome in pool.map(
+                    lambda key: self._claim(key, now), due[start : start + self._config.concurrency]
+                ):
+                    self._count(report, outcome)
+                    progressed = progressed or outcome[0] != "lost"
+            if not progressed:
+                return  # other ticks hold what is due
+
+    @staticmethod
+    def _count(report: TickReport, outcome: tuple[str, Communication | None, float | None]) -> None:
+        label, _, lateness = outcome
+        if label == "lost":
+            report.lost_races += 1
+            return
+        report.claimed += 1
+        attribute = {"takeover-lost": "lost_races"}.get(label, label)
+        setattr(report, attribute, getattr(report, attribute) + 1)
+        if lateness is not None:
+            report.lateness_seconds.append(lateness)
+
+    def _lease(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self._config.lease_seconds)
+
+    def _claim(self, key: Any, now: datetime) -> tuple[str, Communication | None, float | None]:
+        row = self._store.claim(key, now, self._lease(now))
+        if row is None:
+            metrics.add_metric(name="ClaimRacesLost", unit="Count", value=1)
+            return "lost", None, None
+        return self._dispatch(row, now)
+
+    def _take_over(self, key: Any, now: datetime) -> tuple[str, Communication | None, float | None]:
+        row = self._store.take_over(key, now, self._lease(now))
+        if row is None:
+            return "lost", None, None
+        logger.warning("lease expired; taking the row over", extra={"communication_id": row.id})
+        metrics.add_metric(name="LeasesTakenOver", unit="Count", value=1)
+        label, updated, lateness = self._dispatch(row, now)
+        return label, updated, lateness
+
+    def _dispatch(self, row: Communication, now: datetime) -> tuple[str, Communication | None, float | None]:
+        hours = self._hours.business_hours(row.company_id) if row.respect_business_hours else None
+        action, detail = decide(row, now, hours)
+        follow_up = None
+        if action == "hold":
+            updated = self._release(
+                row,
+                now,
+                status=Status.PENDING,
+                scheduled_for=detail,
+                original_scheduled_for=row.intended_time,
+                attempt_count=row.attempt_count - 1,
+            )
+            label = "held"
+        elif action == "skip":
+            updated = self._release(
+                row, now, status=Status.SKIPPED, skip_reason=detail, attempt_count=row.attempt_count - 1
+            )
+            label = "skipped"
+        elif action == "fail":
+            updated = self._release(
+                row,
+                now,
+                status=Status.FAILED,
+                last_error=detail,
+                attempt_count=min(row.attempt_count, row.max_attempts),
+            )
+            label = "failed"
+        else:
+            result = self._sender.send(row)
+            updated, follow_up, label = self._after_send(row, result, now)
+        if not self._store.transition(row, updated, also_create=follow_up):
+            metrics.add_metric(name="FencedOut", unit="Count", value=1)
+            return "fenced_out", None, None
+        metrics.add_metric(name=f"Communications{label.capitalize()}", unit="Count", value=1)
+        lateness = None
+        if label == "dispatched":
+            lateness = (now - row.scheduled_for).total_seconds()
+            metrics.add_metric(name="DispatchLatenessSeconds", unit="Seconds", value=max(0.0, lateness))
+        if updated.status in TERMINAL:
+            self._events.publish([updated])
+        logger.info(
+            "row dispatched" if label == "dispatched" else f"row {label}",
+            extra={"communication_id": row.id, "channel": row.channel.value, "attempt": row.attempt_count},
+        )
+        return label, updated, lateness
+
+    @staticmethod
+    def _release(row: Communication, now: datetime, **changes: Any) -> Communication:
+        return row.model_copy(update={"lease_until": None, "updated_at": now, **changes})
+
+    def _after_send(
+        self, row: Communication, result: SendResult, now: datetime
+    ) -> tuple[Communication, Communication | None, str]:
+        if result.outcome == "sent":
+            follow_up = next_cadence_row(row, now)
+            cadence = {}
+            if row.channel is Channel.VOICE_CALL and row.payload.get("follow_ups"):
+                cadence = {
+                    "cadence_id": row.cadence_id or row.id,
+                    "cadence_attempt": row.cadence_attempt or 1,
+                    "cadence_next_id": follow_up.id if follow_up else None,
+                }
+            updated = self._release(
+                row,
+                now,
+                status=Status.DISPATCHED,
+                dispatched_at=now,
+                dispatched_external_id=result.external_id,
+                resend_of_attempt=None,
+                **cadence,
+            )
+            return updated, follow_up, "dispatched"
+        if result.outcome == "retry" and row.attempt_count < row.max_attempts:
+            delay = backoff_delay(
+                row.attempt_count, self._config.backoff_base_seconds, self._config.backoff_cap_seconds, self._rng
+            )
+            updated = self._release(
+                row,
+                now,
+                status=Status.PENDING,
+                last_error=result.error,
+                scheduled_for=now + timedelta(seconds=delay),
+                original_scheduled_for=row.intended_time,
+                resend_of_attempt=None,
+            )
+            return updated, None, "retried"
+        updated = self._release(row, now, status=Status.FAILED, last_error=result.error, resend_of_attempt=None)
+        return updated, None, "failed"

@@ -1,0 +1,66 @@
+"""What a company registers for sending: its SMS sender numbers and its voice-agent configurations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from scheduled_comms.models.values import E164Number, EmailAddress, UtcInstant
+
+Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Secret = Annotated[str, StringConstraints(min_length=16, max_length=512)]
+
+
+class PhoneNumberCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: E164Number
+    label: Label | None = None
+
+
+class PhoneNumber(BaseModel):
+    """A sender number; SMS rows name it by ``phone_number_id``."""
+
+    id: str
+    number: str
+    label: str | None = None
+    created_at: UtcInstant
+
+
+class VoiceAgentConfigCreate(BaseModel):
+    """How to place a call through the provider: its endpoint, agent and credentials."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Label
+    provider: Literal["http"] = Field(default="http", description="a provider speaking the documented HTTP contract")
+    endpoint_url: HttpUrl = Field(description="HTTPS endpoint that places a call (POST)")
+    agent_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    api_key: Secret = Field(description="bearer credential for the provider; stored in Secrets Manager, never returned")
+    webhook_secret: Secret | None = Field(
+        default=None, description="HMAC key the provider signs outcome webhooks with; generated when omitted"
+    )
+
+
+class VoiceAgentConfig(BaseModel):
+    id: str
+    name: str
+    provider: str
+    endpoint_url: str
+    agent_id: str
+    created_at: UtcInstant
+
+
+class VoiceAgentConfigCreated(VoiceAgentConfig):
+    webhook_secret: str = Field(description="shown once: give it to the provider to sign outcome webhooks")
+
+
+class VoiceCredentials(BaseModel):
+    api_key: str
+    webhook_secret: str
+
+
+class SenderSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    default_from_email: EmailAddress | None = None
