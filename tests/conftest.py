@@ -50,7 +50,7 @@ def stack() -> Iterator[Stack]:
     serialise_dynamodb()
     with mock_aws():
         stack = Stack("test")
-        create_resources(stack, boto3.client("dynamodb"), boto3.client("secretsmanager"))
+        create_resources(stack, boto3.client("dynamodb"), boto3.client("secretsmanager"), boto3.client("events"))
         os.environ.update(stack.environment())
         composition.reset()
         yield stack

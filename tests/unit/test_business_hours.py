@@ -9,7 +9,6 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
-
 from scheduled_comms.logic.business_hours import is_open, next_window_start
 from scheduled_comms.models.business_hours import BusinessHours, TimeWindow, Weekday
 

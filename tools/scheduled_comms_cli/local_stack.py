@@ -345,7 +345,9 @@ class LocalStack:
         from scheduled_comms_cli.template import create_resources
 
         session = boto3.session.Session()
-        create_resources(self.stack, session.client("dynamodb"), session.client("secretsmanager"))
+        create_resources(
+            self.stack, session.client("dynamodb"), session.client("secretsmanager"), session.client("events")
+        )
         os.environ.update(self.stack.environment())
         os.environ.update(
             {

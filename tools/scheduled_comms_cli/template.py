@@ -18,6 +18,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
 
 
+_NO_VALUE = object()
+
+
 class _CfnLoader(yaml.SafeLoader):
     """YAML loader that turns CloudFormation short-form tags into their long form."""
 
@@ -75,14 +78,43 @@ class Stack:
     def physical_name(self, logical_id: str) -> str:
         return self.physical.get(logical_id) or f"{self.name}-{logical_id}"
 
+    def pseudo(self, name: str) -> str | None:
+        return {
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account,
+            "AWS::StackName": self.name,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }.get(name)
+
+    def condition(self, name: str) -> bool:
+        return bool(self._evaluate_condition(self.template.get("Conditions", {})[name]))
+
+    def _evaluate_condition(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Fn::Equals":
+                left, right = (self.resolve(part) for part in arg)
+                return left == right
+            if key == "Fn::Not":
+                return not self._evaluate_condition(arg[0])
+            if key == "Condition":
+                return self.condition(arg)
+        return self.resolve(value)
+
     def resolve(self, value: Any) -> Any:
-        """Evaluate Ref, GetAtt and Sub against parameters' defaults and physical names."""
+        """Evaluate Ref, GetAtt, Sub and If against parameters' defaults and physical names."""
         if isinstance(value, dict) and len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref":
                 if arg in self.template.get("Parameters", {}):
                     return self.parameter_default(arg)
-                return {"AWS::Region": self.region, "AWS::AccountId": self.account}.get(arg) or self.physical_name(arg)
+                if arg == "AWS::NoValue":
+                    return _NO_VALUE
+                return self.pseudo(arg) or self.physical_name(arg)
+            if key == "Fn::If":
+                name, when_true, when_false = arg
+                return self.resolve(when_true if self.condition(name) else when_false)
             if key == "Fn::GetAtt":
                 logical_id, attribute = arg
                 if attribute == "Arn":
@@ -92,9 +124,10 @@ class Stack:
                 text = arg if isinstance(arg, str) else arg[0]
                 return re.sub(r"\$\{([\w:.]+)\}", lambda m: str(self.resolve({"Ref": m.group(1)})), text)
         if isinstance(value, dict):
-            return {k: self.resolve(v) for k, v in value.items()}
+            resolved = {k: self.resolve(v) for k, v in value.items()}
+            return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [v for v in (self.resolve(item) for item in value) if v is not _NO_VALUE]
         return value
 
     def function_environment(self, logical_id: str) -> dict[str, str]:
@@ -129,6 +162,15 @@ class Stack:
                 found.append(Route(props["Method"].upper(), props["Path"], logical_id, authorized))
         return found
 
+    def scheduled_functions(self) -> list[tuple[str, str]]:
+        """(logical id, schedule expression) of every function with a Schedule event."""
+        found = []
+        for logical_id, resource in self.resources("AWS::Serverless::Function").items():
+            for event in resource["Properties"].get("Events", {}).values():
+                if event["Type"] == "Schedule":
+                    found.append((logical_id, event["Properties"]["Schedule"]))
+        return found
+
     def authorizer(self) -> tuple[str, int]:
         """The API's default authorizer function (logical id) and its cache TTL in seconds."""
         auth = self.resources("AWS::Serverless::Api")["ServiceApi"]["Properties"]["Auth"]
@@ -155,8 +197,8 @@ class Stack:
         return tables
 
 
-def create_resources(stack: Stack, dynamodb: Any, secretsmanager: Any) -> dict[str, str]:
-    """Create the template's tables and secrets (idempotently); returns logical id -> physical id."""
+def create_resources(stack: Stack, dynamodb: Any, secretsmanager: Any, events: Any) -> dict[str, str]:
+    """Create the template's tables, secrets and event buses (idempotently): logical id -> physical id."""
     import secrets as random_secrets
 
     existing = set(dynamodb.list_tables().get("TableNames", []))
@@ -177,4 +219,9 @@ def create_resources(stack: Stack, dynamodb: Any, secretsmanager: Any) -> dict[s
         except secretsmanager.exceptions.ResourceNotFoundException:
             arn = secretsmanager.create_secret(Name=name, SecretString=random_secrets.token_urlsafe(48))["ARN"]
         stack.physical[logical_id] = arn
+    for logical_id, resource in stack.resources("AWS::Events::EventBus").items():
+        name = stack.resolve(resource["Properties"]["Name"])
+        if name not in {bus["Name"] for bus in events.list_event_buses().get("EventBuses", [])}:
+            events.create_event_bus(Name=name)
+        stack.physical[logical_id] = name
     return dict(stack.physical)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from scheduled_comms.adapters.directory import DynamoDirectory, SecretsVault
+from scheduled_comms.adapters.dispatch_store import DynamoDispatchStore
 from scheduled_comms.adapters.dynamodb import DynamoApiKeyStore, DynamoCommunicationStore, DynamoCreditLedger
+from scheduled_comms.adapters.events import EventBridgePublisher
 from scheduled_comms.adapters.idempotency import PowertoolsIdempotency
 from scheduled_comms.adapters.secrets import SecretReader
+from scheduled_comms.adapters.senders import ChannelSenders, HttpVoiceSender, SesEmailSender, SnsSmsSender
+from scheduled_comms.logic.dispatch import DispatchConfig, Dispatcher
 from scheduled_comms.settings import get_settings
 
 
@@ -39,6 +44,56 @@ def secret_reader() -> SecretReader:
 
 def cursor_key() -> bytes:
     return secret_reader().read_bytes(get_settings().cursor_secret_arn)
+
+
+@lru_cache(maxsize=1)
+def directory() -> DynamoDirectory:
+    return DynamoDirectory(get_settings().communications_table)
+
+
+@lru_cache(maxsize=1)
+def vault() -> SecretsVault:
+    settings = get_settings()
+    return SecretsVault(settings.secret_name_prefix, settings.secret_cache_seconds)
+
+
+@lru_cache(maxsize=1)
+def events() -> EventBridgePublisher:
+    return EventBridgePublisher(get_settings().event_bus_name)
+
+
+@lru_cache(maxsize=1)
+def dispatch_store() -> DynamoDispatchStore:
+    settings = get_settings()
+    return DynamoDispatchStore(settings.communications_table, settings.due_shard_count)
+
+
+@lru_cache(maxsize=1)
+def senders() -> ChannelSenders:
+    settings = get_settings()
+    return ChannelSenders(
+        email=SesEmailSender(directory(), settings.default_from_email),
+        sms=SnsSmsSender(directory()),
+        voice=HttpVoiceSender(directory(), vault(), settings.voice_webhook_url, settings.voice_timeout_seconds),
+    )
+
+
+def dispatch_config() -> DispatchConfig:
+    settings = get_settings()
+    return DispatchConfig(
+        lease_seconds=settings.lease_seconds,
+        poll_step_seconds=settings.poll_step_seconds,
+        tick_interval_seconds=settings.tick_interval_seconds,
+        reserve_seconds=settings.tick_reserve_seconds,
+        page_size=settings.claim_page_size,
+        concurrency=settings.sender_concurrency,
+        backoff_base_seconds=settings.backoff_base_seconds,
+        backoff_cap_seconds=settings.backoff_cap_seconds,
+    )
+
+
+def dispatcher() -> Dispatcher:
+    return Dispatcher(dispatch_store(), senders(), directory(), events(), dispatch_config())
 
 
 def reset() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -55,3 +55,9 @@ class ApiKeyStore(Protocol):
     def put(self, record: ApiKeyRecord) -> None: ...
 
     def get(self, key_id: str) -> ApiKeyRecord | None: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, rows: Iterable[Communication]) -> int:
+        """Publish each row's transition to the event bus; returns how many were refused."""
+        ...

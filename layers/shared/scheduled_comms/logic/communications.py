@@ -37,7 +37,7 @@ from scheduled_comms.models.domain import (
     Status,
 )
 from scheduled_comms.models.values import new_id
-from scheduled_comms.ports import CommunicationStore, CreditLedger
+from scheduled_comms.ports import CommunicationStore, CreditLedger, EventPublisher
 
 
 def check_schedule_time(scheduled_for: datetime, now: datetime) -> None:
@@ -177,10 +177,13 @@ def update_communication(
     )
 
 
-def cancel_communication(store: CommunicationStore, caller: Caller, row_id: str, now: datetime) -> None:
-    """Soft-cancel a pending row; it is kept, with ``cancelled_at``."""
+def cancel_communication(
+    store: CommunicationStore, events: EventPublisher, caller: Caller, row_id: str, now: datetime
+) -> None:
+    """Soft-cancel a pending row; it is kept, with ``cancelled_at``, and the transition is published."""
     require_scopes(caller, Scope.DISPATCHER_WRITE)
-    store.cancel_pending(_pending_row(store, caller, row_id), now)
+    cancelled = store.cancel_pending(_pending_row(store, caller, row_id), now)
+    events.publish([cancelled])
 
 
 def dispatch_now(

@@ -1,0 +1,20 @@
+"""GET /v1/settings/business-hours: the company's default zone and weekly windows."""
+
+from scheduled_comms.composition import directory
+from scheduled_comms.http import ServiceResolver, api_handler, current_caller
+from scheduled_comms.logic.registry import get_business_hours
+from scheduled_comms.models.business_hours import BusinessHours
+from scheduled_comms.observability import logger, metrics
+
+app = ServiceResolver()
+
+
+@app.get("/v1/settings/business-hours", summary="Read business hours", tags=["settings"])
+def get_route() -> BusinessHours:
+    caller = current_caller(app)
+    logger.append_keys(company_id=caller.company_id)
+    metrics.add_metric(name="BusinessHoursRead", unit="Count", value=1)
+    return get_business_hours(directory(), caller)
+
+
+lambda_handler = api_handler(app)

@@ -1,0 +1,22 @@
+"""GET /v1/phone-numbers: the company's sender numbers."""
+
+from typing import Any
+
+from scheduled_comms.composition import directory
+from scheduled_comms.http import ServiceResolver, api_handler, current_caller
+from scheduled_comms.logic.registry import list_phone_numbers
+from scheduled_comms.observability import logger, metrics
+
+app = ServiceResolver()
+
+
+@app.get("/v1/phone-numbers", summary="List sender numbers", tags=["registry"])
+def list_route() -> dict[str, Any]:
+    caller = current_caller(app)
+    logger.append_keys(company_id=caller.company_id)
+    numbers = list_phone_numbers(directory(), caller)
+    metrics.add_metric(name="PhoneNumbersListed", unit="Count", value=1)
+    return {"data": [number.model_dump(mode="json") for number in numbers]}
+
+
+lambda_handler = api_handler(app)

@@ -1,0 +1,33 @@
+"""POST /v1/voice-agent-configs: register how to place calls through the voice provider."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from scheduled_comms.composition import directory, vault
+from scheduled_comms.http import ServiceResolver, api_handler, current_caller, json_response
+from scheduled_comms.logic.registry import register_voice_agent_config
+from scheduled_comms.models.domain import now_utc
+from scheduled_comms.models.registry import VoiceAgentConfigCreate, VoiceAgentConfigCreated
+from scheduled_comms.observability import logger, metrics
+from scheduled_comms.settings import get_settings
+
+app = ServiceResolver()
+
+
+@app.post(
+    "/v1/voice-agent-configs",
+    summary="Register a voice-agent config",
+    tags=["registry"],
+    responses={201: {"description": "Registered", "content": {"application/json": {"model": VoiceAgentConfigCreated}}}},
+)
+def register_route(request: Annotated[VoiceAgentConfigCreate, Body()]) -> Any:
+    caller = current_caller(app)
+    logger.append_keys(company_id=caller.company_id)
+    created = register_voice_agent_config(
+        directory(), vault(), caller, request, now_utc(), get_settings().allow_insecure_voice_endpoints
+    )
+    metrics.add_metric(name="VoiceAgentConfigsRegistered", unit="Count", value=1)
+    return json_response(201, {"data": created.model_dump(mode="json")})
+
+
+lambda_handler = api_handler(app)

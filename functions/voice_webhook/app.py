@@ -1,0 +1,34 @@
+"""POST /v1/webhooks/voice: the provider reports how a call ended (HMAC-signed, no API key)."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from scheduled_comms.composition import directory, dispatch_store, events, vault
+from scheduled_comms.http import ServiceResolver, api_handler
+from scheduled_comms.logic.voice_outcomes import SIGNATURE_HEADER, CallOutcome, record_call_outcome
+from scheduled_comms.models.domain import now_utc
+from scheduled_comms.observability import logger, metrics
+from scheduled_comms.settings import get_settings
+
+app = ServiceResolver()
+
+
+@app.post("/v1/webhooks/voice", summary="Voice call outcome (signed by the provider)", tags=["webhooks"])
+def webhook_route(outcome: Annotated[CallOutcome, Body()]) -> dict[str, Any]:
+    logger.append_keys(communication_id=outcome.metadata.communication_id)
+    result = record_call_outcome(
+        dispatch_store(),
+        directory(),
+        vault(),
+        events(),
+        outcome,
+        app.current_event.headers.get(SIGNATURE_HEADER),
+        (app.current_event.body or "").encode(),
+        now_utc(),
+        get_settings().webhook_tolerance_seconds,
+    )
+    metrics.add_metric(name="CallOutcomesRecorded", unit="Count", value=1)
+    return result
+
+
+lambda_handler = api_handler(app)

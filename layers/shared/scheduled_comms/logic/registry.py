@@ -1,0 +1,117 @@
+"""Company settings and registrations: business hours, sender numbers, voice-agent configs."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from datetime import datetime
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from scheduled_comms.errors import FieldError, ValidationFailed
+from scheduled_comms.logic.auth import require_scopes
+from scheduled_comms.models.business_hours import BusinessHours
+from scheduled_comms.models.domain import Caller, Scope
+from scheduled_comms.models.registry import (
+    PhoneNumber,
+    PhoneNumberCreate,
+    VoiceAgentConfig,
+    VoiceAgentConfigCreate,
+    VoiceAgentConfigCreated,
+    VoiceCredentials,
+)
+from scheduled_comms.models.values import new_id
+
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+class Directory(Protocol):
+    def business_hours(self, company_id: str) -> BusinessHours: ...
+
+    def put_business_hours(self, company_id: str, hours: BusinessHours, now: datetime) -> None: ...
+
+    def put_phone_number(self, company_id: str, number: PhoneNumber) -> None: ...
+
+    def phone_numbers(self, company_id: str) -> list[PhoneNumber]: ...
+
+    def put_voice_config(self, company_id: str, config: VoiceAgentConfig, secret_arn: str) -> None: ...
+
+    def voice_configs(self, company_id: str) -> list[VoiceAgentConfig]: ...
+
+
+class Vault(Protocol):
+    def put_voice_credentials(self, company_id: str, config_id: str, credentials: VoiceCredentials) -> str: ...
+
+
+def get_business_hours(directory: Directory, caller: Caller) -> BusinessHours:
+    require_scopes(caller, Scope.DISPATCHER_READ)
+    return directory.business_hours(caller.company_id)
+
+
+def put_business_hours(directory: Directory, caller: Caller, hours: BusinessHours, now: datetime) -> BusinessHours:
+    require_scopes(caller, Scope.DISPATCHER_WRITE)
+    directory.put_business_hours(caller.company_id, hours, now)
+    return hours
+
+
+def register_phone_number(
+    directory: Directory, caller: Caller, request: PhoneNumberCreate, now: datetime
+) -> PhoneNumber:
+    require_scopes(caller, Scope.DISPATCHER_WRITE, Scope.SMS_SEND)
+    number = PhoneNumber(id=new_id(now), number=request.number, label=request.label, created_at=now)
+    directory.put_phone_number(caller.company_id, number)
+    return number
+
+
+def list_phone_numbers(directory: Directory, caller: Caller) -> list[PhoneNumber]:
+    require_scopes(caller, Scope.DISPATCHER_READ)
+    return directory.phone_numbers(caller.company_id)
+
+
+def check_provider_endpoint(url: str, allow_insecure_local: bool) -> None:
+    """Calls go only to public HTTPS endpoints (plain HTTP on localhost when running locally)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    local = host in _LOCAL_HOSTS
+    if parts.scheme != "https" and not (allow_insecure_local and local and parts.scheme == "http"):
+        raise ValidationFailed("endpoint_url must be HTTPS", [FieldError("endpoint_url", "must use https")])
+    if local and not allow_insecure_local:
+        raise ValidationFailed("endpoint_url is not public", [FieldError("endpoint_url", "must be a public host")])
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return
+    if not local and (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved):
+        raise ValidationFailed("endpoint_url is not public", [FieldError("endpoint_url", "must be a public host")])
+
+
+def register_voice_agent_config(
+    directory: Directory,
+    vault: Vault,
+    caller: Caller,
+    request: VoiceAgentConfigCreate,
+    now: datetime,
+    allow_insecure_local: bool,
+) -> VoiceAgentConfigCreated:
+    """Store a voice-agent config; its credentials go to the vault and the webhook secret is shown once."""
+    require_scopes(caller, Scope.DISPATCHER_WRITE, Scope.CALLS_INITIATE)
+    check_provider_endpoint(str(request.endpoint_url), allow_insecure_local)
+    config = VoiceAgentConfig(
+        id=new_id(now),
+        name=request.name,
+        provider=request.provider,
+        endpoint_url=str(request.endpoint_url),
+        agent_id=request.agent_id,
+        created_at=now,
+    )
+    webhook_secret = request.webhook_secret or secrets.token_urlsafe(32)
+    secret_arn = vault.put_voice_credentials(
+        caller.company_id, config.id, VoiceCredentials(api_key=request.api_key, webhook_secret=webhook_secret)
+    )
+    directory.put_voice_config(caller.company_id, config, secret_arn)
+    return VoiceAgentConfigCreated(**config.model_dump(), webhook_secret=webhook_secret)
+
+
+def list_voice_agent_configs(directory: Directory, caller: Caller) -> list[VoiceAgentConfig]:
+    require_scopes(caller, Scope.DISPATCHER_READ)
+    return directory.voice_configs(caller.company_id)
