@@ -237,3 +237,23 @@ def test_failed_request_does_not_burn_the_idempotency_key(api, make_company):
     reply = api.request("POST", COLLECTION, company, email_body(), headers=key)
 
     assert reply.status == 201
+
+
+def test_a_replay_does_not_bypass_scopes(api, make_company):
+    writer = make_company()
+    body = email_body()
+    key = {"Idempotency-Key": "shared-key"}
+    assert api.request("POST", COLLECTION, writer, body, headers=key).status == 201
+    from scheduled_comms.composition import api_key_store
+    from scheduled_comms.logic.auth import issue_api_key
+    from scheduled_comms.models.domain import now_utc
+
+    from tests.conftest import Company
+
+    record, reader_key = issue_api_key(api_key_store(), writer.id, ("dispatcher:read",), now_utc())
+    reader = Company(writer.id, reader_key, record.key_id)
+
+    reply = api.request("POST", COLLECTION, reader, body, headers=key)
+
+    assert reply.status == 403
+    assert reply.json()["error"]["code"] == "insufficient_scope"

@@ -157,3 +157,15 @@ def test_405_allow_lists_match_the_template(stack):
             served.setdefault(route.path, set()).add(route.method)
 
     assert {path: set(methods.split(", ")) for path, methods in allowed.items()} == served
+
+
+@pytest.mark.parametrize(
+    ("response_type", "status"),
+    [("BAD_REQUEST_BODY", 400), ("AUTHORIZER_FAILURE", 500), ("INTEGRATION_FAILURE", 502), ("THROTTLED", 429)],
+)
+def test_template_gateway_responses_render_as_json_errors(api, response_type, status):
+    code, headers, body = api.gateway.error(response_type, status)
+
+    assert code == status
+    error = json.loads(body)["error"]
+    assert set(error) == {"code", "message", "details"}

@@ -30,8 +30,7 @@ def list_all(api, company, query: str = "", limit: int = 7) -> list[dict]:
         pages += 1
         if cursor is None:
             return rows
-        assert body["data"], "a page with a next cursor is never empty"
-        assert pages < 100
+        assert pages < 200
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +196,22 @@ def test_list_needs_read_scope(api, make_company):
 
     assert reply.status == 403
     assert "dispatcher:read" in reply.json()["error"]["message"]
+
+
+def test_sparse_filters_stop_reading_early_and_resume(api, make_company, monkeypatch):
+    """When a filter matches little of what its index reads, a page ends early with a cursor."""
+    from scheduled_comms.adapters import dynamodb
+
+    company = make_company(credits=300)
+    contact = CONTACTS[0]
+    made = [create(api, company, sms_body(contact_id=contact)) for _ in range(130)]
+    for row in made[5::60]:
+        assert api.request("DELETE", f"{COLLECTION}/{row['id']}", company).status == 204
+    monkeypatch.setattr(dynamodb, "MAX_QUERY_PAGES_PER_LIST", 1)
+
+    first = api.request("GET", f"{COLLECTION}?contact_id={contact}&status=cancelled&limit=5", company).json()
+    rows = list_all(api, company, f"&contact_id={contact}&status=cancelled", limit=5)
+
+    assert first["meta"]["next_cursor"] is not None
+    assert len(first["data"]) < 3
+    assert [r["id"] for r in rows] == [r["id"] for r in reversed(made[5::60])]

@@ -30,6 +30,7 @@ LOCAL_CREDENTIALS = {
     "AWS_REGION": "us-east-1",
 }
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's own limit
+MAX_LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's limit on a synchronous request or response
 
 _serialise_lock = threading.RLock()
 _serialised = False
@@ -209,26 +210,34 @@ class Gateway:
                         return route, params
         return None
 
-    def _authorize(self, route: Route, method: str, path: str, headers: dict[str, str]) -> dict[str, Any] | None:
+    def _authorize(self, route: Route, method: str, path: str, headers: dict[str, str]) -> dict[str, Any] | str:
+        """The authorizer's context, or the gateway response type that refuses the request."""
         token = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
         if not token:
-            return None
+            return "UNAUTHORIZED"
         now = time.monotonic()
         with self._cache_lock:
             cached = self._cache.get(token)
             if cached and cached[0] > now:
-                return cached[1]
+                return cached[1] or "ACCESS_DENIED"
         try:
             policy = self._host.invoke(self._authorizer, authorizer_event(route, method, path, headers))
-            statements = policy["policyDocument"]["Statement"]
-            allowed = any(s["Effect"] == "Allow" for s in statements)
-            context = {**policy.get("context", {}), "principalId": policy["principalId"]} if allowed else None
-        except Exception:  # the authorizer signals "Unauthorized" by raising, as on AWS
-            context = None
+        except Exception as exc:  # API Gateway: "Unauthorized" is a 401, anything else an uncached 500
+            return "UNAUTHORIZED" if str(exc) == "Unauthorized" else "AUTHORIZER_FAILURE"
+        allowed = any(s["Effect"] == "Allow" for s in policy["policyDocument"]["Statement"])
+        context = {**policy.get("context", {}), "principalId": policy["principalId"]} if allowed else None
         if self._ttl > 0:
             with self._cache_lock:
                 self._cache[token] = (now + self._ttl, context)
-        return context
+        return context or "ACCESS_DENIED"
+
+    def error(self, response_type: str, status: int) -> tuple[int, dict[str, str], str]:
+        """A gateway response rendered from the template, as API Gateway would."""
+        responses = self._stack.gateway_responses()
+        default = "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
+        own_status, template = responses.get(response_type) or responses[default]
+        body = template.replace("$context.error.messageString", json.dumps(HTTPStatus(status).phrase))
+        return own_status or status, {"Content-Type": "application/json"}, body
 
     def handle(
         self, method: str, raw_path: str, headers: dict[str, str], body: str | None
@@ -236,27 +245,27 @@ class Gateway:
         path = urlsplit(raw_path).path
         found = self._find(method, path)
         if found is None:
-            return _gateway_error(HTTPStatus.NOT_FOUND, "not_found", "No such resource")
+            return self.error("MISSING_AUTHENTICATION_TOKEN", 403)
         route, params = found
         context = None
         if route.authorized:
-            context = self._authorize(route, method, path, headers)
-            if context is None:
-                return _gateway_error(HTTPStatus.UNAUTHORIZED, "unauthorized", "Missing, unknown or revoked API key")
+            outcome = self._authorize(route, method, path, headers)
+            if isinstance(outcome, str):
+                return self.error(outcome, {"UNAUTHORIZED": 401, "ACCESS_DENIED": 403}.get(outcome, 500))
+            context = outcome
         event = proxy_event(route, method, raw_path, headers, body, params, context)
+        if len(json.dumps(event)) > MAX_LAMBDA_PAYLOAD_BYTES:
+            return self.error("REQUEST_TOO_LARGE", 413)
         try:
             result = self._host.invoke(route.function, event)
         except Exception:
-            return _gateway_error(HTTPStatus.BAD_GATEWAY, "internal_error", "Something went wrong on our side")
+            return self.error("INTEGRATION_FAILURE", 502)
+        if len(json.dumps(result)) > MAX_LAMBDA_PAYLOAD_BYTES:
+            return self.error("INTEGRATION_FAILURE", 502)  # Lambda refuses responses over 6 MB
         response_headers = dict(result.get("headers") or {})
         for key, values in (result.get("multiValueHeaders") or {}).items():
             response_headers[key] = ", ".join(values)
         return int(result["statusCode"]), response_headers, result.get("body") or ""
-
-
-def _gateway_error(status: HTTPStatus, code: str, message: str) -> tuple[int, dict[str, str], str]:
-    body = json.dumps({"error": {"code": code, "message": message, "details": []}})
-    return int(status), {"Content-Type": "application/json"}, body
 
 
 def make_http_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
@@ -266,9 +275,7 @@ def make_http_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_REQUEST_BYTES:
-                status, headers, body = _gateway_error(
-                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", "Request body too large"
-                )
+                status, headers, body = gateway.error("REQUEST_TOO_LARGE", 413)
                 self.close_connection = True
             else:
                 raw = self.rfile.read(length) if length else b""

@@ -179,6 +179,15 @@ class Stack:
         ttl = int(self.resolve(spec.get("Identity", {}).get("ReauthorizeEvery", 300)))
         return logical_id, ttl
 
+    def gateway_responses(self) -> dict[str, tuple[int | None, str]]:
+        """ResponseType -> (status, application/json body template) of the API's gateway responses."""
+        found = {}
+        for resource in self.resources("AWS::ApiGateway::GatewayResponse").values():
+            props = resource["Properties"]
+            status = int(props["StatusCode"]) if "StatusCode" in props else None
+            found[props["ResponseType"]] = (status, props["ResponseTemplates"]["application/json"])
+        return found
+
     def table_definitions(self) -> dict[str, dict[str, Any]]:
         """create_table arguments (and TTL attribute) for each AWS::DynamoDB::Table."""
         tables = {}

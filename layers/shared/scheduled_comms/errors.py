@@ -75,6 +75,12 @@ class AlreadyExists(ServiceError):
     code = "already_exists"
 
 
+class Conflict(ServiceError):
+    """A concurrent write won; the request changed nothing and may be retried."""
+
+    code = "conflict"
+
+
 def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[FieldError]:
     """Pydantic errors as field/message pairs, fields written as dotted paths (``payload.cc[1]``)."""
     details = []

@@ -6,7 +6,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
-from scheduled_comms.models.domain import ApiKeyRecord, Communication, ListFilters, Page
+from scheduled_comms.models.business_hours import BusinessHours
+from scheduled_comms.models.domain import ApiKeyRecord, Communication, ListFilters, Page, SendResult, Status
+from scheduled_comms.models.registry import PhoneNumber, VoiceAgentConfig, VoiceCredentials
 
 
 class CommunicationStore(Protocol):
@@ -61,3 +63,62 @@ class EventPublisher(Protocol):
     def publish(self, rows: Iterable[Communication]) -> int:
         """Publish each row's transition to the event bus; returns how many were refused."""
         ...
+
+
+class DispatchStore(Protocol):
+    """The tick's view of the table: due and expired-lease keys, claims and fenced transitions."""
+
+    @property
+    def shard_count(self) -> int: ...
+
+    def due(self, shard: int, now: datetime, limit: int) -> list[Any]: ...
+
+    def expired_leases(self, shard: int, now: datetime, limit: int) -> list[Any]: ...
+
+    def claim(self, key: Any, now: datetime, lease_until: datetime) -> Communication | None: ...
+
+    def take_over(self, key: Any, now: datetime, lease_until: datetime) -> Communication | None: ...
+
+    def transition(
+        self, current: Communication, updated: Communication, also_create: Communication | None = None
+    ) -> bool: ...
+
+
+class Sender(Protocol):
+    def send(self, row: Communication) -> SendResult: ...
+
+
+class BusinessHoursSource(Protocol):
+    def business_hours(self, company_id: str) -> BusinessHours: ...
+
+
+class OutcomeStore(Protocol):
+    def get(self, company_id: str, row_id: str) -> Communication | None: ...
+
+    def update_if_status(self, current: Communication, updated: Communication, expected: Status) -> bool: ...
+
+
+class ConfigSource(Protocol):
+    def voice_config(self, company_id: str, config_id: str) -> tuple[VoiceAgentConfig, str] | None: ...
+
+
+class CredentialSource(Protocol):
+    def voice_credentials(self, secret_arn: str) -> VoiceCredentials: ...
+
+
+class Directory(Protocol):
+    def business_hours(self, company_id: str) -> BusinessHours: ...
+
+    def put_business_hours(self, company_id: str, hours: BusinessHours, now: datetime) -> None: ...
+
+    def put_phone_number(self, company_id: str, number: PhoneNumber) -> None: ...
+
+    def phone_numbers(self, company_id: str) -> list[PhoneNumber]: ...
+
+    def put_voice_config(self, company_id: str, config: VoiceAgentConfig, secret_arn: str) -> None: ...
+
+    def voice_configs(self, company_id: str) -> list[VoiceAgentConfig]: ...
+
+
+class Vault(Protocol):
+    def put_voice_credentials(self, company_id: str, config_id: str, credentials: VoiceCredentials) -> str: ...

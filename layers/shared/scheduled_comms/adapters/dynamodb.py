@@ -14,8 +14,10 @@ Filter indexes (partition ``<company>#<value>``, sort ``sk``, so every list is n
 from __future__ import annotations
 
 import json
+import random
+import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -24,11 +26,13 @@ from typing import Any, cast
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from scheduled_comms.adapters.aws import client as aws_client
-from scheduled_comms.errors import InsufficientCredits, NotFound, NotPending
+from scheduled_comms.errors import Conflict, InsufficientCredits, NotFound, NotPending
 from scheduled_comms.models.domain import ApiKeyRecord, Communication, ListFilters, Page, Status
 from scheduled_comms.models.values import format_instant
 
 COMPANY_SK = "#COMPANY"
+_CONFLICT_RETRIES = 4
+MAX_QUERY_PAGES_PER_LIST = 5
 KEY_SK = "#KEY"
 ROW_PREFIX = "SC#"
 
@@ -138,34 +142,40 @@ class DynamoCommunicationStore:
 
     def create(self, row: Communication) -> int:
         now = format_instant(row.created_at)
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": company_key(row.company_id),
-                            "UpdateExpression": "SET credits = credits - :one, updated_at = :now",
-                            "ConditionExpression": "credits >= :one",
-                            "ExpressionAttributeValues": {":one": {"N": "1"}, ":now": {"S": now}},
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": row_to_item(row, self._shards),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons = exc.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                raise InsufficientCredits("No credits left: scheduling a communication costs one credit") from exc
-            raise
+        items = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": company_key(row.company_id),
+                    "UpdateExpression": "SET credits = credits - :one, updated_at = :now",
+                    "ConditionExpression": "credits >= :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":now": {"S": now}},
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": row_to_item(row, self._shards),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                self._client.transact_write_items(TransactItems=items)
+                break
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    raise InsufficientCredits("No credits left: scheduling a communication costs one credit") from exc
+                if "TransactionConflict" not in reasons:
+                    raise
+                if attempt == _CONFLICT_RETRIES - 1:
+                    raise Conflict("Too many concurrent requests for this company; retry shortly") from exc
+                # Another create touched the company's credit item at the same moment: try again shortly.
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
         return DynamoCreditLedger(self._table, self._client).balance(row.company_id, consistent=True)
 
     def get(self, company_id: str, row_id: str) -> Communication | None:
@@ -175,17 +185,22 @@ class DynamoCommunicationStore:
     def list(self, company_id: str, filters: ListFilters, limit: int, after_id: str | None) -> Page:
         wanted = limit + 1  # one more than asked tells whether another page exists
         found: list[Communication] = []
-        for item in self._query(company_id, filters, after_id, page_size=wanted):
-            found.append(item_to_row(item))
-            if len(found) == wanted:
+        for page_number, (items, last_key) in enumerate(self._query(company_id, filters, after_id, page_size=wanted)):
+            for item in items:
+                found.append(item_to_row(item))
+                if len(found) == wanted:
+                    return Page(items=found[:limit], next_after_id=found[limit - 1].id)
+            if last_key is None:
                 break
-        if len(found) > limit:
-            return Page(items=found[:limit], next_after_id=found[limit - 1].id)
+            if page_number + 1 >= MAX_QUERY_PAGES_PER_LIST:
+                # A filter matched little of what the index read: stop, and go on from where reading stopped.
+                return Page(items=found, next_after_id=last_key["sk"]["S"].removeprefix(ROW_PREFIX))
         return Page(items=found, next_after_id=None)
 
     def _query(
         self, company_id: str, filters: ListFilters, after_id: str | None, page_size: int
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[tuple[Sequence[dict[str, Any]], dict[str, Any] | None]]:
+        """Pages of items, each with the key reading stopped at (None after the last page)."""
         index = next((ix for ix in FILTER_INDEXES if ix.value(company_id, filters) is not None), None)
         names: dict[str, str] = {"#k": "pk" if index is None else index.attribute}
         values: dict[str, Any] = {}
@@ -223,7 +238,7 @@ class DynamoCommunicationStore:
             request["ExclusiveStartKey"] = start
         while True:
             response = self._client.query(**request)
-            yield from response.get("Items", [])
+            yield response.get("Items", []), response.get("LastEvaluatedKey")
             if "LastEvaluatedKey" not in response:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

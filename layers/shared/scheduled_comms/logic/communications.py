@@ -32,12 +32,13 @@ from scheduled_comms.models.domain import (
     Channel,
     Communication,
     ListFilters,
+    Page,
     Scope,
     Source,
     Status,
 )
 from scheduled_comms.models.values import new_id
-from scheduled_comms.ports import CommunicationStore, CreditLedger, EventPublisher
+from scheduled_comms.ports import CommunicationStore, CreditLedger, EventPublisher, IdempotencyGuard
 
 
 def check_schedule_time(scheduled_for: datetime, now: datetime) -> None:
@@ -80,6 +81,40 @@ def create_communication(
     return CommunicationResponse(data=CommunicationOut.of(row), meta=CreditsMeta(credits_remaining=credits))
 
 
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def schedule_communication(
+    store: CommunicationStore,
+    guard: IdempotencyGuard,
+    caller: Caller,
+    request: CreateEmail | CreateSms | CreateVoiceCall,
+    body: Any,
+    idempotency_key: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """POST: the caller's scopes first (a replay is no way round them), then create once per Idempotency-Key."""
+    require_scopes(caller, Scope.DISPATCHER_WRITE, CHANNEL_SCOPE[Channel(request.channel)])
+
+    def create() -> dict[str, Any]:
+        return create_communication(store, caller, request, now).model_dump(mode="json")
+
+    if idempotency_key is None:
+        return create()
+    if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY or not idempotency_key.isprintable():
+        raise ValidationFailed(
+            "Invalid Idempotency-Key",
+            [FieldError("Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters")],
+        )
+    return guard.run(caller.company_id, idempotency_key, body, create)
+
+
+def _with_credits(ledger: CreditLedger, caller: Caller, row: Communication) -> CommunicationResponse:
+    return CommunicationResponse(
+        data=CommunicationOut.of(row), meta=CreditsMeta(credits_remaining=ledger.balance(caller.company_id))
+    )
+
+
 def _owned_row(store: CommunicationStore, caller: Caller, row_id: str) -> Communication:
     row = store.get(caller.company_id, row_id)
     if row is None:
@@ -98,10 +133,7 @@ def get_communication(
     store: CommunicationStore, ledger: CreditLedger, caller: Caller, row_id: str
 ) -> CommunicationResponse:
     require_scopes(caller, Scope.DISPATCHER_READ)
-    row = _owned_row(store, caller, row_id)
-    return CommunicationResponse(
-        data=CommunicationOut.of(row), meta=CreditsMeta(credits_remaining=ledger.balance(caller.company_id))
-    )
+    return _with_credits(ledger, caller, _owned_row(store, caller, row_id))
 
 
 def list_communications(
@@ -116,7 +148,7 @@ def list_communications(
     """A page of the company's rows, newest first."""
     require_scopes(caller, Scope.DISPATCHER_READ)
     after_id = decode_cursor(cursor, caller.company_id, filters, cursor_key) if cursor else None
-    page = store.list(caller.company_id, filters, limit, after_id)
+    page = _within_response_budget(store.list(caller.company_id, filters, limit, after_id))
     next_cursor = (
         encode_cursor(page.next_after_id, caller.company_id, filters, cursor_key) if page.next_after_id else None
     )
@@ -124,6 +156,19 @@ def list_communications(
         data=[CommunicationOut.of(row) for row in page.items],
         meta=ListMeta(credits_remaining=ledger.balance(caller.company_id), limit=limit, next_cursor=next_cursor),
     )
+
+
+# Lambda answers at most 6 MB; a page stops early (with a cursor) rather than come near it.
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+
+
+def _within_response_budget(page: Page) -> Page:
+    used = 0
+    for index, row in enumerate(page.items):
+        used += len(CommunicationOut.of(row).model_dump_json())
+        if used > MAX_PAGE_BYTES and index > 0:
+            return Page(items=page.items[:index], next_after_id=page.items[index - 1].id)
+    return page
 
 
 def update_communication(
@@ -150,16 +195,10 @@ def update_communication(
     if nulls:
         raise ValidationFailed("Some fields cannot be null", [FieldError(name, "cannot be null") for name in nulls])
     row = _pending_row(store, caller, row_id)
-    changes: dict[str, Any] = {}
-    if "scheduled_for" in given:
-        assert request.scheduled_for is not None
-        check_schedule_time(request.scheduled_for, now)
-        changes["scheduled_for"] = request.scheduled_for
+    changes: dict[str, Any] = request.model_dump(exclude_unset=True, exclude={"payload", "cancel_policy"})
+    if "scheduled_for" in changes:
+        check_schedule_time(changes["scheduled_for"], now)
         changes["original_scheduled_for"] = None
-    if "timezone" in given:
-        changes["timezone"] = request.timezone
-    if "respect_business_hours" in given:
-        changes["respect_business_hours"] = request.respect_business_hours
     if "cancel_policy" in given:
         policy = request.cancel_policy
         changes["cancel_policy"] = policy.model_dump(exclude_none=True) if policy else None
@@ -171,10 +210,7 @@ def update_communication(
                 f"payload is not a valid {row.channel.value} payload", field_errors(exc.errors(), ("payload",))
             ) from None
         changes["payload"] = payload.model_dump(mode="json", exclude_none=True)
-    updated = store.update_pending(row, changes, now)
-    return CommunicationResponse(
-        data=CommunicationOut.of(updated), meta=CreditsMeta(credits_remaining=ledger.balance(caller.company_id))
-    )
+    return _with_credits(ledger, caller, store.update_pending(row, changes, now))
 
 
 def cancel_communication(
@@ -197,7 +233,4 @@ def dispatch_now(
         "respect_business_hours": False,
         "original_scheduled_for": row.original_scheduled_for or row.scheduled_for,
     }
-    updated = store.update_pending(row, changes, now)
-    return CommunicationResponse(
-        data=CommunicationOut.of(updated), meta=CreditsMeta(credits_remaining=ledger.balance(caller.company_id))
-    )
+    return _with_credits(ledger, caller, store.update_pending(row, changes, now))

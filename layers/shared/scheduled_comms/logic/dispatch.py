@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from itertools import zip_longest
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from scheduled_comms.logic.business_hours import next_window_start
 from scheduled_comms.models.business_hours import BusinessHours
@@ -28,42 +28,10 @@ from scheduled_comms.models.domain import (
 )
 from scheduled_comms.models.values import new_id
 from scheduled_comms.observability import logger, metrics
+from scheduled_comms.ports import BusinessHoursSource, DispatchStore, EventPublisher, Sender
 
 # The cadence stops once the contact has spoken for this long on a call.
 CONVERSATION_SECONDS = 10
-
-
-class RowKeyLike(Protocol):
-    company_id: str
-    row_id: str
-
-
-class DispatchStore(Protocol):
-    shard_count: int
-
-    def due(self, shard: int, now: datetime, limit: int) -> list[Any]: ...
-
-    def expired_leases(self, shard: int, now: datetime, limit: int) -> list[Any]: ...
-
-    def claim(self, key: Any, now: datetime, lease_until: datetime) -> Communication | None: ...
-
-    def take_over(self, key: Any, now: datetime, lease_until: datetime) -> Communication | None: ...
-
-    def transition(
-        self, current: Communication, updated: Communication, also_create: Communication | None = None
-    ) -> bool: ...
-
-
-class Sender(Protocol):
-    def send(self, row: Communication) -> SendResult: ...
-
-
-class BusinessHoursSource(Protocol):
-    def business_hours(self, company_id: str) -> BusinessHours: ...
-
-
-class EventPublisher(Protocol):
-    def publish(self, rows: Any) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from datetime import datetime
-from typing import Protocol
 from urllib.parse import urlsplit
 
 from scheduled_comms.errors import FieldError, ValidationFailed
@@ -21,26 +20,9 @@ from scheduled_comms.models.registry import (
     VoiceCredentials,
 )
 from scheduled_comms.models.values import new_id
+from scheduled_comms.ports import Directory, Vault
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
-
-
-class Directory(Protocol):
-    def business_hours(self, company_id: str) -> BusinessHours: ...
-
-    def put_business_hours(self, company_id: str, hours: BusinessHours, now: datetime) -> None: ...
-
-    def put_phone_number(self, company_id: str, number: PhoneNumber) -> None: ...
-
-    def phone_numbers(self, company_id: str) -> list[PhoneNumber]: ...
-
-    def put_voice_config(self, company_id: str, config: VoiceAgentConfig, secret_arn: str) -> None: ...
-
-    def voice_configs(self, company_id: str) -> list[VoiceAgentConfig]: ...
-
-
-class Vault(Protocol):
-    def put_voice_credentials(self, company_id: str, config_id: str, credentials: VoiceCredentials) -> str: ...
 
 
 def get_business_hours(directory: Directory, caller: Caller) -> BusinessHours:

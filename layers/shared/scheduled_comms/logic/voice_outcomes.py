@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduled_comms.errors import NotFound, Unauthorized
 from scheduled_comms.logic.dispatch import CONVERSATION_SECONDS
-from scheduled_comms.models.domain import Communication, Status
-from scheduled_comms.models.registry import VoiceAgentConfig, VoiceCredentials
+from scheduled_comms.models.domain import Status
 from scheduled_comms.models.values import Uuid, format_instant
+from scheduled_comms.ports import ConfigSource, CredentialSource, EventPublisher, OutcomeStore
 
 SIGNATURE_HEADER = "X-Signature"
 
@@ -56,24 +56,6 @@ def verify(secret: str, header: str | None, body: bytes, now: datetime, toleranc
     expected = sign(secret, timestamp, body).split("v1=", 1)[1]
     if not hmac.compare_digest(expected, parts.get("v1", "")):
         raise refused
-
-
-class OutcomeStore(Protocol):
-    def get(self, company_id: str, row_id: str) -> Communication | None: ...
-
-    def update_if_status(self, current: Communication, updated: Communication, expected: Status) -> bool: ...
-
-
-class ConfigSource(Protocol):
-    def voice_config(self, company_id: str, config_id: str) -> tuple[VoiceAgentConfig, str] | None: ...
-
-
-class CredentialSource(Protocol):
-    def voice_credentials(self, secret_arn: str) -> VoiceCredentials: ...
-
-
-class EventPublisher(Protocol):
-    def publish(self, rows: Any) -> int: ...
 
 
 def record_call_outcome(

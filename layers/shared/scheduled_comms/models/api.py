@@ -21,6 +21,7 @@ MAX_HTML_BODY_CHARS = 100_000
 MAX_SMS_CHARS = 1_600
 MAX_FOLLOW_UP_ATTEMPTS = 10
 MAX_FOLLOW_UP_DELAY_HOURS = 720.0
+MIN_FOLLOW_UP_DELAY_HOURS = 1 / 60  # one minute
 MAX_SCHEDULE_AHEAD_DAYS = 366
 PAST_TOLERANCE_SECONDS = 60
 
@@ -70,7 +71,7 @@ class FollowUps(StrictModel):
 
     max_attempts: Annotated[int, Field(strict=True, ge=1, le=MAX_FOLLOW_UP_ATTEMPTS)]
     follow_up_delays: Annotated[
-        list[Annotated[float, Field(gt=0, le=MAX_FOLLOW_UP_DELAY_HOURS, allow_inf_nan=False)]],
+        list[Annotated[float, Field(ge=MIN_FOLLOW_UP_DELAY_HOURS, le=MAX_FOLLOW_UP_DELAY_HOURS, allow_inf_nan=False)]],
         Field(max_length=MAX_FOLLOW_UP_ATTEMPTS - 1),
     ]
     voice_agent_outbound_config_id: Uuid
@@ -118,12 +119,6 @@ class _CreateCommon(StrictModel):
     related_entity_id: Uuid | None = None
     cancel_policy: CancelPolicy | None = None
 
-    @model_validator(mode="after")
-    def _related_entity_pair(self) -> _CreateCommon:
-        if (self.related_entity_type is None) != (self.related_entity_id is None):
-            raise ValueError("related_entity_type and related_entity_id go together: give both or neither")
-        return self
-
 
 class CreateEmail(_CreateCommon):
     channel: Literal["email"]
@@ -142,8 +137,6 @@ class CreateVoiceCall(_CreateCommon):
 
 CreateCommunicationRequest = Annotated[CreateEmail | CreateSms | CreateVoiceCall, Field(discriminator="channel")]
 
-EDITABLE_FIELDS = ("scheduled_for", "timezone", "respect_business_hours", "payload", "cancel_policy")
-
 
 class UpdateCommunicationRequest(StrictModel):
     """PATCH body: any of the editable fields; the payload is replaced whole and checked against the channel."""
@@ -153,6 +146,9 @@ class UpdateCommunicationRequest(StrictModel):
     respect_business_hours: StrictBool | None = None
     payload: dict[str, Any] | None = None
     cancel_policy: CancelPolicy | None = Field(default=None, description="null removes the policy")
+
+
+EDITABLE_FIELDS = tuple(UpdateCommunicationRequest.model_fields)
 
 
 class CommunicationOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import uuid
 import zoneinfo
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 import phonenumbers
+from boto3.dynamodb.types import DYNAMODB_CONTEXT
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
@@ -29,6 +31,8 @@ def parse_instant(value: Any) -> datetime:
             raise ValueError("must be an ISO 8601 date-time with a UTC offset, e.g. 2026-05-01T09:00:00Z")
         try:
             parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is not None and not 1970 <= parsed.year <= 9998:
+                raise ValueError
         except ValueError:
             raise ValueError("must be an ISO 8601 date-time with a UTC offset, e.g. 2026-05-01T09:00:00Z") from None
     else:
@@ -36,6 +40,15 @@ def parse_instant(value: Any) -> datetime:
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("must include a UTC offset (Z or +hh:mm); naive times are ambiguous")
     return parsed.astimezone(UTC)
+
+
+def check_storable_number(value: float) -> float:
+    """DynamoDB keeps 38 significant digits between 1E-130 and 1E+125; refuse what it cannot store."""
+    try:
+        DYNAMODB_CONTEXT.create_decimal(repr(value) if isinstance(value, float) else str(value))
+    except (decimal.Inexact, decimal.Rounded, decimal.Overflow, decimal.Underflow, decimal.InvalidOperation):
+        raise ValueError("is a number outside what can be stored (38 significant digits, 1E-130 to 1E+125)") from None
+    return value
 
 
 def format_instant(value: datetime) -> str:
@@ -137,12 +150,14 @@ MAX_VARIABLE_CHARS = 1000
 
 
 def check_scalar(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        return check_storable_number(value)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError("must be a finite number")
-        return value
+        return check_storable_number(value)
     if isinstance(value, str):
         if len(value) > MAX_VARIABLE_CHARS:
             raise ValueError(f"must be at most {MAX_VARIABLE_CHARS} characters")

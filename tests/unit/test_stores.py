@@ -1,0 +1,85 @@
+"""Store behaviour that moto cannot show: DynamoDB's transaction conflicts, and page budgets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from botocore.exceptions import ClientError
+from scheduled_comms.adapters.dynamodb import DynamoCommunicationStore
+from scheduled_comms.errors import Conflict, InsufficientCredits
+from scheduled_comms.logic.communications import MAX_PAGE_BYTES, _within_response_budget
+from scheduled_comms.models.domain import Channel, Communication, Page, Status
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+
+
+def row(html: str = "x", row_id: str = "01a209ba-22c7-7214-ac0f-bf949cf72d96") -> Communication:
+    return Communication(
+        id=row_id,
+        company_id="c",
+        channel=Channel.EMAIL,
+        status=Status.PENDING,
+        scheduled_for=NOW,
+        payload={"to_email": "a@example.com", "subject": "s", "html_body": html},
+        max_attempts=3,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def cancelled(*reasons: str) -> ClientError:
+    return ClientError(
+        {
+            "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+            "CancellationReasons": [{"Code": code} for code in reasons],
+        },
+        "TransactWriteItems",
+    )
+
+
+class StubClient:
+    def __init__(self, failures: list[ClientError]) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    def transact_write_items(self, **_: object) -> None:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+
+    def get_item(self, **_: object) -> dict:
+        return {"Item": {"credits": {"N": "7"}}}
+
+
+def test_transaction_conflicts_are_retried():
+    client = StubClient([cancelled("None", "TransactionConflict"), cancelled("TransactionConflict", "None")])
+
+    assert DynamoCommunicationStore("t", 4, client=client).create(row()) == 7
+    assert client.calls == 3
+
+
+def test_persistent_conflict_is_a_retryable_409_not_a_500():
+    client = StubClient([cancelled("TransactionConflict", "None")] * 10)
+
+    with pytest.raises(Conflict):
+        DynamoCommunicationStore("t", 4, client=client).create(row())
+    assert client.calls == 4
+
+
+def test_failed_credit_condition_is_insufficient_credits():
+    client = StubClient([cancelled("ConditionalCheckFailed", "None")])
+
+    with pytest.raises(InsufficientCredits):
+        DynamoCommunicationStore("t", 4, client=client).create(row())
+
+
+def test_pages_stop_before_the_response_limit():
+    big = "é" * 90_000
+    rows = [row(big, f"01a209ba-22c7-7214-ac0f-{i:012d}") for i in range(100)]
+
+    page = _within_response_budget(Page(items=rows, next_after_id=None))
+
+    assert 0 < len(page.items) < 100
+    assert page.next_after_id == page.items[-1].id
+    assert sum(len(r.model_dump_json()) for r in page.items) <= MAX_PAGE_BYTES + len(rows[0].model_dump_json())
