@@ -29,11 +29,14 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
+SENDER_DOMAIN = "scheduled-comms.test"
 LOCAL_ENVIRONMENT = {
     **LOCAL_CREDENTIALS,
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "ALLOW_INSECURE_VOICE_ENDPOINTS": "true",
+    "DEFAULT_FROM_EMAIL": f"noreply@{SENDER_DOMAIN}",
 }
 
 
@@ -52,6 +55,9 @@ def stack() -> Iterator[Stack]:
         stack = Stack("test")
         create_resources(stack, boto3.client("dynamodb"), boto3.client("secretsmanager"), boto3.client("events"))
         os.environ.update(stack.environment())
+        os.environ.update({k: v for k, v in LOCAL_ENVIRONMENT.items() if k not in LOCAL_CREDENTIALS})
+        boto3.client("sesv2").create_email_identity(EmailIdentity=SENDER_DOMAIN)
+        boto3.client("sesv2").create_email_identity(EmailIdentity="example.com")
         composition.reset()
         yield stack
         composition.reset()

@@ -164,7 +164,7 @@ def test_405_allow_lists_match_the_template(stack):
     [("BAD_REQUEST_BODY", 400), ("AUTHORIZER_FAILURE", 500), ("INTEGRATION_FAILURE", 502), ("THROTTLED", 429)],
 )
 def test_template_gateway_responses_render_as_json_errors(api, response_type, status):
-    code, headers, body = api.gateway.error(response_type, status)
+    code, _, body = api.gateway.error(response_type, status)
 
     assert code == status
     error = json.loads(body)["error"]

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
@@ -131,7 +132,11 @@ class FunctionHost:
         _, attribute = self._stack.handler_file(logical_id)
         module = self._acquire(logical_id)
         try:
-            context = LambdaContext(function_name=self._stack.physical_name(logical_id))
+            context = LambdaContext(
+                function_name=self._stack.physical_name(logical_id),
+                memory_limit_in_mb=int(self._stack.function_setting(logical_id, "MemorySize", 128)),
+                timeout_seconds=int(self._stack.function_setting(logical_id, "Timeout", 3)),
+            )
             return getattr(module, attribute)(event, context)
         finally:
             self._release(logical_id, module)
@@ -173,6 +178,23 @@ def proxy_event(
             "identity": {"sourceIp": "127.0.0.1"},
             "authorizer": authorizer,
         },
+    }
+
+
+def scheduled_event(at: datetime, single_pass: bool = False) -> dict[str, Any]:
+    """The event an EventBridge schedule delivers; the tick takes ``time`` as its now."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if not at.microsecond
+        else at.astimezone(UTC).isoformat(),
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/local-tick"],
+        "detail": {"single_pass": True} if single_pass else {},
     }
 
 

@@ -145,6 +145,11 @@ class Stack:
                     raise ValueError(f"functions disagree on {key}; the local stack cannot host them together")
         return merged
 
+    def function_setting(self, logical_id: str, name: str, default: Any = None) -> Any:
+        """A function property, else its Globals value (Timeout, MemorySize, ...)."""
+        own = self.template["Resources"][logical_id]["Properties"]
+        return own.get(name, self.template.get("Globals", {}).get("Function", {}).get(name, default))
+
     def handler_file(self, logical_id: str) -> tuple[Path, str]:
         properties = self.template["Resources"][logical_id]["Properties"]
         handler = properties.get("Handler") or self.template["Globals"]["Function"]["Handler"]

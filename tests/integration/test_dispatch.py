@@ -1,0 +1,335 @@
+"""The tick: every status transition, senders, business hours, retries, leases and events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from scheduled_comms import composition
+from scheduled_comms.adapters.dispatch_store import RowKey
+from scheduled_comms.models.domain import Channel, now_utc
+
+from tests.integration.conftest import events_queue as _events_queue  # noqa: F401
+from tests.integration.conftest import outbox_for, published, soon, unique_email
+from tests.integration.test_create import COLLECTION, email_body, sms_body, voice_body
+
+
+def schedule(api, company, body) -> dict:
+    reply = api.request("POST", COLLECTION, company, body)
+    assert reply.status == 201, reply.text
+    return reply.json()["data"]
+
+
+def fetch(api, company, row_id) -> dict:
+    return api.request("GET", f"{COLLECTION}/{row_id}", company).json()["data"]
+
+
+def register_voice(api, company, simulator, webhook_secret: str | None = None) -> str:
+    body = {
+        "name": "Sim agent",
+        "endpoint_url": f"{simulator.url}/calls",
+        "agent_id": "agent-1",
+        "api_key": "sim-api-key-0123456789",
+        **({"webhook_secret": webhook_secret} if webhook_secret else {}),
+    }
+    reply = api.request("POST", "/v1/voice-agent-configs", company, body)
+    assert reply.status == 201, reply.text
+    created = reply.json()["data"]
+    simulator.register(created["id"], body["api_key"], created["webhook_secret"])
+    return created["id"]
+
+
+def register_number(api, company, number: str = "+14155550100") -> str:
+    reply = api.request("POST", "/v1/phone-numbers", company, {"number": number, "label": "main"})
+    assert reply.status == 201, reply.text
+    return reply.json()["data"]["id"]
+
+
+def email_now(**overrides) -> dict:
+    body = email_body(**{"scheduled_for": soon(1).isoformat(), "respect_business_hours": False, **overrides})
+    body["payload"]["to_email"] = unique_email()
+    return body
+
+
+def test_due_email_is_sent_through_ses_and_marked_dispatched(api, make_company, ticker, events_queue):
+    company = make_company()
+    row = schedule(api, company, email_now())
+    published(events_queue)
+
+    summary = ticker.at(soon(5))
+
+    data = fetch(api, company, row["id"])
+    assert data["status"] == "dispatched"
+    assert data["attempt_count"] == 1
+    assert data["dispatched_at"] is not None
+    sent = outbox_for(row["payload"]["to_email"])
+    assert [entry["external_id"] for entry in sent] == [data["dispatched_external_id"]]
+    assert sent[0]["subject"] == "Following up on your quote"
+    assert summary["dispatched"] >= 1
+    events = [e for e in published(events_queue) if e["detail"]["id"] == row["id"]]
+    assert [e["detail-type"] for e in events] == ["ScheduledCommunication.Dispatched"]
+    assert events[0]["detail"]["company_id"] == company.id
+    assert events[0]["detail"]["contact_id"] == row["contact_id"]
+    assert "to_email" not in events[0]["detail"]
+
+
+def test_rows_not_yet_due_are_left_alone(api, make_company, ticker):
+    company = make_company()
+    row = schedule(api, company, email_body(scheduled_for=(datetime.now(UTC) + timedelta(hours=3)).isoformat()))
+
+    ticker.at(soon(5))
+
+    assert fetch(api, company, row["id"])["status"] == "pending"
+
+
+def test_sms_goes_out_from_the_registered_number(api, make_company, ticker):
+    company = make_company()
+    number_id = register_number(api, company)
+    to = f"+1415555{uuid.uuid4().int % 10000:04d}"
+    body = sms_body(scheduled_for=soon(1).isoformat())
+    body["payload"].update(phone_number_id=number_id, to_number=to)
+    row = schedule(api, company, body)
+
+    ticker.at(soon(5))
+
+    data = fetch(api, company, row["id"])
+    assert data["status"] == "dispatched"
+    assert [entry["external_id"] for entry in outbox_for(to)] == [data["dispatched_external_id"]]
+
+
+def test_unregistered_sender_number_fails_with_a_clear_error(api, make_company, ticker, events_queue):
+    company = make_company()
+    row = schedule(api, company, sms_body(scheduled_for=soon(1).isoformat()))
+    published(events_queue)
+
+    ticker.at(soon(5))
+
+    data = fetch(api, company, row["id"])
+    assert data["status"] == "failed"
+    assert "not a registered sender number" in data["last_error"]
+    assert [e["detail-type"] for e in published(events_queue) if e["detail"]["id"] == row["id"]] == [
+        "ScheduledCommunication.Failed"
+    ]
+
+
+def test_voice_call_is_placed_with_the_row_and_attempt_as_idempotency_key(api, make_company, ticker, fresh_simulator):
+    company = make_company()
+    config_id = register_voice(api, company, fresh_simulator)
+    body = voice_body(scheduled_for=soon(1).isoformat(), respect_business_hours=False)
+    body["payload"]["voice_agent_outbound_config_id"] = config_id
+    del body["payload"]["follow_ups"]
+    body["payload"]["metadata"] = {"campaign": "renewals"}
+    row = schedule(api, company, body)
+
+    ticker.at(soon(5))
+
+    data = fetch(api, company, row["id"])
+    assert data["status"] == "dispatched"
+    call = next(c for c in fresh_simulator.calls() if c.call_id == data["dispatched_external_id"])
+    assert call.idempotency_key == f"{row['id']}:1"
+    assert call.dynamic_variables == {"contact_name": "Sarah"}
+    assert call.metadata["campaign"] == "renewals"
+    assert call.metadata["communication_id"] == row["id"]
+
+
+def test_unregistered_voice_config_fails(api, make_company, ticker):
+    company = make_company()
+    row = schedule(api, company, voice_body(scheduled_for=soon(1).isoformat(), respect_business_hours=False))
+
+    ticker.at(soon(5))
+
+    data = fetch(api, company, row["id"])
+    assert data["status"] == "failed"
+    assert "not a registered voice-agent config" in data["last_error"]
+
+
+def test_retryable_errors_back_off_then_fail_after_the_voice_limit(api, make_company, ticker, fresh_simulator):
+    company = make_company()
+    config_id = register_voice(api, company, fresh_simulator)
+    body = voice_body(scheduled_for=soon(1).isoformat(), respect_business_hours=False)
+    body["payload"]["voice_agent_outbound_config_id"] = config_id
+    del body["payload"]["follow_ups"]
+    row = schedule(api, company, body)
+    fresh_simulator.fail_next.extend([503, 503])
+
+    first_at = soon(5)
+    ticker.at(first_at)
+    retried = fetch(api, company, row["id"])
+    ticker.at(datetime.fromisoformat(retried["scheduled_for"]) + timedelta(seconds=1))
+    failed = fetch(api, company, row["id"])
+
+    assert retried["status"] == "pending"
+    assert retried["attempt_count"] == 1
+    assert "503" in retried["last_error"]
+    delay = (datetime.fromisoformat(retried["scheduled_for"]) - first_at).total_seconds()
+    assert 30 <= delay <= 60, "first backoff is 60 s with equal jitter"
+    assert retried["original_scheduled_for"] == row["scheduled_for"]
+    assert failed["status"] == "failed"
+    assert failed["attempt_count"] == 2
+    assert "503" in failed["last_error"]
+
+
+def test_permanent_provider_errors_fail_at_once(api, make_company, ticker, fresh_simulator):
+    company = make_company()
+    config_id = register_voice(api, company, fresh_simulator)
+    body = voice_body(scheduled_for=soon(1).isoformat(), respect_business_hours=False)
+    body["payload"]["voice_agent_outbound_config_id"] = config_id
+    row = schedule(api, company, body)
+    fresh_simulator.fail_next.append(400)
+
+    ticker.at(soon(5))
+
+    data = fetch(api, company, row["id"])
+    assert data["status"] == "failed"
+    assert data["attempt_count"] == 1
+    assert "400" in data["last_error"]
+
+
+def test_email_retries_up_to_three_attempts(api, make_company, ticker, monkeypatch):
+    from scheduled_comms.models.domain import SendResult
+
+    company = make_company()
+    row = schedule(api, company, email_now())
+    monkeypatch.setattr(
+        composition.senders()._by_channel[Channel.EMAIL], "send", lambda _row: SendResult.retry("Throttling: slow down")
+    )
+    moment = soon(5)
+    statuses = []
+    for _ in range(3):
+        ticker.at(moment)
+        data = fetch(api, company, row["id"])
+        statuses.append((data["status"], data["attempt_count"]))
+        moment = datetime.fromisoformat(data["scheduled_for"]) + timedelta(seconds=1)
+
+    assert statuses == [("pending", 1), ("pending", 2), ("failed", 3)]
+    assert fetch(api, company, row["id"])["last_error"] == "Throttling: slow down"
+
+
+def test_business_hours_hold_moves_the_row_to_the_next_window(api, make_company, ticker):
+    company = make_company()
+    hours = {"timezone": "UTC", "windows": {"mon": [{"start": "09:00", "end": "17:00"}]}}
+    assert api.request("PUT", "/v1/settings/business-hours", company, hours).status == 200
+    row = schedule(api, company, email_now(respect_business_hours=True, timezone="Australia/Sydney"))
+    now = soon(5)
+
+    ticker.at(now)
+
+    held = fetch(api, company, row["id"])
+    assert held["status"] == "pending"
+    assert held["attempt_count"] == 0
+    assert held["original_scheduled_for"] == row["scheduled_for"]
+    opens = datetime.fromisoformat(held["scheduled_for"])
+    local = opens.astimezone(__import__("zoneinfo").ZoneInfo("Australia/Sydney"))
+    assert opens > now and local.weekday() == 0 and local.hour == 9 and local.minute == 0
+
+    ticker.at(opens + timedelta(seconds=2))
+
+    assert fetch(api, company, row["id"])["status"] == "dispatched"
+
+
+def test_cancel_policy_expiry_skips_instead_of_sending(api, make_company, ticker, events_queue):
+    company = make_company()
+    row = schedule(api, company, email_now(cancel_policy={"expire_after_minutes": 5}))
+    published(events_queue)
+
+    ticker.at(soon(600))
+
+    data = fetch(api, company, row["id"])
+    assert data["status"] == "skipped"
+    assert "expired" in data["skip_reason"]
+    assert data["attempt_count"] == 0
+    assert outbox_for(row["payload"]["to_email"]) == []
+    assert [e["detail-type"] for e in published(events_queue) if e["detail"]["id"] == row["id"]] == [
+        "ScheduledCommunication.Skipped"
+    ]
+
+
+def test_cancelled_rows_are_published_and_never_sent(api, make_company, ticker, events_queue):
+    company = make_company()
+    row = schedule(api, company, email_now())
+    published(events_queue)
+    assert api.request("DELETE", f"{COLLECTION}/{row['id']}", company).status == 204
+
+    ticker.at(soon(5))
+
+    assert fetch(api, company, row["id"])["status"] == "cancelled"
+    assert outbox_for(row["payload"]["to_email"]) == []
+    assert [e["detail-type"] for e in published(events_queue) if e["detail"]["id"] == row["id"]] == [
+        "ScheduledCommunication.Cancelled"
+    ]
+
+
+def test_crashed_tick_lease_is_taken_over_and_the_call_is_not_placed_twice(api, make_company, ticker, fresh_simulator):
+    company = make_company()
+    config_id = register_voice(api, company, fresh_simulator)
+    body = voice_body(scheduled_for=soon(1).isoformat(), respect_business_hours=False)
+    body["payload"]["voice_agent_outbound_config_id"] = config_id
+    del body["payload"]["follow_ups"]
+    row = schedule(api, company, body)
+    store = composition.dispatch_store()
+    crash_time = soon(5)
+    # A tick claims the row, places the call, and dies before recording it.
+    claimed = store.claim(
+        RowKey(company.id, row["id"], Channel.VOICE_CALL), crash_time, crash_time + timedelta(seconds=180)
+    )
+    assert claimed is not None
+    first = composition.senders().send(claimed)
+    assert first.outcome == "sent"
+
+    ticker.at(crash_time + timedelta(seconds=60))
+    assert fetch(api, company, row["id"])["status"] == "dispatching", "the lease has not run out yet"
+    ticker.at(crash_time + timedelta(seconds=181))
+
+    data = fetch(api, company, row["id"])
+    assert data["status"] == "dispatched"
+    assert data["dispatched_external_id"] == first.external_id
+    assert [c.call_id for c in fresh_simulator.calls() if c.metadata["communication_id"] == row["id"]] == [
+        first.external_id
+    ]
+    # The crashed tick, waking up, is fenced out.
+    assert not store.transition(claimed, claimed.model_copy(update={"last_error": "late"}))
+    assert fetch(api, company, row["id"])["last_error"] is None
+
+
+def test_lease_takeover_on_the_last_attempt_fails_the_row(api, make_company, ticker):
+    company = make_company()
+    row = schedule(api, company, email_now())
+    store = composition.dispatch_store()
+    moment = soon(5)
+    for _ in range(3):  # three claims that all crash
+        key = RowKey(company.id, row["id"], Channel.EMAIL)
+        claimed = store.claim(key, moment, moment + timedelta(seconds=1)) or store.take_over(
+            key, moment, moment + timedelta(seconds=1)
+        )
+        assert claimed is not None
+        moment += timedelta(seconds=2)
+
+    ticker.at(moment)
+
+    data = fetch(api, company, row["id"])
+    assert data["status"] == "failed"
+    assert data["attempt_count"] == 3
+    assert outbox_for(row["payload"]["to_email"]) == []
+
+
+def test_dispatch_now_row_goes_out_on_the_next_tick(api, make_company, ticker):
+    company = make_company()
+    row = schedule(api, company, email_body(scheduled_for=(now_utc() + timedelta(days=2)).isoformat()))
+    assert api.request("POST", f"{COLLECTION}/{row['id']}/dispatch-now", company).status == 200
+
+    ticker.at(soon(2))
+
+    assert fetch(api, company, row["id"])["status"] == "dispatched"
+
+
+@pytest.mark.parametrize("offset", [0, 30])
+def test_tick_summary_counts(api, make_company, ticker, offset):
+    company = make_company()
+    rows = [schedule(api, company, email_now()) for _ in range(3)]
+
+    summary = ticker.at(soon(5 + offset))
+
+    assert summary["dispatched"] >= 3
+    assert summary["passes"] == 1
+    assert all(fetch(api, company, r["id"])["status"] == "dispatched" for r in rows)

@@ -1,0 +1,172 @@
+"""A local stand-in for the voice-agent provider, speaking the HTTP contract ``HttpVoiceSender`` uses.
+
+``POST /calls`` places a call (idempotent on ``Idempotency-Key``) and answers ``{"call_id"}``;
+``POST /calls/<id>/end`` with ``{"outcome": "no_answer" | "voicemail" | "conversation", "seconds": n}``
+ends it and posts the signed outcome webhook to the ``webhook_url`` the call carried;
+``GET /calls`` lists calls. Failures can be injected for tests (``fail_next``, ``delay_seconds``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib import request as urllib_request
+
+from scheduled_comms.logic.voice_outcomes import SIGNATURE_HEADER, sign
+
+OUTCOMES = {
+    "no_answer": {"answered": False, "talk_seconds": 0, "end_reason": "no_answer"},
+    "voicemail": {"answered": True, "talk_seconds": 0, "end_reason": "voicemail"},
+    "conversation": {"answered": True, "end_reason": "completed"},
+}
+
+
+@dataclass
+class SimulatedCall:
+    call_id: str
+    idempotency_key: str
+    agent_id: str
+    to_number: str
+    dynamic_variables: dict[str, Any]
+    metadata: dict[str, Any]
+    webhook_url: str | None
+    placed_at: float = field(default_factory=time.time)
+    ended: dict[str, Any] | None = None
+
+
+class VoiceProviderSimulator:
+    def __init__(self, port: int = 0) -> None:
+        self._calls: dict[str, SimulatedCall] = {}
+        self._by_key: dict[str, str] = {}
+        self._secrets: dict[str, tuple[str, str]] = {}  # config id -> (api key, webhook secret)
+        self._lock = threading.Lock()
+        self.fail_next: list[int] = []  # statuses to answer with, one request each
+        self.delay_seconds = 0.0
+        self.auto_outcome: tuple[str, float] | None = None  # (outcome, seconds) applied to every new call
+        self.webhook_statuses: list[int] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._server.daemon_threads = True
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> VoiceProviderSimulator:
+        threading.Thread(target=self._server.serve_forever, name="voice-simulator", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def register(self, config_id: str, api_key: str, webhook_secret: str) -> None:
+        with self._lock:
+            self._secrets[config_id] = (api_key, webhook_secret)
+
+    def calls(self) -> list[SimulatedCall]:
+        with self._lock:
+            return list(self._calls.values())
+
+    def place(self, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self.delay_seconds:
+            time.sleep(self.delay_seconds)
+        with self._lock:
+            if self.fail_next:
+                return self.fail_next.pop(0), {"error": "injected failure"}
+            config_id = str(body.get("metadata", {}).get("voice_agent_outbound_config_id"))
+            expected = self._secrets.get(config_id, (None, None))[0]
+            if expected is not None and headers.get("authorization") != f"Bearer {expected}":
+                return 401, {"error": "bad credentials"}
+            key = headers.get("idempotency-key") or str(uuid.uuid4())
+            if key in self._by_key:
+                return 200, {"call_id": self._by_key[key], "replayed": True}
+            call = SimulatedCall(
+                call_id=f"call_{uuid.uuid4().hex[:16]}",
+                idempotency_key=key,
+                agent_id=str(body.get("agent_id")),
+                to_number=str(body.get("to_number")),
+                dynamic_variables=body.get("dynamic_variables") or {},
+                metadata=body.get("metadata") or {},
+                webhook_url=body.get("webhook_url"),
+            )
+            self._calls[call.call_id] = call
+            self._by_key[key] = call.call_id
+        if self.auto_outcome:
+            outcome, seconds = self.auto_outcome
+            threading.Timer(0.5, self.end, args=(call.call_id, outcome, seconds)).start()
+        return 201, {"call_id": call.call_id}
+
+    def end(self, call_id: str, outcome: str, seconds: float = 0) -> int:
+        """End a call and post its signed outcome; returns the webhook's HTTP status."""
+        with self._lock:
+            call = self._calls[call_id]
+            details = {**OUTCOMES[outcome]}
+            if outcome == "conversation":
+                details["talk_seconds"] = seconds
+            call.ended = details
+            secret = self._secrets.get(str(call.metadata.get("voice_agent_outbound_config_id")), (None, None))[1]
+        if not call.webhook_url or secret is None:
+            return 0
+        body = json.dumps({"call_id": call_id, "metadata": call.metadata, **details}).encode()
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, int(time.time()), body)}
+        post = urllib_request.Request(call.webhook_url, data=body, headers=headers, method="POST")
+        try:
+            with urllib_request.urlopen(post, timeout=10) as answer:
+                status = int(answer.status)
+        except urllib_request.HTTPError as exc:
+            status = exc.code
+        self.webhook_statuses.append(status)
+        return status
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        simulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _reply(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _json(self) -> dict[str, Any]:
+                length = int(self.headers.get("Content-Length") or 0)
+                return json.loads(self.rfile.read(length) or b"{}")
+
+            def do_POST(self) -> None:
+                parts = [p for p in self.path.split("?")[0].split("/") if p]
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                if parts == ["calls"]:
+                    self._reply(*simulator.place(headers, self._json()))
+                elif len(parts) == 3 and parts[0] == "calls" and parts[2] == "end":
+                    body = self._json()
+                    if parts[1] not in {c.call_id for c in simulator.calls()}:
+                        self._reply(404, {"error": "no such call"})
+                        return
+                    outcome = str(body.get("outcome", "no_answer"))
+                    if outcome not in OUTCOMES:
+                        self._reply(422, {"error": f"outcome must be one of {sorted(OUTCOMES)}"})
+                        return
+                    status = simulator.end(parts[1], outcome, float(body.get("seconds", 0)))
+                    self._reply(200, {"call_id": parts[1], "webhook_status": status})
+                else:
+                    self._reply(404, {"error": "not found"})
+
+            def do_GET(self) -> None:
+                if self.path.split("?")[0].rstrip("/") == "/calls":
+                    self._reply(200, {"calls": [asdict(call) for call in simulator.calls()]})
+                else:
+                    self._reply(404, {"error": "not found"})
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
