@@ -8,6 +8,7 @@ import os
 # As in Lambda, the Powertools variables exist before any handler module is imported.
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "scheduled-comms")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ScheduledComms")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path

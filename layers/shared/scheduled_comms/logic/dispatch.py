@@ -60,6 +60,18 @@ class TickReport:
     passes: int = 0
     lateness_seconds: list[float] = field(default_factory=list)
 
+    def record_metrics(self) -> None:
+        """One value per outcome and lateness percentiles per tick (not one EMF value per row)."""
+        for name in ("dispatched", "retried", "failed", "skipped", "held", "lost_races", "taken_over", "fenced_out"):
+            count = getattr(self, name)
+            if count:
+                metrics.add_metric(name=f"Rows{name.title().replace('_', '')}", unit="Count", value=count)
+        if self.lateness_seconds:
+            ordered = sorted(self.lateness_seconds)
+            for label, fraction in (("P50", 0.5), ("P99", 0.99), ("Max", 1.0)):
+                value = ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+                metrics.add_metric(name=f"DispatchLateness{label}Seconds", unit="Seconds", value=max(0.0, value))
+
     def summary(self) -> dict[str, Any]:
         data = asdict(self)
         lateness = sorted(data.pop("lateness_seconds"))
@@ -184,6 +196,7 @@ class Dispatcher:
                 ):
                     break
                 self._sleep(max(0.0, wake - self._monotonic()))
+        report.record_metrics()
         return report
 
     def _pass(
@@ -194,36 +207,42 @@ class Dispatcher:
         expired = [
             key for keys in pool.map(lambda s: self._store.expired_leases(s, now, limit), shards) for key in keys
         ]
-        for outcome in pool.map(lambda key: self._take_over(key, now), expired):
-            self._count(report, outcome)
+        self._settle(report, list(pool.map(lambda key: self._take_over(key, now), expired)))
         while remaining() > self._config.reserve_seconds:
             per_shard = list(pool.map(lambda s: self._store.due(s, now, limit), shards))
             due = [key for group in zip_longest(*per_shard) for key in group if key is not None]
             if not due:
                 return
+            # Overlapping ticks see the same due rows; taking them in an order of its own makes each
+            # tick mostly claim rows the others are not after, instead of all racing for the same one.
+            self._rng.shuffle(due)
             progressed = False
             for start in range(0, len(due), self._config.concurrency):
                 if remaining() <= self._config.reserve_seconds:
                     return  # keep enough time to finish what is held; the next tick takes the rest
-                for outcome in pool.map(
-                    lambda key: self._claim(key, now), due[start : start + self._config.concurrency]
-                ):
-                    self._count(report, outcome)
-                    progressed = progressed or outcome[0] != "lost"
+                chunk = due[start : start + self._config.concurrency]
+                outcomes = list(pool.map(lambda key: self._claim(key, now), chunk))
+                self._settle(report, outcomes)
+                lost = sum(label == "lost" for label, _, _ in outcomes)
+                progressed = progressed or lost < len(outcomes)
+                if lost * 2 > len(outcomes):
+                    break  # this list has gone stale under other ticks: read what is still due
             if not progressed:
                 return  # other ticks hold what is due
 
-    @staticmethod
-    def _count(report: TickReport, outcome: tuple[str, Communication | None, float | None]) -> None:
-        label, _, lateness = outcome
-        if label == "lost":
-            report.lost_races += 1
-            return
-        report.claimed += 1
-        attribute = {"takeover-lost": "lost_races"}.get(label, label)
-        setattr(report, attribute, getattr(report, attribute) + 1)
-        if lateness is not None:
-            report.lateness_seconds.append(lateness)
+    def _settle(self, report: TickReport, outcomes: list[tuple[str, Communication | None, float | None]]) -> None:
+        """Count a batch of outcomes and publish its terminal transitions together."""
+        for label, _, lateness in outcomes:
+            if label == "lost":
+                report.lost_races += 1
+                continue
+            report.claimed += 1
+            setattr(report, label, getattr(report, label) + 1)
+            if lateness is not None:
+                report.lateness_seconds.append(lateness)
+        finished = [row for _, row, _ in outcomes if row is not None and row.status in TERMINAL]
+        if finished:
+            self._events.publish(finished)
 
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._config.lease_seconds)
@@ -231,7 +250,6 @@ class Dispatcher:
     def _claim(self, key: Any, now: datetime) -> tuple[str, Communication | None, float | None]:
         row = self._store.claim(key, now, self._lease(now))
         if row is None:
-            metrics.add_metric(name="ClaimRacesLost", unit="Count", value=1)
             return "lost", None, None
         return self._dispatch(row, now)
 
@@ -240,9 +258,8 @@ class Dispatcher:
         if row is None:
             return "lost", None, None
         logger.warning("lease expired; taking the row over", extra={"communication_id": row.id})
-        metrics.add_metric(name="LeasesTakenOver", unit="Count", value=1)
         label, updated, lateness = self._dispatch(row, now)
-        return label, updated, lateness
+        return ("taken_over" if label == "dispatched" else label), updated, lateness
 
     def _dispatch(self, row: Communication, now: datetime) -> tuple[str, Communication | None, float | None]:
         hours = self._hours.business_hours(row.company_id) if row.respect_business_hours else None
@@ -276,15 +293,8 @@ class Dispatcher:
             result = self._sender.send(row)
             updated, follow_up, label = self._after_send(row, result, now)
         if not self._store.transition(row, updated, also_create=follow_up):
-            metrics.add_metric(name="FencedOut", unit="Count", value=1)
             return "fenced_out", None, None
-        metrics.add_metric(name=f"Communications{label.capitalize()}", unit="Count", value=1)
-        lateness = None
-        if label == "dispatched":
-            lateness = (now - row.scheduled_for).total_seconds()
-            metrics.add_metric(name="DispatchLatenessSeconds", unit="Seconds", value=max(0.0, lateness))
-        if updated.status in TERMINAL:
-            self._events.publish([updated])
+        lateness = (now - row.scheduled_for).total_seconds() if label == "dispatched" else None
         logger.info(
             "row dispatched" if label == "dispatched" else f"row {label}",
             extra={"communication_id": row.id, "channel": row.channel.value, "attempt": row.attempt_count},
