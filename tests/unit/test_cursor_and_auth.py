@@ -133,7 +133,7 @@ def test_service_logs_are_masked_end_to_end():
     from scheduled_comms.observability import MaskingFormatter
 
     stream = io.StringIO()
-    log = Logger(service="mask-test", logger_formatter=MaskingFormatter(), stream=stream)
+    log = Logger(service="mask-test", level="INFO", logger_formatter=MaskingFormatter(), stream=stream)
 
     log.info("sending", extra={"to_email": "client@example.com", "to_number": "+61412345678"})
 

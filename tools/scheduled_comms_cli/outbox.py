@@ -28,7 +28,8 @@ def sent_messages(voice_calls: list[Any] | None = None) -> list[dict[str, Any]]:
                 "at": None,
             }
         )
-    for message_id, (number, text, *_rest) in sns_backends[ACCOUNT][REGION].sms_messages.items():
+    for message_id, sms in sns_backends[ACCOUNT][REGION].sms_messages.items():
+        number, text = sms[0], sms[1]
         entries.append(
             {"channel": "sms", "external_id": message_id, "recipient": number, "excerpt": str(text)[:80], "at": None}
         )
