@@ -37,6 +37,9 @@ class LocalService:
             headers["Authorization"] = f"Bearer {key}"
         return self.session.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
 
+    def console_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.cli(*args, "--console", self.info["console_url"])
+
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {
             **os.environ,
@@ -53,11 +56,23 @@ class LocalService:
 
 @pytest.fixture(scope="session")
 def service() -> Iterator[LocalService]:
-    api_port, aws_port = free_port(), free_port()
+    api_port, aws_port, console_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COMMUNICATIONS_", "POWERTOOLS_"))}
     with tempfile.TemporaryFile("w+") as errors:
         process = subprocess.Popen(
-            [str(BIN / "scheduled-comms"), "dev", "--api-port", str(api_port), "--aws-port", str(aws_port), "--json"],
+            [
+                str(BIN / "scheduled-comms"),
+                "dev",
+                "--api-port",
+                str(api_port),
+                "--aws-port",
+                str(aws_port),
+                "--console-port",
+                str(console_port),
+                "--tick-interval",
+                "0",
+                "--json",
+            ],
             stdout=subprocess.PIPE,
             stderr=errors,
             text=True,

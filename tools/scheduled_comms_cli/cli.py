@@ -131,37 +131,90 @@ def grant_credits(
     _emit(as_json, {"company_id": company_id, "credits": balance}, f"company {company_id} now has {balance} credits")
 
 
+ConsoleOption = Annotated[
+    str,
+    typer.Option("--console", envvar="SCHEDULED_COMMS_CONSOLE", help="URL of the local stack's dev console."),
+]
+voice_app = typer.Typer(help="The local voice-provider simulator.", no_args_is_help=True)
+app.add_typer(voice_app, name="voice-sim")
+
+
+def _console(console: str, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body or {}).encode() if method == "POST" else None
+    request = urllib.request.Request(
+        console.rstrip("/") + path, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return dict(json.loads(response.read()))
+    except urllib.error.HTTPError as exc:
+        err.print(f"[red]{exc.code}: {exc.read().decode(errors='replace')}[/red]")
+        raise typer.Exit(1) from None
+    except urllib.error.URLError as exc:
+        err.print(f"[red]no local stack at {console} ({exc.reason}); start it with `scheduled-comms dev`[/red]")
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def dev(
     api_port: Annotated[int, typer.Option("--api-port", help="Port of the HTTP API.")] = 3000,
     aws_port: Annotated[int, typer.Option("--aws-port", help="Port of moto's server (the local AWS).")] = 4566,
+    console_port: Annotated[
+        int, typer.Option("--console-port", help="Port of the dev console and voice simulator.")
+    ] = 4570,
+    tick_interval: Annotated[
+        float, typer.Option("--tick-interval", min=0, help="Seconds between ticks (0: only `scheduled-comms tick`).")
+    ] = 60,
+    voice_outcome: Annotated[
+        str | None,
+        typer.Option(
+            "--voice-outcome", help="End every simulated call this way: no_answer, voicemail or conversation:SECONDS."
+        ),
+    ] = None,
     credits: Annotated[int, typer.Option("--credits", help="Credits of the dev company.")] = 50_000,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the functions' logs.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Run the whole service on this machine: moto as AWS, the API on 127.0.0.1, a dev company and key."""
+    """Run the whole service on this machine: moto as AWS, the API on 127.0.0.1, the tick, a dev company."""
     from scheduled_comms_cli.local_stack import LocalStack, PortInUse
 
-    stack = LocalStack(api_port=api_port, aws_port=aws_port, verbose=verbose)
+    stack = LocalStack(
+        api_port=api_port,
+        aws_port=aws_port,
+        console_port=console_port,
+        tick_interval=tick_interval,
+        verbose=verbose,
+    )
     try:
         dev_company = stack.start(credits=credits)
     except PortInUse as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
+    if voice_outcome:
+        outcome, _, seconds = voice_outcome.partition(":")
+        stack.simulator.auto_outcome = (outcome, float(seconds or 0))
     info = {
         "api_url": stack.api_url,
         "aws_endpoint_url": stack.aws_endpoint_url,
+        "console_url": stack.console_url,
         "communications_table": stack.stack.physical_name("CommunicationsTable"),
+        "tick_interval_seconds": tick_interval,
         **dev_company,
     }
     if as_json:
         print(json.dumps(info), flush=True)
     else:
-        print(f"API            {info['api_url']}  (try GET /v1/health)")
-        print(f"AWS (moto)     {info['aws_endpoint_url']}")
-        print(f"table          {info['communications_table']}")
-        print(f"dev company    {info['company_id']}  ({credits} credits)")
-        print(f"admin          AWS_ENDPOINT_URL={info['aws_endpoint_url']} scheduled-comms api-keys create ...")
+        print(f"API             {info['api_url']}  (try GET /v1/health)")
+        print(f"AWS (moto)      {info['aws_endpoint_url']}")
+        print(f"dev console     {info['console_url']}  (scheduled-comms tick | outbox | voice-sim)")
+        print(f"tick            every {tick_interval:g} s" if tick_interval else "tick            on demand")
+        print(f"dev company     {info['company_id']}  ({credits} credits)")
+        print(f"sender number   phone_number_id {info['phone_number_id']}")
+        print(f"voice config    voice_agent_outbound_config_id {info['voice_agent_outbound_config_id']}")
+        print(f"admin           AWS_ENDPOINT_URL={info['aws_endpoint_url']} scheduled-comms api-keys create ...")
         print("API key (all scopes):")
         print(info["api_key"], flush=True)
     stopped = threading.Event()
@@ -169,6 +222,70 @@ def dev(
     with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
     stack.stop()
+
+
+@app.command()
+def tick(
+    at: Annotated[str | None, typer.Option("--at", help="ISO 8601 time the tick runs as of (default: now).")] = None,
+    console: ConsoleOption = "http://127.0.0.1:4570",
+    as_json: JsonOption = False,
+) -> None:
+    """Run one tick on the local stack now (or as of --at) and print what it did."""
+    summary = _console(console, "POST", "/tick", {"at": at} if at else {})
+    if as_json:
+        print(json.dumps(summary))
+        return
+    from rich.table import Table
+
+    table = Table("outcome", "rows", title="tick")
+    for key, value in summary.items():
+        table.add_row(key, str(value))
+    Console().print(table)
+
+
+@app.command()
+def outbox(console: ConsoleOption = "http://127.0.0.1:4570", as_json: JsonOption = False) -> None:
+    """What the local stack has sent: emails (SES), SMS (SNS) and calls (the voice simulator)."""
+    messages = _console(console, "GET", "/outbox")["messages"]
+    if as_json:
+        print(json.dumps(messages))
+        return
+    from rich.table import Table
+
+    table = Table("channel", "recipient", "subject / excerpt", "external id", title=f"outbox ({len(messages)})")
+    for message in messages:
+        table.add_row(
+            message["channel"],
+            message["recipient"],
+            message.get("subject") or message["excerpt"],
+            message["external_id"],
+        )
+    Console().print(table)
+
+
+@voice_app.command("calls")
+def voice_calls(console: ConsoleOption = "http://127.0.0.1:4570", as_json: JsonOption = False) -> None:
+    """Calls the simulator has placed."""
+    calls = _console(console, "GET", "/calls")["calls"]
+    if as_json:
+        print(json.dumps(calls))
+        return
+    for call in calls:
+        ended = (call.get("ended") or {}).get("end_reason", "in progress")
+        print(f"{call['call_id']}  {call['to_number']}  {ended}")
+
+
+@voice_app.command("end")
+def voice_end(
+    call_id: Annotated[str, typer.Argument(help="The call id (a row's dispatched_external_id).")],
+    outcome: Annotated[str, typer.Option("--outcome", help="no_answer, voicemail or conversation.")] = "no_answer",
+    seconds: Annotated[float, typer.Option("--seconds", min=0, help="Talk time, for a conversation.")] = 0,
+    console: ConsoleOption = "http://127.0.0.1:4570",
+    as_json: JsonOption = False,
+) -> None:
+    """End a simulated call; the simulator posts the signed outcome webhook to the API."""
+    result = _console(console, "POST", f"/calls/{call_id}/end", {"outcome": outcome, "seconds": seconds})
+    _emit(as_json, result, f"ended {call_id}: webhook answered {result['webhook_status']}")
 
 
 def main() -> None:

@@ -338,22 +338,33 @@ def ensure_port_free(port: int) -> None:
             raise PortInUse(f"port {port} on 127.0.0.1 is in use; choose another with --api-port/--aws-port") from None
 
 
+DEV_SENDER_DOMAIN = "scheduled-comms.local"
+
+
 class LocalStack:
-    """moto's server, the template's resources, the API over HTTP, and a dev company with a key."""
+    """moto's server, the template's resources, the API over HTTP, the tick on its schedule, a voice
+    provider simulator with the dev console, and a dev company with a key, a number and a voice config."""
 
     def __init__(
         self,
         api_port: int = 3000,
         aws_port: int = 4566,
+        console_port: int = 4570,
+        tick_interval: float = 60,
         verbose: bool = False,
         stack_name: str = "scheduled-comms-local",
     ) -> None:
         self.api_port = api_port
         self.aws_port = aws_port
+        self.console_port = console_port
+        self.tick_interval = tick_interval
         self.verbose = verbose
         self.stack = Stack(stack_name)
+        self.simulator: Any = None
         self._moto: Any = None
         self._http: ThreadingHTTPServer | None = None
+        self._stopping = threading.Event()
+        self._host: FunctionHost | None = None
 
     @property
     def api_url(self) -> str:
@@ -363,8 +374,12 @@ class LocalStack:
     def aws_endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.aws_port}"
 
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
+
     def start(self, credits: int = 50_000) -> dict[str, str]:
-        for port in (self.api_port, self.aws_port):
+        for port in (self.api_port, self.aws_port, self.console_port):
             ensure_port_free(port)
         os.environ.update(LOCAL_CREDENTIALS)
         os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
@@ -377,6 +392,7 @@ class LocalStack:
         create_resources(
             self.stack, session.client("dynamodb"), session.client("secretsmanager"), session.client("events")
         )
+        session.client("sesv2").create_email_identity(EmailIdentity=DEV_SENDER_DOMAIN)
         os.environ.update(self.stack.environment())
         os.environ.update(
             {
@@ -384,30 +400,108 @@ class LocalStack:
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": "INFO" if self.verbose else "WARNING",
                 "POWERTOOLS_DEV": "false",
+                "DEFAULT_FROM_EMAIL": f"noreply@{DEV_SENDER_DOMAIN}",
+                "VOICE_WEBHOOK_URL": f"{self.api_url}/v1/webhooks/voice",
+                "ALLOW_INSECURE_VOICE_ENDPOINTS": "true",
+                "TICK_INTERVAL_SECONDS": str(max(5, int(self.tick_interval or 60))),
             }
         )
         from scheduled_comms import composition
 
         composition.reset()
+        from scheduled_comms_cli.voice_simulator import VoiceProviderSimulator
+
+        self.simulator = VoiceProviderSimulator(
+            self.console_port,
+            routes={("GET", "/outbox"): self._outbox, ("POST", "/tick"): self._tick_route},
+        ).start()
         company = self.create_dev_company(credits)
-        gateway = Gateway(self.stack, FunctionHost(self.stack))
+        self._host = FunctionHost(self.stack)
+        gateway = Gateway(self.stack, self._host)
         self._http = make_http_server(gateway, self.api_port)
         threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True).start()
+        if self.tick_interval > 0:
+            threading.Thread(target=self._schedule_ticks, name="tick-schedule", daemon=True).start()
         return company
 
     def create_dev_company(self, credits: int) -> dict[str, str]:
-        from scheduled_comms.composition import api_key_store, credit_ledger
+        from scheduled_comms.composition import api_key_store, credit_ledger, directory, vault
         from scheduled_comms.logic.auth import ALL_SCOPES, issue_api_key
-        from scheduled_comms.models.domain import now_utc
+        from scheduled_comms.logic.registry import register_phone_number, register_voice_agent_config
+        from scheduled_comms.models.domain import Caller, now_utc
+        from scheduled_comms.models.registry import PhoneNumberCreate, VoiceAgentConfigCreate
 
         company_id = str(uuid.uuid4())
         credit_ledger().grant(company_id, credits, now_utc(), name="Dev company")
-        _, api_key = issue_api_key(api_key_store(), company_id, ALL_SCOPES, now_utc(), name="dev")
-        return {"company_id": company_id, "api_key": api_key}
+        record, api_key = issue_api_key(api_key_store(), company_id, ALL_SCOPES, now_utc(), name="dev")
+        caller = Caller(company_id, frozenset(ALL_SCOPES), record.key_id)
+        number = register_phone_number(
+            directory(), caller, PhoneNumberCreate(number="+14155550100", label="dev sender"), now_utc()
+        )
+        simulator_key = f"sim-{uuid.uuid4().hex}"
+        config = register_voice_agent_config(
+            directory(),
+            vault(),
+            caller,
+            VoiceAgentConfigCreate.model_validate(
+                {
+                    "name": "Local voice simulator",
+                    "endpoint_url": f"{self.console_url}/calls",
+                    "agent_id": "dev-agent",
+                    "api_key": simulator_key,
+                }
+            ),
+            now_utc(),
+            allow_insecure_local=True,
+        )
+        self.simulator.register(config.id, simulator_key, config.webhook_secret)
+        return {
+            "company_id": company_id,
+            "api_key": api_key,
+            "phone_number_id": number.id,
+            "voice_agent_outbound_config_id": config.id,
+        }
+
+    def tick(self, at: datetime | None = None, single_pass: bool = True) -> dict[str, Any]:
+        assert self._host is not None
+        return self._host.invoke("TickFunction", scheduled_event(at or datetime.now(UTC), single_pass))
+
+    def _tick_route(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        from scheduled_comms.models.values import parse_instant
+
+        try:
+            at = parse_instant(body["at"]) if body.get("at") else None
+        except ValueError as exc:
+            return 422, {"error": f"at {exc}"}
+        return 200, self.tick(at)
+
+    def _outbox(self, _: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        from scheduled_comms_cli.outbox import sent_messages
+
+        return 200, {"messages": sent_messages(self.simulator.calls())}
+
+    def _schedule_ticks(self) -> None:
+        """EventBridge's part: a tick every interval; each keeps polling until the next one starts."""
+        while not self._stopping.wait(self._seconds_to_next_tick()):
+            threading.Thread(target=self._run_scheduled_tick, name="tick", daemon=True).start()
+
+    def _seconds_to_next_tick(self) -> float:
+        return self.tick_interval - (time.time() % self.tick_interval)
+
+    def _run_scheduled_tick(self) -> None:
+        try:
+            self.tick(single_pass=False)
+        except Exception:  # a failed tick is retried by the next one, as on AWS
+            import logging
+
+            logging.getLogger("scheduled_comms_cli").exception("tick failed")
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
+        if self.simulator is not None:
+            self.simulator.stop()
         if self._moto is not None:
             self._moto.stop()

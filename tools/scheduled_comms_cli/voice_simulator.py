@@ -39,8 +39,14 @@ class SimulatedCall:
     ended: dict[str, Any] | None = None
 
 
+Route = Any  # (body: dict) -> (status, response body)
+
+
 class VoiceProviderSimulator:
-    def __init__(self, port: int = 0) -> None:
+    """The voice provider of the local stack; ``routes`` adds the dev console's own endpoints."""
+
+    def __init__(self, port: int = 0, routes: dict[tuple[str, str], Route] | None = None) -> None:
+        self.routes = routes or {}
         self._calls: dict[str, SimulatedCall] = {}
         self._by_key: dict[str, str] = {}
         self._secrets: dict[str, tuple[str, str]] = {}  # config id -> (api key, webhook secret)
@@ -144,7 +150,10 @@ class VoiceProviderSimulator:
             def do_POST(self) -> None:
                 parts = [p for p in self.path.split("?")[0].split("/") if p]
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                if parts == ["calls"]:
+                extra = simulator.routes.get(("POST", "/" + "/".join(parts)))
+                if extra is not None:
+                    self._reply(*extra(self._json()))
+                elif parts == ["calls"]:
                     self._reply(*simulator.place(headers, self._json()))
                 elif len(parts) == 3 and parts[0] == "calls" and parts[2] == "end":
                     body = self._json()
@@ -161,7 +170,10 @@ class VoiceProviderSimulator:
                     self._reply(404, {"error": "not found"})
 
             def do_GET(self) -> None:
-                if self.path.split("?")[0].rstrip("/") == "/calls":
+                extra = simulator.routes.get(("GET", self.path.split("?")[0].rstrip("/")))
+                if extra is not None:
+                    self._reply(*extra({}))
+                elif self.path.split("?")[0].rstrip("/") == "/calls":
                     self._reply(200, {"calls": [asdict(call) for call in simulator.calls()]})
                 else:
                     self._reply(404, {"error": "not found"})

@@ -1,0 +1,99 @@
+"""Schedule over HTTP, run a tick with the CLI, and find what was sent in the outbox."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+COLLECTION = "/v1/scheduled-communications"
+
+
+def now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_scheduled_email_and_sms_reach_the_outbox(service):
+    key = service.info["api_key"]
+    email_to = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
+    email = service.request(
+        "POST",
+        COLLECTION,
+        key,
+        json={
+            "channel": "email",
+            "scheduled_for": now_text(),
+            "payload": {"to_email": email_to, "subject": "E2E hello", "html_body": "<p>hello</p>"},
+        },
+    ).json()["data"]
+    sms = service.request(
+        "POST",
+        COLLECTION,
+        key,
+        json={
+            "channel": "sms",
+            "scheduled_for": now_text(),
+            "payload": {
+                "phone_number_id": service.info["phone_number_id"],
+                "to_number": "+61412345678",
+                "message_body": "E2E text",
+            },
+        },
+    ).json()["data"]
+
+    ticked = service.console_cli("tick", "--json")
+    outbox = service.console_cli("outbox", "--json")
+
+    assert ticked.returncode == 0, ticked.stderr
+    assert json.loads(ticked.stdout)["dispatched"] >= 2
+    sent = json.loads(outbox.stdout)
+    email_row = service.request("GET", f"{COLLECTION}/{email['id']}", key).json()["data"]
+    sms_row = service.request("GET", f"{COLLECTION}/{sms['id']}", key).json()["data"]
+    assert email_row["status"] == sms_row["status"] == "dispatched"
+    mine = {entry["external_id"]: entry for entry in sent}
+    assert mine[email_row["dispatched_external_id"]]["recipient"] == email_to
+    assert mine[email_row["dispatched_external_id"]]["subject"] == "E2E hello"
+    assert mine[sms_row["dispatched_external_id"]]["excerpt"] == "E2E text"
+
+
+def test_voice_cadence_stops_after_a_conversation(service):
+    key = service.info["api_key"]
+    config = service.info["voice_agent_outbound_config_id"]
+    first = service.request(
+        "POST",
+        COLLECTION,
+        key,
+        json={
+            "channel": "voice_call",
+            "scheduled_for": now_text(),
+            "payload": {
+                "voice_agent_outbound_config_id": config,
+                "to_number": "+61412345678",
+                "follow_ups": {
+                    "max_attempts": 2,
+                    "follow_up_delays": [0.5],
+                    "voice_agent_outbound_config_id": config,
+                    "to_number": "+61412345678",
+                },
+            },
+        },
+    ).json()["data"]
+
+    assert service.console_cli("tick", "--json").returncode == 0
+    called = service.request("GET", f"{COLLECTION}/{first['id']}", key).json()["data"]
+    ended = service.console_cli(
+        "voice-sim", "end", called["dispatched_external_id"], "--outcome", "conversation", "--seconds", "42", "--json"
+    )
+
+    assert ended.returncode == 0, ended.stderr
+    assert json.loads(ended.stdout)["webhook_status"] == 200
+    rows = service.request("GET", COLLECTION, key, params={"channel": "voice_call", "limit": 100}).json()["data"]
+    follow_up = next(r for r in rows if r["cadence_id"] == first["id"] and r["cadence_attempt"] == 2)
+    assert follow_up["status"] == "skipped"
+    assert "42s" in follow_up["skip_reason"]
+    assert (
+        service.request("GET", f"{COLLECTION}/{first['id']}", key).json()["data"]["call_outcome"]["talk_seconds"] == 42
+    )
