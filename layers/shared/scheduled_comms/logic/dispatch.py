@@ -181,7 +181,7 @@ class Dispatcher:
         """Dispatch what is due as of ``started_at`` and keep polling until the tick's time is up."""
         report = TickReport()
         origin = self._monotonic()
-        stop_at = origin + self._config.tick_interval_seconds - self._config.poll_step_seconds
+        stop_at = origin + self._config.tick_interval_seconds  # the next tick takes over from there
         with ThreadPoolExecutor(max_workers=self._config.concurrency, thread_name_prefix="dispatch") as pool:
             while True:
                 now = started_at + timedelta(seconds=self._monotonic() - origin)

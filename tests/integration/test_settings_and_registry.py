@@ -1,0 +1,148 @@
+"""Business-hours settings, sender numbers and voice-agent configs: validation, scopes, no secrets out."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from tests.conftest import Company
+
+
+def test_business_hours_default_then_replace(api, make_company):
+    company = make_company()
+
+    default = api.request("GET", "/v1/settings/business-hours", company)
+    hours = {
+        "timezone": "Australia/Sydney",
+        "windows": {
+            "mon": [{"start": "08:30", "end": "12:00"}, {"start": "13:00", "end": "17:30"}],
+            "sat": [{"start": "10:00", "end": "14:00"}],
+        },
+    }
+    replaced = api.request("PUT", "/v1/settings/business-hours", company, hours)
+    again = api.request("GET", "/v1/settings/business-hours", company)
+
+    assert default.status == 200
+    assert default.json()["timezone"] == "UTC"
+    assert set(default.json()["windows"]) == {"mon", "tue", "wed", "thu", "fri"}
+    assert default.json()["windows"]["mon"] == [{"start": "09:00", "end": "17:00"}]
+    assert replaced.status == 200
+    assert again.json() == replaced.json() == hours
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"timezone": "Nowhere/Town"}, "timezone"),
+        ({"windows": {}}, "windows"),
+        ({"windows": {"funday": [{"start": "09:00", "end": "10:00"}]}}, "windows.funday"),
+        ({"windows": {"mon": [{"start": "17:00", "end": "09:00"}]}}, "windows.mon[0]"),
+        ({"windows": {"mon": [{"start": "9am", "end": "10:00"}]}}, "windows.mon[0].start"),
+        ({"windows": {"mon": [{"start": "09:00", "end": "12:00"}, {"start": "11:00", "end": "13:00"}]}}, "windows"),
+        ({"hours": 5}, "hours"),
+    ],
+)
+def test_invalid_business_hours_are_422(api, make_company, body, field):
+    company = make_company()
+
+    reply = api.request("PUT", "/v1/settings/business-hours", company, body)
+
+    assert reply.status == 422, reply.text
+    assert any(d["field"].startswith(field) for d in reply.json()["error"]["details"]), reply.json()
+    assert api.request("GET", "/v1/settings/business-hours", company).json()["timezone"] == "UTC"
+
+
+def test_settings_are_per_company(api, make_company):
+    first, second = make_company(), make_company()
+    api.request("PUT", "/v1/settings/business-hours", first, {"timezone": "Asia/Tokyo"})
+
+    assert api.request("GET", "/v1/settings/business-hours", second).json()["timezone"] == "UTC"
+
+
+def test_business_hours_scopes(api, make_company):
+    reader = make_company(scopes=("dispatcher:read",))
+    writer = make_company(scopes=("dispatcher:write",))
+
+    assert api.request("PUT", "/v1/settings/business-hours", reader, {"timezone": "UTC"}).status == 403
+    assert api.request("GET", "/v1/settings/business-hours", writer).status == 403
+
+
+def test_phone_numbers_register_and_list(api, make_company):
+    company, other = make_company(), make_company()
+
+    created = api.request("POST", "/v1/phone-numbers", company, {"number": "+14155550101", "label": "support"})
+    bad = api.request("POST", "/v1/phone-numbers", company, {"number": "0415"})
+
+    assert created.status == 201
+    assert bad.status == 422 and bad.json()["error"]["details"][0]["field"] == "number"
+    listed = api.request("GET", "/v1/phone-numbers", company).json()["data"]
+    assert [n["id"] for n in listed] == [created.json()["data"]["id"]]
+    assert api.request("GET", "/v1/phone-numbers", other).json()["data"] == []
+
+
+def voice_config(**overrides):
+    return {
+        "name": "Agent",
+        "endpoint_url": "https://voice.example.com/calls",
+        "agent_id": "a-1",
+        "api_key": "provider-key-0123456789",
+        **overrides,
+    }
+
+
+def test_voice_configs_keep_credentials_in_secrets_manager_and_never_return_them(api, make_company):
+    company = make_company()
+
+    created = api.request("POST", "/v1/voice-agent-configs", company, voice_config())
+    listed = api.request("GET", "/v1/voice-agent-configs", company)
+
+    assert created.status == 201, created.text
+    data = created.json()["data"]
+    assert len(data["webhook_secret"]) >= 32
+    assert "api_key" not in data
+    assert "provider-key" not in listed.text and data["webhook_secret"] not in listed.text
+    assert [c["id"] for c in listed.json()["data"]] == [data["id"]]
+    secret = boto3.client("secretsmanager").get_secret_value(
+        SecretId=f"scheduled-comms/{company.id}/voice-agent-configs/{data['id']}"
+    )
+    assert json.loads(secret["SecretString"])["api_key"] == "provider-key-0123456789"
+    items = boto3.client("dynamodb").scan(TableName=__import__("os").environ["COMMUNICATIONS_TABLE"])["Items"]
+    assert "provider-key-0123456789" not in json.dumps(items)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"endpoint_url": "ftp://voice.example.com"}, "endpoint_url"),
+        ({"endpoint_url": "http://voice.example.com/calls"}, "endpoint_url"),
+        ({"endpoint_url": "https://169.254.169.254/latest"}, "endpoint_url"),
+        ({"endpoint_url": "https://10.0.0.8/calls"}, "endpoint_url"),
+        ({"api_key": "short"}, "api_key"),
+        ({"provider": "carrier-pigeon"}, "provider"),
+        ({"name": ""}, "name"),
+        ({"extra": 1}, "extra"),
+    ],
+)
+def test_invalid_voice_configs_are_422(api, make_company, overrides, field):
+    company = make_company()
+
+    reply = api.request("POST", "/v1/voice-agent-configs", company, voice_config(**overrides))
+
+    assert reply.status == 422, reply.text
+    assert field in [d["field"] for d in reply.json()["error"]["details"]]
+    assert api.request("GET", "/v1/voice-agent-configs", company).json()["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "scopes"),
+    [
+        ("/v1/voice-agent-configs", voice_config(), ("dispatcher:write",)),
+        ("/v1/phone-numbers", {"number": "+14155550101"}, ("dispatcher:write",)),
+    ],
+)
+def test_registration_needs_the_channel_scope(api, make_company, path, body, scopes):
+    company: Company = make_company(scopes=scopes)
+
+    assert api.request("POST", path, company, body).status == 403

@@ -1,0 +1,222 @@
+"""The tick's decisions and its polling loop, with fakes for the store and senders."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+from scheduled_comms.logic.dispatch import DispatchConfig, Dispatcher, backoff_delay, decide, next_cadence_row
+from scheduled_comms.models.business_hours import BusinessHours
+from scheduled_comms.models.domain import Channel, Communication, SendResult, Source, Status
+
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
+
+
+def make_row(**changes: Any) -> Communication:
+    base = {
+        "id": f"01a209ba-22c7-7214-ac0f-{random.randrange(10**12):012d}",
+        "company_id": "c",
+        "channel": Channel.EMAIL,
+        "status": Status.DISPATCHING,
+        "scheduled_for": T0,
+        "payload": {"to_email": "a@example.com", "subject": "s", "html_body": "b"},
+        "attempt_count": 1,
+        "max_attempts": 3,
+        "created_at": T0,
+        "updated_at": T0,
+    }
+    return Communication(**{**base, **changes})
+
+
+def test_decide_sends_a_plain_due_row():
+    assert decide(make_row(), T0, None) == ("send", None)
+
+
+def test_decide_holds_outside_business_hours_and_keeps_the_window_start():
+    saturday = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    action, until = decide(make_row(respect_business_hours=True), saturday, BusinessHours())
+    assert action == "hold"
+    assert until == datetime(2026, 11, 30, 9, tzinfo=UTC)
+
+
+def test_decide_skips_expired_rows_and_holds_that_would_outlive_the_policy():
+    row = make_row(cancel_policy={"expire_after_minutes": 30})
+    assert decide(row, T0 + timedelta(minutes=31), None)[0] == "skip"
+    friday_evening = datetime(2026, 11, 27, 18, tzinfo=UTC)
+    held = make_row(
+        respect_business_hours=True, cancel_policy={"expire_after_minutes": 30}, scheduled_for=friday_evening
+    )
+    action, reason = decide(held, friday_evening, BusinessHours())
+    assert action == "skip" and "business hours" in reason
+
+
+def test_decide_fails_a_row_whose_attempts_are_used_up():
+    assert decide(make_row(attempt_count=4, max_attempts=3), T0, None)[0] == "fail"
+
+
+@given(attempt=st.integers(1, 30), seed=st.integers(0, 2**32))
+def test_backoff_grows_exponentially_within_its_jitter_and_cap(attempt, seed):
+    delay = backoff_delay(attempt, 60, 3600, random.Random(seed))
+    ceiling = min(3600, 60 * 2 ** (attempt - 1))
+    assert ceiling / 2 <= delay <= ceiling
+
+
+def test_cadence_rows_follow_the_delays_and_stop_at_max_attempts():
+    follow_ups = {
+        "max_attempts": 3,
+        "follow_up_delays": [0.5, 24],
+        "voice_agent_outbound_config_id": "v2",
+        "to_number": "+61400000000",
+        "respect_business_hours": False,
+        "contact_id": "k2",
+    }
+    first = make_row(
+        channel=Channel.VOICE_CALL,
+        respect_business_hours=True,
+        contact_id="k1",
+        payload={
+            "voice_agent_outbound_config_id": "v1",
+            "to_number": "+61411111111",
+            "dynamic_variables": {"name": "Sam"},
+            "follow_ups": follow_ups,
+        },
+    )
+
+    second = next_cadence_row(first, T0)
+    assert second is not None
+    third = next_cadence_row(second, T0 + timedelta(hours=1))
+
+    assert second.scheduled_for == T0 + timedelta(minutes=30)
+    assert (second.cadence_id, second.cadence_attempt, second.source) == (first.id, 2, Source.CADENCE)
+    assert second.payload["voice_agent_outbound_config_id"] == "v2"
+    assert second.payload["dynamic_variables"] == {"name": "Sam"}
+    assert second.respect_business_hours is False
+    assert second.contact_id == "k2"
+    assert third is not None and third.scheduled_for == T0 + timedelta(hours=25) and third.cadence_attempt == 3
+    assert next_cadence_row(third, T0) is None
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FakeStore:
+    """An in-memory table: rows by id, claims and fenced transitions as DynamoDB would do them."""
+
+    shard_count = 2
+
+    def __init__(self, rows: list[Communication]) -> None:
+        self.rows = {row.id: row for row in rows}
+
+    def due(self, shard: int, now: datetime, limit: int) -> list[str]:
+        return [
+            r.id
+            for r in self.rows.values()
+            if r.status is Status.PENDING and r.scheduled_for <= now and hash(r.id) % 2 == shard
+        ][:limit]
+
+    def expired_leases(self, shard: int, now: datetime, limit: int) -> list[str]:
+        return []
+
+    def claim(self, key: str, now: datetime, lease_until: datetime) -> Communication | None:
+        row = self.rows[key]
+        if row.status is not Status.PENDING or row.scheduled_for > now:
+            return None
+        claimed = row.model_copy(
+            update={"status": Status.DISPATCHING, "attempt_count": row.attempt_count + 1, "lease_until": lease_until}
+        )
+        self.rows[key] = claimed
+        return claimed
+
+    def take_over(self, key: str, now: datetime, lease_until: datetime) -> Communication | None:
+        return None
+
+    def transition(
+        self, current: Communication, updated: Communication, also_create: Communication | None = None
+    ) -> bool:
+        stored = self.rows[current.id]
+        if stored.status is not Status.DISPATCHING or stored.attempt_count != current.attempt_count:
+            return False
+        self.rows[current.id] = updated
+        if also_create is not None:
+            self.rows[also_create.id] = also_create
+        return True
+
+
+class RecordingSender:
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.sent: list[tuple[str, float]] = []
+
+    def send(self, row: Communication) -> SendResult:
+        self.sent.append((row.id, self.clock.now))
+        return SendResult.sent(f"msg-{row.id[-4:]}")
+
+
+class NoEvents:
+    def publish(self, rows: Any) -> int:
+        return 0
+
+
+def dispatcher(store: FakeStore, clock: FakeClock, sender: RecordingSender) -> Dispatcher:
+    config = DispatchConfig(poll_step_seconds=5, tick_interval_seconds=60, reserve_seconds=20, concurrency=4)
+    hours = type("Hours", (), {"business_hours": lambda self, company: BusinessHours()})()
+    return Dispatcher(
+        store, sender, hours, NoEvents(), config, rng=random.Random(1), monotonic=clock.monotonic, sleep=clock.sleep
+    )
+
+
+def test_tick_polls_so_rows_go_out_seconds_after_they_come_due():
+    clock = FakeClock()
+    offsets = [0, 7, 23, 41, 52]
+    rows = [make_row(status=Status.PENDING, attempt_count=0, scheduled_for=T0 + timedelta(seconds=s)) for s in offsets]
+    store, sender = FakeStore(rows), RecordingSender(clock)
+
+    report = dispatcher(store, clock, sender).run(T0, remaining_seconds=lambda: 90 - clock.now)
+
+    sent_at = dict(sender.sent)
+    for row, offset in zip(rows, offsets, strict=True):
+        assert 0 <= sent_at[row.id] - offset < 5, "sent within one poll step of coming due"
+    assert report.dispatched == 5
+    assert report.passes == 12  # every 5 s until the next tick starts
+    assert all(r.status is Status.DISPATCHED for r in store.rows.values())
+
+
+def test_tick_stops_claiming_when_only_its_reserve_of_time_is_left():
+    clock = FakeClock()
+    rows = [make_row(status=Status.PENDING, attempt_count=0) for _ in range(10)]
+    store, sender = FakeStore(rows), RecordingSender(clock)
+
+    report = dispatcher(store, clock, sender).run(T0, remaining_seconds=lambda: 19.0)
+
+    assert report.claimed == 0
+    assert all(r.status is Status.PENDING for r in store.rows.values()), "left for the next tick, not lost"
+
+
+def test_a_fenced_out_tick_writes_nothing():
+    clock = FakeClock()
+    row = make_row(status=Status.PENDING, attempt_count=0)
+    store = FakeStore([row])
+    sender = RecordingSender(clock)
+
+    class Interloper(RecordingSender):
+        def send(self, claimed: Communication) -> SendResult:
+            # While this tick is sending, another takes the row over (its lease had expired).
+            store.rows[claimed.id] = claimed.model_copy(update={"attempt_count": claimed.attempt_count + 1})
+            return super().send(claimed)
+
+    report = dispatcher(store, clock, Interloper(clock)).run(T0, remaining_seconds=lambda: 90.0, single_pass=True)
+
+    assert report.fenced_out == 1
+    assert store.rows[row.id].status is Status.DISPATCHING
+    assert sender.sent == []
