@@ -85,6 +85,23 @@ def ticker(stack: Stack, live_api: str) -> Ticker:
     return Ticker(stack)
 
 
+@pytest.fixture
+def isolated_tables(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """Tables of their own for a test that fills them (moto's index queries read the whole table)."""
+    from scheduled_comms_cli.template import create_resources
+
+    own = Stack(f"iso{uuid.uuid4().hex[:8]}")
+    create_resources(own, boto3.client("dynamodb"), boto3.client("secretsmanager"), boto3.client("events"))
+    for name, value in own.environment().items():
+        if name in ("COMMUNICATIONS_TABLE", "IDEMPOTENCY_TABLE", "CURSOR_SECRET_ARN", "EVENT_BUS_NAME"):
+            monkeypatch.setenv(name, value)
+    composition.reset()
+    yield own
+    for spec in own.table_definitions().values():
+        boto3.client("dynamodb").delete_table(TableName=spec["create"]["TableName"])
+    composition.reset()
+
+
 def soon(seconds: float = 1) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
 

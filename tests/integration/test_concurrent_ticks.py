@@ -55,7 +55,7 @@ def seed_due_rows(company_id: str, number_id: str, count: int) -> list[str]:
     return [row.id for row in rows]
 
 
-def test_eight_overlapping_ticks_send_each_row_exactly_once(api, make_company, ticker, monkeypatch):
+def test_eight_overlapping_ticks_send_each_row_exactly_once(api, make_company, ticker, isolated_tables, monkeypatch):
     company = make_company()
     number_id = register_number(api, company)
     ids = seed_due_rows(company.id, number_id, ROWS)

@@ -95,7 +95,9 @@ def test_sms_goes_out_from_the_registered_number(api, make_company, ticker):
 
     data = fetch(api, company, row["id"])
     assert data["status"] == "dispatched"
-    assert [entry["external_id"] for entry in outbox_for(to)] == [data["dispatched_external_id"]]
+    sent = {entry["external_id"]: entry for entry in outbox_for(to)}
+    assert sent[data["dispatched_external_id"]]["recipient"] == to
+    assert sent[data["dispatched_external_id"]]["excerpt"] == "See you at 3pm"
 
 
 def test_unregistered_sender_number_fails_with_a_clear_error(api, make_company, ticker, events_queue):

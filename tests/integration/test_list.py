@@ -198,7 +198,7 @@ def test_list_needs_read_scope(api, make_company):
     assert "dispatcher:read" in reply.json()["error"]["message"]
 
 
-def test_sparse_filters_stop_reading_early_and_resume(api, make_company, monkeypatch):
+def test_sparse_filters_stop_reading_early_and_resume(api, make_company, isolated_tables, monkeypatch):
     """When a filter matches little of what its index reads, a page ends early with a cursor."""
     from scheduled_comms.adapters import dynamodb
 

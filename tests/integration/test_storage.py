@@ -26,7 +26,7 @@ def due_index_ids(shard_count: int) -> list[str]:
     return ids
 
 
-def test_only_pending_rows_are_in_the_due_index_spread_over_shards(api, make_company):
+def test_only_pending_rows_are_in_the_due_index_spread_over_shards(api, make_company, isolated_tables):
     company = make_company()
     rows = [create(api, company) for _ in range(40)]
     cancelled = rows[:5]

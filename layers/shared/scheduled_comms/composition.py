@@ -106,6 +106,11 @@ def reset() -> None:
         api_key_store,
         idempotency,
         secret_reader,
+        directory,
+        vault,
+        events,
+        dispatch_store,
+        senders,
         client,
         get_settings,
     ):
