@@ -93,3 +93,23 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_row(api, make_co
     assert {status for status, _ in results} <= {201, 409}
     assert len(stored_rows(company.id)) == 1
     assert credit_ledger().balance(company.id) == 49
+
+
+def test_concurrent_requests_of_two_companies_never_see_each_other(api, make_company):
+    first, second = make_company(credits=40), make_company(credits=40)
+
+    def work(company):
+        seen = set()
+        for _ in range(10):
+            created = api.request("POST", COLLECTION, company, email_body())
+            assert created.status == 201
+            seen |= {row["id"] for row in api.request("GET", COLLECTION, company).json()["data"]}
+        return seen
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(work, [first, second] * 2))
+
+    mine = {c.id: {r["id"]["S"] for r in stored_rows(c.id)} for c in (first, second)}
+    assert results[0] | results[2] == mine[first.id]
+    assert results[1] | results[3] == mine[second.id]
+    assert not mine[first.id] & mine[second.id]

@@ -6,6 +6,7 @@ Every 4xx has one body: ``{"error": {"code", "message", "details": [{"field", "m
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -133,6 +134,12 @@ def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
     return None
 
 
+# Powertools keeps the request being resolved on the BaseRouter class, one per process. Lambda runs
+# one invocation per process at a time; any host that runs handlers on several threads (the local
+# stack) must not interleave two resolutions, or one request would read another's event.
+_RESOLVING = threading.RLock()
+
+
 class ServiceResolver(APIGatewayRestResolver):
     """REST API resolver with request validation and the service-wide error mapping."""
 
@@ -154,7 +161,8 @@ class ServiceResolver(APIGatewayRestResolver):
                 "body": json.dumps(error_body(failure.code, failure.message, failure.details)),
                 "isBase64Encoded": False,
             }
-        return super().resolve(event, context)
+        with _RESOLVING:
+            return super().resolve(event, context)
 
     @staticmethod
     def _service_error(exc: errors.ServiceError) -> Response:
