@@ -4,37 +4,39 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from scheduled_comms.composition import communication_store, idempotency
-from scheduled_comms.http import ServiceResolver, api_handler, current_caller, json_response
+from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, json_response, requires_any
 from scheduled_comms.logic.communications import schedule_communication
 from scheduled_comms.models.api import CommunicationResponse, CreateCommunicationRequest
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.observability import logger, metrics
 
-app = ServiceResolver()
+router = Router()
 
 
-@app.post(
+@router.post(
     "/v1/scheduled-communications",
     summary="Schedule a communication",
     tags=["scheduled-communications"],
+    security=requires_any(*[("dispatcher:write", scope) for scope in ("email:send", "sms:send", "calls:initiate")]),
     responses={201: {"description": "Created", "content": {"application/json": {"model": CommunicationResponse}}}},
 )
 def create_route(request: Annotated[CreateCommunicationRequest, Body()]) -> Any:
-    caller = current_caller(app)
+    caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id, channel=request.channel)
     guard = idempotency()
-    guard.register_lambda_context(app.lambda_context)
+    guard.register_lambda_context(router.lambda_context)
     result = schedule_communication(
         communication_store(),
         guard,
         caller,
         request,
-        app.current_event.json_body,
-        app.current_event.headers.get("Idempotency-Key"),
+        router.current_event.json_body,
+        router.current_event.headers.get("Idempotency-Key"),
         now_utc(),
     )
     metrics.add_metric(name="CommunicationsScheduled", unit="Count", value=1)
     return json_response(201, result)
 
 
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

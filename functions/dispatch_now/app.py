@@ -4,27 +4,29 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from scheduled_comms.composition import communication_store, credit_ledger
-from scheduled_comms.http import ServiceResolver, api_handler, current_caller
+from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.communications import dispatch_now
 from scheduled_comms.models.api import CommunicationResponse
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.values import Uuid
 from scheduled_comms.observability import logger, metrics
 
-app = ServiceResolver()
+router = Router()
 
 
-@app.post(
+@router.post(
     "/v1/scheduled-communications/<id>/dispatch-now",
     summary="Dispatch a pending communication now",
     tags=["scheduled-communications"],
+    security=requires("dispatcher:write"),
 )
 def dispatch_now_route(id: Annotated[Uuid, Path()]) -> CommunicationResponse:
-    caller = current_caller(app)
+    caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id, communication_id=id)
     result = dispatch_now(communication_store(), credit_ledger(), caller, id, now_utc())
     metrics.add_metric(name="CommunicationsFlushed", unit="Count", value=1)
     return result
 
 
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

@@ -1,20 +1,26 @@
 """GET /v1/settings/business-hours: the company's default zone and weekly windows."""
 
 from scheduled_comms.composition import directory
-from scheduled_comms.http import ServiceResolver, api_handler, current_caller
+from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.registry import get_business_hours
 from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.observability import logger, metrics
 
-app = ServiceResolver()
+router = Router()
 
 
-@app.get("/v1/settings/business-hours", summary="Read business hours", tags=["settings"])
+@router.get(
+    "/v1/settings/business-hours",
+    summary="Read business hours",
+    tags=["settings"],
+    security=requires("dispatcher:read"),
+)
 def get_route() -> BusinessHours:
-    caller = current_caller(app)
+    caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id)
     metrics.add_metric(name="BusinessHoursRead", unit="Count", value=1)
     return get_business_hours(directory(), caller)
 
 
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

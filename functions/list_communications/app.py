@@ -5,18 +5,23 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from scheduled_comms.composition import communication_store, credit_ledger, cursor_key
 from scheduled_comms.errors import FieldError, ValidationFailed
-from scheduled_comms.http import ServiceResolver, api_handler, current_caller
+from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.communications import list_communications
 from scheduled_comms.models.api import CommunicationListResponse
 from scheduled_comms.models.domain import Channel, ListFilters, Status
 from scheduled_comms.models.values import Uuid
 from scheduled_comms.observability import logger, metrics
 
-app = ServiceResolver()
+router = Router()
 QUERY_PARAMETERS = {"status", "channel", "contact_id", "deal_id", "customer_id", "limit", "cursor"}
 
 
-@app.get("/v1/scheduled-communications", summary="List scheduled communications", tags=["scheduled-communications"])
+@router.get(
+    "/v1/scheduled-communications",
+    summary="List scheduled communications",
+    tags=["scheduled-communications"],
+    security=requires("dispatcher:read"),
+)
 def list_route(
     status: Annotated[Status | None, Query()] = None,
     channel: Annotated[Channel | None, Query()] = None,
@@ -26,12 +31,12 @@ def list_route(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
 ) -> CommunicationListResponse:
-    unknown = sorted(set(app.current_event.query_string_parameters or {}) - QUERY_PARAMETERS)
+    unknown = sorted(set(router.current_event.query_string_parameters or {}) - QUERY_PARAMETERS)
     if unknown:
         raise ValidationFailed(
             "Unknown query parameters", [FieldError(name, "is not a recognised query parameter") for name in unknown]
         )
-    caller = current_caller(app)
+    caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id)
     filters = ListFilters(
         status=status, channel=channel, contact_id=contact_id, deal_id=deal_id, customer_id=customer_id
@@ -41,4 +46,5 @@ def list_route(
     return result
 
 
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

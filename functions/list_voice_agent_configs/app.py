@@ -3,20 +3,26 @@
 from typing import Any
 
 from scheduled_comms.composition import directory
-from scheduled_comms.http import ServiceResolver, api_handler, current_caller
+from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.registry import list_voice_agent_configs
 from scheduled_comms.observability import logger, metrics
 
-app = ServiceResolver()
+router = Router()
 
 
-@app.get("/v1/voice-agent-configs", summary="List voice-agent configs", tags=["registry"])
+@router.get(
+    "/v1/voice-agent-configs",
+    summary="List voice-agent configs",
+    tags=["registry"],
+    security=requires("dispatcher:read"),
+)
 def list_route() -> dict[str, Any]:
-    caller = current_caller(app)
+    caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id)
     configs = list_voice_agent_configs(directory(), caller)
     metrics.add_metric(name="VoiceAgentConfigsListed", unit="Count", value=1)
     return {"data": [config.model_dump(mode="json") for config in configs]}
 
 
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

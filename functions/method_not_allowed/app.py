@@ -17,6 +17,8 @@ ALLOWED = {
     "/v1/phone-numbers": "GET, POST",
     "/v1/voice-agent-configs": "GET, POST",
     "/v1/webhooks/voice": "POST",
+    "/v1/openapi.json": "GET",
+    "/v1/docs": "GET",
 }
 
 

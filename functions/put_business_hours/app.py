@@ -4,21 +4,27 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from scheduled_comms.composition import directory
-from scheduled_comms.http import ServiceResolver, api_handler, current_caller
+from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.registry import put_business_hours
 from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.observability import logger, metrics
 
-app = ServiceResolver()
+router = Router()
 
 
-@app.put("/v1/settings/business-hours", summary="Replace business hours", tags=["settings"])
+@router.put(
+    "/v1/settings/business-hours",
+    summary="Replace business hours",
+    tags=["settings"],
+    security=requires("dispatcher:write"),
+)
 def put_route(hours: Annotated[BusinessHours, Body()]) -> BusinessHours:
-    caller = current_caller(app)
+    caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id)
     metrics.add_metric(name="BusinessHoursReplaced", unit="Count", value=1)
     return put_business_hours(directory(), caller, hours, now_utc())
 
 
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

@@ -4,24 +4,25 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from scheduled_comms.composition import directory, vault
-from scheduled_comms.http import ServiceResolver, api_handler, current_caller, json_response
+from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, json_response, requires
 from scheduled_comms.logic.registry import register_voice_agent_config
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.registry import VoiceAgentConfigCreate, VoiceAgentConfigCreated
 from scheduled_comms.observability import logger, metrics
 from scheduled_comms.settings import get_settings
 
-app = ServiceResolver()
+router = Router()
 
 
-@app.post(
+@router.post(
     "/v1/voice-agent-configs",
     summary="Register a voice-agent config",
     tags=["registry"],
+    security=requires("dispatcher:write", "calls:initiate"),
     responses={201: {"description": "Registered", "content": {"application/json": {"model": VoiceAgentConfigCreated}}}},
 )
 def register_route(request: Annotated[VoiceAgentConfigCreate, Body()]) -> Any:
-    caller = current_caller(app)
+    caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id)
     created = register_voice_agent_config(
         directory(), vault(), caller, request, now_utc(), get_settings().allow_insecure_voice_endpoints
@@ -30,4 +31,5 @@ def register_route(request: Annotated[VoiceAgentConfigCreate, Body()]) -> Any:
     return json_response(201, {"data": created.model_dump(mode="json")})
 
 
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

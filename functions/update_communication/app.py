@@ -4,27 +4,31 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from scheduled_comms.composition import communication_store, credit_ledger
-from scheduled_comms.http import ServiceResolver, api_handler, current_caller
+from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.communications import update_communication
 from scheduled_comms.models.api import CommunicationResponse, UpdateCommunicationRequest
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.values import Uuid
 from scheduled_comms.observability import logger, metrics
 
-app = ServiceResolver()
+router = Router()
 
 
-@app.patch(
-    "/v1/scheduled-communications/<id>", summary="Edit a pending communication", tags=["scheduled-communications"]
+@router.patch(
+    "/v1/scheduled-communications/<id>",
+    summary="Edit a pending communication",
+    tags=["scheduled-communications"],
+    security=requires("dispatcher:write"),
 )
 def update_route(
     id: Annotated[Uuid, Path()], request: Annotated[UpdateCommunicationRequest, Body()]
 ) -> CommunicationResponse:
-    caller = current_caller(app)
+    caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id, communication_id=id)
     result = update_communication(communication_store(), credit_ledger(), caller, id, request, now_utc())
     metrics.add_metric(name="CommunicationsUpdated", unit="Count", value=1)
     return result
 
 
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

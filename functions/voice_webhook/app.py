@@ -4,16 +4,16 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from scheduled_comms.composition import directory, dispatch_store, events, vault
-from scheduled_comms.http import ServiceResolver, api_handler
+from scheduled_comms.http import Router, ServiceResolver, api_handler
 from scheduled_comms.logic.voice_outcomes import SIGNATURE_HEADER, CallOutcome, record_call_outcome
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.observability import logger, metrics
 from scheduled_comms.settings import get_settings
 
-app = ServiceResolver()
+router = Router()
 
 
-@app.post("/v1/webhooks/voice", summary="Voice call outcome (signed by the provider)", tags=["webhooks"])
+@router.post("/v1/webhooks/voice", summary="Voice call outcome (signed by the provider)", tags=["webhooks"])
 def webhook_route(outcome: Annotated[CallOutcome, Body()]) -> dict[str, Any]:
     logger.append_keys(communication_id=outcome.metadata.communication_id)
     result = record_call_outcome(
@@ -22,8 +22,8 @@ def webhook_route(outcome: Annotated[CallOutcome, Body()]) -> dict[str, Any]:
         vault(),
         events(),
         outcome,
-        app.current_event.headers.get(SIGNATURE_HEADER),
-        (app.current_event.body or "").encode(),
+        router.current_event.headers.get(SIGNATURE_HEADER),
+        (router.current_event.body or "").encode(),
         now_utc(),
         get_settings().webhook_tolerance_seconds,
     )
@@ -31,4 +31,5 @@ def webhook_route(outcome: Annotated[CallOutcome, Body()]) -> dict[str, Any]:
     return result
 
 
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

@@ -288,6 +288,25 @@ def voice_end(
     _emit(as_json, result, f"ended {call_id}: webhook answered {result['webhook_status']}")
 
 
+@app.command()
+def openapi(
+    check: Annotated[bool, typer.Option("--check", help="Fail if the committed document is out of date.")] = False,
+) -> None:
+    """Regenerate openapi.json from the route functions (or check that it is current)."""
+    from scheduled_comms_cli import openapi as generator
+
+    if check:
+        expected = generator.render(generator.build_document())
+        stale = [str(path) for path in generator.DOCUMENT_PATHS if path.read_text() != expected]
+        if stale:
+            err.print(f"[red]out of date: {', '.join(stale)}; run `scheduled-comms openapi`[/red]")
+            raise typer.Exit(1)
+        print("openapi.json is current")
+        return
+    generator.write()
+    print("\n".join(str(path) for path in generator.DOCUMENT_PATHS))
+
+
 def main() -> None:
     app()
 

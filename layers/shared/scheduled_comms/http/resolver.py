@@ -9,15 +9,17 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scheduled_comms import errors
@@ -143,8 +145,10 @@ _RESOLVING = threading.RLock()
 class ServiceResolver(APIGatewayRestResolver):
     """REST API resolver with request validation and the service-wide error mapping."""
 
-    def __init__(self) -> None:
+    def __init__(self, *routers: Router) -> None:
         super().__init__(enable_validation=True)
+        for router in routers:
+            self.include_router(router)
         self.exception_handler(errors.ServiceError)(self._service_error)
         self.exception_handler(RequestValidationError)(self._validation_error)
         self.exception_handler(RequestUnsupportedContentType)(self._unsupported_media_type)
@@ -193,9 +197,9 @@ class ServiceResolver(APIGatewayRestResolver):
         )
 
 
-def current_caller(app: APIGatewayRestResolver) -> Caller:
+def current_caller(app: BaseRouter) -> Caller:
     """The caller the authorizer established (company, scopes, key id)."""
-    context = app.current_event.request_context.authorizer
+    context = cast(APIGatewayProxyEvent, app.current_event).request_context.authorizer
     company_id = context.get("company_id") if context else None
     if not company_id:
         raise errors.Unauthorized("Missing or invalid credentials")
@@ -214,3 +218,16 @@ def api_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Lambda
         return app.resolve(event, context)
 
     return lambda_handler
+
+
+SECURITY_SCHEME = "bearerAuth"
+
+
+def requires(*scopes: str) -> list[dict[str, list[str]]]:
+    """OpenAPI security requirement: a bearer API key carrying all of ``scopes``."""
+    return [{SECURITY_SCHEME: list(scopes)}]
+
+
+def requires_any(*alternatives: tuple[str, ...]) -> list[dict[str, list[str]]]:
+    """OpenAPI security requirements: a key carrying all the scopes of any one alternative."""
+    return [{SECURITY_SCHEME: list(scopes)} for scopes in alternatives]

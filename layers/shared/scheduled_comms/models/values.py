@@ -168,7 +168,16 @@ def check_scalar(value: Any) -> Any:
 ScalarValue = Annotated[
     Any,
     AfterValidator(check_scalar),
-    WithJsonSchema({"type": ["string", "number", "boolean", "null"], "maxLength": MAX_VARIABLE_CHARS}),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": MAX_VARIABLE_CHARS},
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "null"},
+            ]
+        }
+    ),
 ]
 VariableMap = Annotated[dict[VariableName, ScalarValue], Field(max_length=50)]
 

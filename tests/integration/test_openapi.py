@@ -1,0 +1,41 @@
+"""The committed OpenAPI document matches the resolvers, covers every route, and is served with Swagger UI."""
+
+from __future__ import annotations
+
+import json
+
+from scheduled_comms_cli.openapi import DOCUMENT_PATHS, build_document, render
+
+
+def test_committed_document_is_current(stack):
+    expected = render(build_document(stack))
+
+    for path in DOCUMENT_PATHS:
+        assert path.read_text() == expected, f"{path} is stale: run `scheduled-comms openapi`"
+
+
+def test_every_route_of_the_template_is_documented_with_its_scopes(stack):
+    document = build_document(stack)
+    documented = {(path, method.upper()) for path, operations in document["paths"].items() for method in operations}
+    routes = {(r.path, r.method) for r in stack.routes() if r.method != "ANY" and r.function != "DocsFunction"}
+
+    assert routes == documented
+    for route in stack.routes():
+        if route.method == "ANY" or route.function == "DocsFunction":
+            continue
+        operation = document["paths"][route.path][route.method.lower()]
+        assert bool(operation.get("security")) == route.authorized, route
+        assert operation["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorResponse")
+    assert document["openapi"] == "3.1.0"
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_document_and_swagger_ui_are_served_without_a_key(api):
+    document = api.request("GET", "/v1/openapi.json")
+    ui = api.request("GET", "/v1/docs")
+
+    assert document.status == 200
+    assert json.loads(document.text) == json.loads(DOCUMENT_PATHS[0].read_text())
+    assert ui.status == 200
+    assert ui.headers["Content-Type"].startswith("text/html")
+    assert "SwaggerUIBundle" in ui.text and 'url: "openapi.json"' in ui.text

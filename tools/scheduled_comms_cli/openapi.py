@@ -1,0 +1,82 @@
+"""The OpenAPI 3.1 document, generated from the route functions' own resolvers and models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from scheduled_comms_cli.template import PROJECT_ROOT, Stack
+
+DOCUMENT_PATHS = (PROJECT_ROOT / "openapi.json", PROJECT_ROOT / "layers/shared/scheduled_comms/http/openapi.json")
+ERRORS = {
+    "400": "Invalid cursor",
+    "401": "Missing, unknown or revoked API key",
+    "402": "No credits left",
+    "403": "The key lacks a scope this operation needs",
+    "404": "No such resource (or another company's)",
+    "405": "Method not allowed on this path",
+    "409": "Concurrent request; retry",
+    "413": "Request body too large",
+    "415": "Body is not JSON",
+    "422": "Validation failed, or the row is not pending",
+    "429": "Throttled",
+    "500": "Server error",
+}
+
+
+def build_document(stack: Stack | None = None) -> dict[str, Any]:
+    """Include every API function's router in one resolver and let Powertools describe it."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
+    from scheduled_comms.http import ServiceResolver
+    from scheduled_comms.models.api import ErrorResponse
+    from scheduled_comms.settings import get_settings
+
+    from scheduled_comms_cli.local_stack import FunctionHost
+
+    stack = stack or Stack("openapi")
+    host = FunctionHost(stack)
+    combined = ServiceResolver()
+    functions = sorted({route.function for route in stack.routes() if route.method != "ANY"})
+    for logical_id in functions:
+        combined.include_router(host.module(logical_id).router)
+    document = json.loads(
+        combined.get_openapi_json_schema(
+            title="Scheduled communications API",
+            version=get_settings().service_version,
+            openapi_version="3.1.0",
+            description=(
+                "Queue emails, SMS and AI voice calls for later dispatch. Every operation except health, "
+                "the documentation and the provider webhook takes `Authorization: Bearer <API key>`; the "
+                "scopes each needs are listed in its security requirements."
+            ),
+            servers=[Server(url="/")],
+            security_schemes={"bearerAuth": HTTPBearer(scheme="bearer", description="An API key: sck_...")},
+        )
+    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}").pop("$defs", {}))
+    schemas["ErrorResponse"] = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)  # Powertools' own validation shape; ours is ErrorResponse
+            for status, description in ERRORS.items():
+                if status in ("401", "403") and not operation.get("security"):
+                    continue
+                responses.setdefault(status, {"description": description, **error})
+            if path == "/v1/webhooks/voice":
+                responses["401"] = {"description": "Missing, forged or stale signature", **error}
+    return document
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def write(paths: tuple[Path, ...] = DOCUMENT_PATHS) -> str:
+    text = render(build_document())
+    for path in paths:
+        path.write_text(text)
+    return text
