@@ -152,3 +152,62 @@ def test_malformed_webhook_is_422(api):
     reply = _webhook(api, {"call_id": "x"}, "t=1,v1=00")
 
     assert reply.status == 422
+
+
+def test_follow_up_claimed_after_a_conversation_is_skipped_even_if_the_webhook_raced(
+    api, make_company, ticker, fresh_simulator
+):
+    from scheduled_comms import composition
+
+    company = make_company()
+    config_id = register_voice(api, company, fresh_simulator)
+    first = schedule(api, company, cadence_body(config_id))
+    ticker.at(soon(5))
+    done = composition.dispatch_store().get(company.id, first["id"])
+    # The outcome landed while the tick was still recording the call, so nothing was skipped then.
+    talked = {"call_id": done.dispatched_external_id, "answered": True, "talk_seconds": 31, "end_reason": "completed"}
+    assert composition.dispatch_store().update_if_status(
+        done, done.model_copy(update={"call_outcome": talked}), done.status
+    )
+    queued = fetch(api, company, done.cadence_next_id)
+
+    ticker.at(datetime.fromisoformat(queued["scheduled_for"]) + timedelta(seconds=1))
+
+    skipped = fetch(api, company, queued["id"])
+    assert skipped["status"] == "skipped"
+    assert "spoke for 31s" in skipped["skip_reason"]
+    assert len([c for c in fresh_simulator.calls() if c.metadata["communication_id"] == queued["id"]]) == 0
+
+
+def test_follow_up_waits_while_the_previous_call_has_no_outcome(api, make_company, ticker, fresh_simulator):
+    company = make_company()
+    config_id = register_voice(api, company, fresh_simulator)
+    body = cadence_body(config_id)
+    body["payload"]["follow_ups"]["follow_up_delays"] = [0.05, 24]  # three minutes
+    first = schedule(api, company, body)
+    ticker.at(soon(5))
+    queued_id = fetch(api, company, first["id"])
+    rows = api.request("GET", f"{COLLECTION}?status=pending&channel=voice_call", company).json()["data"]
+    queued = next(r for r in rows if r["cadence_id"] == first["id"])
+    due = datetime.fromisoformat(queued["scheduled_for"])
+
+    ticker.at(due + timedelta(seconds=1))
+
+    held = fetch(api, company, queued["id"])
+    assert queued_id["call_outcome"] is None
+    assert held["status"] == "pending"
+    waited = datetime.fromisoformat(held["scheduled_for"]) - (due + timedelta(seconds=1))
+    assert timedelta(minutes=2) <= waited < timedelta(minutes=2, seconds=1)
+    assert held["attempt_count"] == 0
+
+
+def test_a_long_unanswered_call_does_not_stop_the_cadence(api, make_company, ticker, fresh_simulator):
+    secret = "q" * 32
+    _, _, body = _dispatched_call(api, make_company, ticker, fresh_simulator, secret)
+    body = {**body, "answered": False, "talk_seconds": 45, "end_reason": "voicemail"}
+    raw = json.dumps(body).encode()
+
+    reply = _webhook(api, body, sign(secret, int(time.time()), raw))
+
+    assert reply.status == 200
+    assert reply.json()["cadence_stopped"] is None

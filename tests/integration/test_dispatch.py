@@ -335,3 +335,26 @@ def test_tick_summary_counts(api, make_company, ticker, offset):
     assert summary["dispatched"] >= 3
     assert summary["passes"] == 1
     assert all(fetch(api, company, r["id"])["status"] == "dispatched" for r in rows)
+
+
+def test_one_rows_error_does_not_stop_the_tick(api, make_company, ticker, monkeypatch):
+    company = make_company()
+    rows = [schedule(api, company, email_now()) for _ in range(4)]
+    doomed = rows[1]["id"]
+    sender = composition.senders()
+    real_send = sender.send
+
+    def flaky(row):
+        if row.id == doomed:
+            raise RuntimeError("provider client exploded")
+        return real_send(row)
+
+    monkeypatch.setattr(sender, "send", flaky)
+
+    ticker.at(soon(5))
+
+    statuses = {r["id"]: fetch(api, company, r["id"]) for r in rows}
+    assert [statuses[r["id"]]["status"] for r in rows if r["id"] != doomed] == ["dispatched"] * 3
+    assert statuses[doomed]["status"] == "pending"
+    assert statuses[doomed]["last_error"] == "internal error: RuntimeError"
+    assert statuses[doomed]["attempt_count"] == 1

@@ -105,7 +105,7 @@ def test_voice_configs_keep_credentials_in_secrets_manager_and_never_return_them
     assert "provider-key" not in listed.text and data["webhook_secret"] not in listed.text
     assert [c["id"] for c in listed.json()["data"]] == [data["id"]]
     secret = boto3.client("secretsmanager").get_secret_value(
-        SecretId=f"scheduled-comms/{company.id}/voice-agent-configs/{data['id']}"
+        SecretId=f"{__import__('os').environ['SECRET_NAME_PREFIX']}/{company.id}/voice-agent-configs/{data['id']}"
     )
     assert json.loads(secret["SecretString"])["api_key"] == "provider-key-0123456789"
     items = boto3.client("dynamodb").scan(TableName=__import__("os").environ["COMMUNICATIONS_TABLE"])["Items"]

@@ -132,3 +132,10 @@ def test_default_hours_always_reopen_within_four_days(now, zone):
     local = start.astimezone(zoneinfo.ZoneInfo(zone))
     assert local.weekday() < 5
     assert 9 <= local.hour < 17
+
+
+def test_window_in_the_repeated_hour_opens_again_on_the_second_pass():
+    # New York, 2024-11-03: 01:00-02:00 happens twice. Asked between the two 01:30s, the second one is next.
+    hours = hours_in("America/New_York", sun=[("01:30", "01:45")])
+    start = next_window_start(utc("2024-11-03T05:50:00Z"), hours)
+    assert start == utc("2024-11-03T06:30:00Z")

@@ -9,7 +9,7 @@ from typing import Any
 from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.models.domain import Communication
 from scheduled_comms.models.values import format_instant
-from scheduled_comms.observability import logger
+from scheduled_comms.observability import logger, mask_personal_data
 
 SOURCE = "scheduled-comms"
 
@@ -32,7 +32,7 @@ def transition_event(row: Communication) -> dict[str, Any]:
                 "related_entity_id": row.related_entity_id,
                 "attempt_count": row.attempt_count,
                 "dispatched_external_id": row.dispatched_external_id,
-                "last_error": row.last_error,
+                "last_error": mask_personal_data(row.last_error) if row.last_error else None,
                 "skip_reason": row.skip_reason,
                 "cadence_id": row.cadence_id,
                 "cadence_attempt": row.cadence_attempt,

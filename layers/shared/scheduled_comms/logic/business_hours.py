@@ -55,9 +55,12 @@ def next_window_start(instant: datetime, hours: BusinessHours, zone_name: str | 
     for offset in range(-1, _SEARCH_DAYS):
         day = today + timedelta(days=offset)
         for window in hours.windows.get(_WEEKDAYS[day.weekday()], []):
-            start = _first_instant_at_or_after_wall(day, window.start_time, zone)
-            if start < instant or (best is not None and start >= best):
-                continue
-            if is_open(start, hours, zone_name):
-                best = start
+            first = _first_instant_at_or_after_wall(day, window.start_time, zone)
+            # In a repeated hour the window opens a second time, at the later reading of the same wall time.
+            second = datetime.combine(day, window.start_time).replace(tzinfo=zone, fold=1).astimezone(UTC)
+            for start in (first, second):
+                if start < instant or (best is not None and start >= best):
+                    continue
+                if is_open(start, hours, zone_name):
+                    best = start
     return best

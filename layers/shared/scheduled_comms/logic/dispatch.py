@@ -32,6 +32,14 @@ from scheduled_comms.ports import BusinessHoursSource, DispatchStore, EventPubli
 
 # The cadence stops once the contact has spoken for this long on a call.
 CONVERSATION_SECONDS = 10
+# A follow-up call waits (held, not an attempt) while the previous call may still be going on.
+OUTCOME_WAIT = timedelta(minutes=30)
+OUTCOME_RECHECK = timedelta(minutes=2)
+
+
+def was_conversation(outcome: dict[str, Any] | None) -> bool:
+    """The provider's outcome shows the contact answered and spoke for ten seconds or more."""
+    return bool(outcome and outcome.get("answered") and outcome.get("talk_seconds", 0) >= CONVERSATION_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -149,6 +157,7 @@ def next_cadence_row(row: Communication, now: datetime) -> Communication | None:
         updated_at=now,
         cadence_id=row.cadence_id or row.id,
         cadence_attempt=attempt + 1,
+        cadence_previous_id=row.id,
     )
 
 
@@ -207,7 +216,8 @@ class Dispatcher:
         expired = [
             key for keys in pool.map(lambda s: self._store.expired_leases(s, now, limit), shards) for key in keys
         ]
-        self._settle(report, list(pool.map(lambda key: self._take_over(key, now), expired)))
+        if remaining() > self._config.reserve_seconds:
+            self._settle(report, list(pool.map(lambda key: self._take_over(key, now), expired)))
         while remaining() > self._config.reserve_seconds:
             per_shard = list(pool.map(lambda s: self._store.due(s, now, limit), shards))
             due = [key for group in zip_longest(*per_shard) for key in group if key is not None]
@@ -242,7 +252,10 @@ class Dispatcher:
                 report.lateness_seconds.append(lateness)
         finished = [row for _, row, _ in outcomes if row is not None and row.status in TERMINAL]
         if finished:
-            self._events.publish(finished)
+            try:
+                self._events.publish(finished)
+            except Exception:  # the rows are written; a lost event is logged, never a lost row
+                logger.exception("events not published", extra={"count": len(finished)})
 
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._config.lease_seconds)
@@ -262,8 +275,37 @@ class Dispatcher:
         return ("taken_over" if label == "dispatched" else label), updated, lateness
 
     def _dispatch(self, row: Communication, now: datetime) -> tuple[str, Communication | None, float | None]:
+        try:
+            return self._dispatch_claimed(row, now)
+        except Exception as exc:  # one row's trouble must not end the tick for the others
+            logger.exception("dispatch failed", extra={"communication_id": row.id, "error_type": type(exc).__name__})
+            updated, _, label = self._after_send(row, SendResult.retry(f"internal error: {type(exc).__name__}"), now)
+            try:
+                if self._store.transition(row, updated):
+                    return label, updated, None
+            except Exception:
+                logger.exception("could not release the row; its lease will expire", extra={"communication_id": row.id})
+            return "fenced_out", None, None
+
+    def _cadence_decision(self, row: Communication, now: datetime) -> Decision | None:
+        """Stop a cadence the contact already answered; wait while the previous call may be going on."""
+        if not row.cadence_previous_id:
+            return None
+        previous = self._store.get(row.company_id, row.cadence_previous_id)
+        if previous is None:
+            return None
+        if was_conversation(previous.call_outcome):
+            talk = (previous.call_outcome or {}).get("talk_seconds", 0)
+            return "skip", f"cadence stopped: the contact spoke for {talk:g}s on call {previous.cadence_attempt or 1}"
+        if previous.call_outcome is None and previous.dispatched_at and now - previous.dispatched_at < OUTCOME_WAIT:
+            return "hold", now + OUTCOME_RECHECK
+        return None
+
+    def _dispatch_claimed(self, row: Communication, now: datetime) -> tuple[str, Communication | None, float | None]:
         hours = self._hours.business_hours(row.company_id) if row.respect_business_hours else None
         action, detail = decide(row, now, hours)
+        if action == "send":
+            action, detail = self._cadence_decision(row, now) or (action, detail)
         follow_up = None
         if action == "hold":
             updated = self._release(
@@ -338,7 +380,10 @@ class Dispatcher:
                 last_error=result.error,
                 scheduled_for=now + timedelta(seconds=delay),
                 original_scheduled_for=row.intended_time,
-                resend_of_attempt=None,
+                # The provider may have placed the call before failing: resend under the same key.
+                resend_of_attempt=(row.resend_of_attempt or row.attempt_count)
+                if row.channel is Channel.VOICE_CALL
+                else None,
             )
             return updated, None, "retried"
         updated = self._release(row, now, status=Status.FAILED, last_error=result.error, resend_of_attempt=None)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduled_comms.errors import NotFound, Unauthorized
-from scheduled_comms.logic.dispatch import CONVERSATION_SECONDS
+from scheduled_comms.logic.dispatch import was_conversation
 from scheduled_comms.models.domain import Status
 from scheduled_comms.models.values import Uuid, format_instant
 from scheduled_comms.ports import ConfigSource, CredentialSource, EventPublisher, OutcomeStore
@@ -90,7 +90,7 @@ def record_call_outcome(
             break
         row = store.get(meta.company_id, meta.communication_id) or row
     stopped = None
-    if outcome.talk_seconds >= CONVERSATION_SECONDS and row.cadence_next_id:
+    if was_conversation(recorded) and row.cadence_next_id:
         queued = store.get(meta.company_id, row.cadence_next_id)
         if queued is not None and queued.status is Status.PENDING:
             reason = (

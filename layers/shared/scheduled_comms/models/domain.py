@@ -112,6 +112,7 @@ class Communication(BaseModel):
     cadence_id: str | None = None
     cadence_attempt: int | None = None
     cadence_next_id: str | None = None
+    cadence_previous_id: str | None = None
     call_outcome: dict[str, Any] | None = None
 
     @property
