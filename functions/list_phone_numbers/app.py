@@ -1,22 +1,21 @@
 """GET /v1/phone-numbers: the company's sender numbers."""
 
-from typing import Any
-
 from scheduled_comms.composition import directory
 from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.registry import list_phone_numbers
+from scheduled_comms.models.registry import PhoneNumberList
 from scheduled_comms.observability import logger, metrics
 
 router = Router()
 
 
 @router.get("/v1/phone-numbers", summary="List sender numbers", tags=["registry"], security=requires("dispatcher:read"))
-def list_route() -> dict[str, Any]:
+def list_route() -> PhoneNumberList:
     caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id)
     numbers = list_phone_numbers(directory(), caller)
     metrics.add_metric(name="PhoneNumbersListed", unit="Count", value=1)
-    return {"data": [number.model_dump(mode="json") for number in numbers]}
+    return PhoneNumberList(data=numbers)
 
 
 app = ServiceResolver(router)

@@ -1,10 +1,9 @@
 """GET /v1/voice-agent-configs: the company's voice-agent configs (credentials never returned)."""
 
-from typing import Any
-
 from scheduled_comms.composition import directory
 from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.registry import list_voice_agent_configs
+from scheduled_comms.models.registry import VoiceAgentConfigList
 from scheduled_comms.observability import logger, metrics
 
 router = Router()
@@ -16,12 +15,12 @@ router = Router()
     tags=["registry"],
     security=requires("dispatcher:read"),
 )
-def list_route() -> dict[str, Any]:
+def list_route() -> VoiceAgentConfigList:
     caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id)
     configs = list_voice_agent_configs(directory(), caller)
     metrics.add_metric(name="VoiceAgentConfigsListed", unit="Count", value=1)
-    return {"data": [config.model_dump(mode="json") for config in configs]}
+    return VoiceAgentConfigList(data=configs)
 
 
 app = ServiceResolver(router)

@@ -7,7 +7,7 @@ from scheduled_comms.composition import directory
 from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, json_response, requires
 from scheduled_comms.logic.registry import register_phone_number
 from scheduled_comms.models.domain import now_utc
-from scheduled_comms.models.registry import PhoneNumber, PhoneNumberCreate
+from scheduled_comms.models.registry import PhoneNumberCreate, PhoneNumberResponse
 from scheduled_comms.observability import logger, metrics
 
 router = Router()
@@ -18,7 +18,7 @@ router = Router()
     summary="Register a sender number",
     tags=["registry"],
     security=requires("dispatcher:write", "sms:send"),
-    responses={201: {"description": "Registered", "content": {"application/json": {"model": PhoneNumber}}}},
+    responses={201: {"description": "Registered", "content": {"application/json": {"model": PhoneNumberResponse}}}},
 )
 def register_route(request: Annotated[PhoneNumberCreate, Body()]) -> Any:
     caller = current_caller(router)

@@ -7,7 +7,7 @@ from scheduled_comms.composition import directory, vault
 from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, json_response, requires
 from scheduled_comms.logic.registry import register_voice_agent_config
 from scheduled_comms.models.domain import now_utc
-from scheduled_comms.models.registry import VoiceAgentConfigCreate, VoiceAgentConfigCreated
+from scheduled_comms.models.registry import VoiceAgentConfigCreate, VoiceAgentConfigCreatedResponse
 from scheduled_comms.observability import logger, metrics
 from scheduled_comms.settings import get_settings
 
@@ -19,7 +19,9 @@ router = Router()
     summary="Register a voice-agent config",
     tags=["registry"],
     security=requires("dispatcher:write", "calls:initiate"),
-    responses={201: {"description": "Registered", "content": {"application/json": {"model": VoiceAgentConfigCreated}}}},
+    responses={
+        201: {"description": "Registered", "content": {"application/json": {"model": VoiceAgentConfigCreatedResponse}}}
+    },
 )
 def register_route(request: Annotated[VoiceAgentConfigCreate, Body()]) -> Any:
     caller = current_caller(router)

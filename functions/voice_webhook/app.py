@@ -13,7 +13,12 @@ from scheduled_comms.settings import get_settings
 router = Router()
 
 
-@router.post("/v1/webhooks/voice", summary="Voice call outcome (signed by the provider)", tags=["webhooks"])
+@router.post(
+    "/v1/webhooks/voice",
+    summary="Voice call outcome (signed by the provider)",
+    tags=["webhooks"],
+    security=[{"webhookSignature": []}],
+)
 def webhook_route(outcome: Annotated[CallOutcome, Body()]) -> dict[str, Any]:
     logger.append_keys(communication_id=outcome.metadata.communication_id)
     result = record_call_outcome(

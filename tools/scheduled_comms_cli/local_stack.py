@@ -313,7 +313,10 @@ def make_http_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("do_"):  # every method reaches the gateway, as on API Gateway
+                return self._serve
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
             if os.environ.get("SCHEDULED_COMMS_ACCESS_LOG"):

@@ -27,7 +27,7 @@ ERRORS = {
 
 def build_document(stack: Stack | None = None) -> dict[str, Any]:
     """Include every API function's router in one resolver and let Powertools describe it."""
-    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer, Server
     from scheduled_comms.http import ServiceResolver
     from scheduled_comms.models.api import ErrorResponse
     from scheduled_comms.settings import get_settings
@@ -51,7 +51,14 @@ def build_document(stack: Stack | None = None) -> dict[str, Any]:
                 "scopes each needs are listed in its security requirements."
             ),
             servers=[Server(url="/")],
-            security_schemes={"bearerAuth": HTTPBearer(scheme="bearer", description="An API key: sck_...")},
+            security_schemes={
+                "bearerAuth": HTTPBearer(scheme="bearer", description="An API key: sck_..."),
+                "webhookSignature": APIKey(
+                    name="X-Signature",
+                    **{"in": APIKeyIn.header},
+                    description='t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>"> keyed by the webhook secret',
+                ),
+            },
         )
     )
     schemas = document.setdefault("components", {}).setdefault("schemas", {})

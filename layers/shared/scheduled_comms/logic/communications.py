@@ -187,13 +187,6 @@ def update_communication(
             "Nothing to change",
             [FieldError("body", f"give at least one of: {', '.join(EDITABLE_FIELDS)}")],
         )
-    nulls = [
-        name
-        for name in ("scheduled_for", "respect_business_hours", "payload")
-        if name in given and getattr(request, name) is None
-    ]
-    if nulls:
-        raise ValidationFailed("Some fields cannot be null", [FieldError(name, "cannot be null") for name in nulls])
     row = _pending_row(store, caller, row_id)
     changes: dict[str, Any] = request.model_dump(exclude_unset=True, exclude={"payload", "cancel_policy"})
     if "scheduled_for" in changes:

@@ -141,10 +141,11 @@ CreateCommunicationRequest = Annotated[CreateEmail | CreateSms | CreateVoiceCall
 class UpdateCommunicationRequest(StrictModel):
     """PATCH body: any of the editable fields; the payload is replaced whole and checked against the channel."""
 
-    scheduled_for: UtcInstant | None = None
+    # Omitted means unchanged; these three cannot be null.
+    scheduled_for: UtcInstant = Field(default=None, validate_default=False)  # type: ignore[assignment]
     timezone: IanaTimezone | None = Field(default=None, description="null returns to the company default")
-    respect_business_hours: StrictBool | None = None
-    payload: dict[str, Any] | None = None
+    respect_business_hours: StrictBool = Field(default=None, validate_default=False)  # type: ignore[assignment]
+    payload: dict[str, Any] = Field(default=None, validate_default=False)  # type: ignore[call-overload]
     cancel_policy: CancelPolicy | None = Field(default=None, description="null removes the policy")
 
 

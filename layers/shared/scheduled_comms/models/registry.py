@@ -64,3 +64,19 @@ class SenderSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     default_from_email: EmailAddress | None = None
+
+
+class PhoneNumberResponse(BaseModel):
+    data: PhoneNumber
+
+
+class PhoneNumberList(BaseModel):
+    data: list[PhoneNumber]
+
+
+class VoiceAgentConfigCreatedResponse(BaseModel):
+    data: VoiceAgentConfigCreated
+
+
+class VoiceAgentConfigList(BaseModel):
+    data: list[VoiceAgentConfig]
