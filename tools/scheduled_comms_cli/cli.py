@@ -231,7 +231,8 @@ def tick(
     as_json: JsonOption = False,
 ) -> None:
     """Run one tick on the local stack now (or as of --at) and print what it did."""
-    summary = _console(console, "POST", "/tick", {"at": at} if at else {})
+    with err.status("ticking: claiming due rows and sending them..."):
+        summary = _console(console, "POST", "/tick", {"at": at} if at else {})
     if as_json:
         print(json.dumps(summary))
         return
@@ -291,20 +292,22 @@ def voice_end(
 @app.command()
 def openapi(
     check: Annotated[bool, typer.Option("--check", help="Fail if the committed document is out of date.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Regenerate openapi.json from the route functions (or check that it is current)."""
     from scheduled_comms_cli import openapi as generator
 
+    paths = [str(path) for path in generator.DOCUMENT_PATHS]
     if check:
         expected = generator.render(generator.build_document())
         stale = [str(path) for path in generator.DOCUMENT_PATHS if path.read_text() != expected]
+        _emit(as_json, {"current": not stale, "stale": stale}, "openapi.json is current" if not stale else "")
         if stale:
             err.print(f"[red]out of date: {', '.join(stale)}; run `scheduled-comms openapi`[/red]")
             raise typer.Exit(1)
-        print("openapi.json is current")
         return
     generator.write()
-    print("\n".join(str(path) for path in generator.DOCUMENT_PATHS))
+    _emit(as_json, {"written": paths}, "\n".join(paths))
 
 
 def main() -> None:
