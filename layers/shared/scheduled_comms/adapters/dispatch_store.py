@@ -89,51 +89,48 @@ class DynamoDispatchStore:
 
     def claim(self, key: RowKey, now: datetime, lease_until: datetime) -> Communication | None:
         """Pending and due -> dispatching, in one conditional update; None when another tick won."""
-        try:
-            response = self._client.update_item(
-                TableName=self._table,
-                Key=row_key(key.company_id, key.row_id),
-                UpdateExpression=(
-                    "SET #status = :dispatching, attempt_count = attempt_count + :one, lease_until = :lease, "
-                    "lease_shard = :ls, updated_at = :now, gsi_status = :gs, gsi_status_channel = :gsc "
-                    "REMOVE due_shard"
-                ),
-                ConditionExpression="#status = :pending AND scheduled_for <= :now",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":dispatching": {"S": Status.DISPATCHING.value},
-                    ":pending": {"S": Status.PENDING.value},
-                    ":one": {"N": "1"},
-                    ":lease": {"S": format_instant(lease_until)},
-                    ":ls": {"S": lease_shard(key.row_id, self._shards)},
-                    ":now": {"S": format_instant(now)},
-                    **self._status_keys(key, Status.DISPATCHING),
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return None
-            raise
-        return item_to_row(response["Attributes"])
+        return self._update_returning_row(
+            key,
+            "SET #status = :dispatching, attempt_count = attempt_count + :one, lease_until = :lease, "
+            "lease_shard = :ls, updated_at = :now, gsi_status = :gs, gsi_status_channel = :gsc REMOVE due_shard",
+            "#status = :pending AND scheduled_for <= :now",
+            {
+                ":pending": {"S": Status.PENDING.value},
+                ":ls": {"S": lease_shard(key.row_id, self._shards)},
+                **self._status_keys(key, Status.DISPATCHING),
+            },
+            now,
+            lease_until,
+        )
 
     def take_over(self, key: RowKey, now: datetime, lease_until: datetime) -> Communication | None:
         """Re-claim a dispatching row whose lease expired: a new fence, and its key for a resend."""
+        return self._update_returning_row(
+            key,
+            "SET attempt_count = attempt_count + :one, lease_until = :lease, updated_at = :now, "
+            "resend_of_attempt = if_not_exists(resend_of_attempt, attempt_count)",
+            "#status = :dispatching AND lease_until <= :now",
+            {},
+            now,
+            lease_until,
+        )
+
+    def _update_returning_row(
+        self, key: RowKey, update: str, condition: str, values: dict[str, Any], now: datetime, lease_until: datetime
+    ) -> Communication | None:
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=row_key(key.company_id, key.row_id),
-                UpdateExpression=(
-                    "SET attempt_count = attempt_count + :one, lease_until = :lease, updated_at = :now, "
-                    "resend_of_attempt = if_not_exists(resend_of_attempt, attempt_count)"
-                ),
-                ConditionExpression="#status = :dispatching AND lease_until <= :now",
+                UpdateExpression=update,
+                ConditionExpression=condition,
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
                     ":dispatching": {"S": Status.DISPATCHING.value},
                     ":one": {"N": "1"},
                     ":lease": {"S": format_instant(lease_until)},
                     ":now": {"S": format_instant(now)},
+                    **values,
                 },
                 ReturnValues="ALL_NEW",
             )
