@@ -97,3 +97,26 @@ def test_voice_cadence_stops_after_a_conversation(service):
     assert (
         service.request("GET", f"{COLLECTION}/{first['id']}", key).json()["data"]["call_outcome"]["talk_seconds"] == 42
     )
+
+
+def test_company_default_sender_is_used(service):
+    key = service.info["api_key"]
+    company = service.info["company_id"]
+    assert service.cli("senders", "set", "--company", company, "--from-email", "team@dev.example.com").returncode == 0
+    to = f"sender-{uuid.uuid4().hex[:8]}@example.com"
+    row = service.request(
+        "POST",
+        COLLECTION,
+        key,
+        json={
+            "channel": "email",
+            "scheduled_for": now_text(),
+            "payload": {"to_email": to, "subject": "From the team", "html_body": "<p>hi</p>"},
+        },
+    ).json()["data"]
+
+    assert service.console_cli("tick", "--json").returncode == 0
+
+    sent = {e["external_id"]: e for e in json.loads(service.console_cli("outbox", "--json").stdout)}
+    dispatched = service.request("GET", f"{COLLECTION}/{row['id']}", key).json()["data"]
+    assert sent[dispatched["dispatched_external_id"]]["from"] == "team@dev.example.com"

@@ -158,6 +158,36 @@ def _console(console: str, method: str, path: str, body: dict[str, Any] | None =
         raise typer.Exit(1) from None
 
 
+senders_app = typer.Typer(help="Company sender settings.", no_args_is_help=True)
+app.add_typer(senders_app, name="senders")
+
+
+@senders_app.command("set")
+def set_sender(
+    company: Annotated[str, typer.Option("--company", help="Company id (uuid).")],
+    from_email: Annotated[
+        str, typer.Option("--from-email", help="Default sender for email rows without payload.from_email.")
+    ],
+    table: TableOption = None,
+    stack: StackOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set a company's default sender address (verify its domain in SES first)."""
+    from pydantic import ValidationError
+    from scheduled_comms.adapters.directory import DynamoDirectory
+    from scheduled_comms.models.domain import now_utc
+    from scheduled_comms.models.registry import SenderSettings
+    from scheduled_comms.models.values import check_uuid
+
+    try:
+        company_id = check_uuid(company)
+        settings = SenderSettings(default_from_email=from_email)
+    except (ValueError, ValidationError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    DynamoDirectory(_table_name(table, stack)).put_sender_settings(company_id, settings, now_utc())
+    _emit(as_json, {"company_id": company_id, **settings.model_dump()}, f"{company_id} sends as {from_email}")
+
+
 @app.command()
 def dev(
     api_port: Annotated[int, typer.Option("--api-port", help="Port of the HTTP API.")] = 3000,

@@ -341,7 +341,7 @@ def ensure_port_free(port: int) -> None:
             raise PortInUse(f"port {port} on 127.0.0.1 is in use; choose another with --api-port/--aws-port") from None
 
 
-DEV_SENDER_DOMAIN = "scheduled-comms.local"
+DEV_SENDER_DOMAIN = "dev.example.com"
 
 
 class LocalStack:

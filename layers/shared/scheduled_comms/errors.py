@@ -71,10 +71,6 @@ class IdempotencyInProgress(ServiceError):
     code = "idempotency_in_progress"
 
 
-class AlreadyExists(ServiceError):
-    code = "already_exists"
-
-
 class Conflict(ServiceError):
     """A concurrent write won; the request changed nothing and may be retried."""
 
