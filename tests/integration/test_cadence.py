@@ -211,3 +211,15 @@ def test_a_long_unanswered_call_does_not_stop_the_cadence(api, make_company, tic
 
     assert reply.status == 200
     assert reply.json()["cadence_stopped"] is None
+
+
+def test_webhook_for_a_row_of_another_config_is_404(api, make_company, ticker, fresh_simulator):
+    secret = "z" * 32
+    company, _, body = _dispatched_call(api, make_company, ticker, fresh_simulator, secret)
+    other_config = register_voice(api, company, fresh_simulator, webhook_secret=secret)
+    body = {**body, "metadata": {**body["metadata"], "voice_agent_outbound_config_id": other_config}}
+    raw = json.dumps(body).encode()
+
+    reply = _webhook(api, body, sign(secret, int(time.time()), raw))
+
+    assert reply.status == 404

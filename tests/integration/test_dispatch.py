@@ -358,3 +358,23 @@ def test_one_rows_error_does_not_stop_the_tick(api, make_company, ticker, monkey
     assert statuses[doomed]["status"] == "pending"
     assert statuses[doomed]["last_error"] == "internal error: RuntimeError"
     assert statuses[doomed]["attempt_count"] == 1
+
+
+def test_from_email_outside_the_company_sender_domain_fails(api, make_company, ticker):
+    company, other = make_company(), make_company()
+    composition.directory().put_sender_settings(
+        company.id,
+        __import__("scheduled_comms.models.registry", fromlist=["SenderSettings"]).SenderSettings(
+            default_from_email="team@example.com"
+        ),
+        now_utc(),
+    )
+    own = schedule(api, company, email_now(payload={**email_now()["payload"], "from_email": "sales@example.com"}))
+    foreign = schedule(api, other, email_now(payload={**email_now()["payload"], "from_email": "sales@example.com"}))
+
+    ticker.at(soon(5))
+
+    assert fetch(api, company, own["id"])["status"] == "dispatched"
+    refused = fetch(api, other, foreign["id"])
+    assert refused["status"] == "failed"
+    assert "not this company's sender domain" in refused["last_error"]

@@ -51,8 +51,13 @@ def classify_transport_error(exc: Exception) -> SendResult:
     return SendResult.retry(f"{type(exc).__name__}: transport error, will retry")
 
 
+def _same_domain(address: str, reference: str | None) -> bool:
+    return bool(reference) and address.rpartition("@")[2].lower() == str(reference).rpartition("@")[2].lower()
+
+
 class SesEmailSender:
-    """Email through SES v2 ``SendEmail``; the sender is the payload's, else the company's, else the service's."""
+    """Email through SES v2 ``SendEmail``; the sender is the payload's (within the company's sender domain),
+    else the company's default sender, else the service's."""
 
     def __init__(self, directory: DynamoDirectory, default_from: str | None, client: Any | None = None) -> None:
         self._directory = directory
@@ -61,11 +66,15 @@ class SesEmailSender:
 
     def send(self, row: Communication) -> SendResult:
         payload = row.payload
-        sender = (
-            payload.get("from_email")
-            or self._directory.sender_settings(row.company_id).default_from_email
-            or self._default_from
-        )
+        company_sender = self._directory.sender_settings(row.company_id).default_from_email
+        requested = payload.get("from_email")
+        if requested and not _same_domain(requested, company_sender):
+            # SES would send as any identity verified in the account: a company sends only from its own domain.
+            return SendResult.fail(
+                f"from_email domain {requested.rpartition('@')[2]} is not this company's sender domain"
+                " (set it with `scheduled-comms senders set`)"
+            )
+        sender = requested or company_sender or self._default_from
         if not sender:
             return SendResult.fail("no sender address: set payload.from_email or the company's default sender")
         to_name = payload.get("to_name")

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scheduled_comms.errors import NotFound, Unauthorized
+from scheduled_comms.errors import Conflict, NotFound, Unauthorized
 from scheduled_comms.logic.dispatch import was_conversation
-from scheduled_comms.models.domain import Status
+from scheduled_comms.models.domain import Channel, Status
 from scheduled_comms.models.values import Uuid, format_instant
 from scheduled_comms.ports import ConfigSource, CredentialSource, EventPublisher, OutcomeStore
 
@@ -76,7 +76,12 @@ def record_call_outcome(
         raise Unauthorized("Missing, invalid or stale webhook signature")
     verify(credentials.voice_credentials(found[1]).webhook_secret, signature, raw_body, now, tolerance_seconds)
     row = store.get(meta.company_id, meta.communication_id)
-    if row is None or (row.dispatched_external_id not in (None, outcome.call_id)):
+    if (
+        row is None
+        or row.channel is not Channel.VOICE_CALL
+        or row.payload.get("voice_agent_outbound_config_id") != meta.voice_agent_outbound_config_id
+        or row.dispatched_external_id not in (None, outcome.call_id)
+    ):
         raise NotFound("No call with this id")
     recorded = {
         "call_id": outcome.call_id,
@@ -85,10 +90,14 @@ def record_call_outcome(
         "end_reason": outcome.end_reason,
         "received_at": format_instant(now),
     }
+    saved = False
     for _ in range(3):  # the row may move (a tick finishing) between the read and the write
-        if store.update_if_status(row, row.model_copy(update={"call_outcome": recorded}), row.status):
+        saved = store.update_if_status(row, row.model_copy(update={"call_outcome": recorded}), row.status)
+        if saved:
             break
         row = store.get(meta.company_id, meta.communication_id) or row
+    if not saved:
+        raise Conflict("The call's row kept changing; retry the webhook")
     stopped = None
     if was_conversation(recorded) and row.cadence_next_id:
         queued = store.get(meta.company_id, row.cadence_next_id)
@@ -100,4 +109,4 @@ def record_call_outcome(
             if store.update_if_status(queued, skipped, Status.PENDING):
                 events.publish([skipped])
                 stopped = queued.id
-    return {"communication_id": row.id, "recorded": True, "cadence_stopped": stopped}
+    return {"communication_id": row.id, "recorded": saved, "cadence_stopped": stopped}
