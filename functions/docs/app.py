@@ -32,7 +32,12 @@ def document() -> dict[str, Any]:
 
 @router.get("/v1/openapi.json", summary="The OpenAPI document", tags=["documentation"], include_in_schema=False)
 def openapi_route() -> dict[str, Any]:
-    return document()
+    context = router.current_event.raw_event.get("requestContext") or {}
+    domain, stage = context.get("domainName"), context.get("stage")
+    if not domain or not stage:
+        return document()
+    # Deployed, the API lives under its stage: point "Try it out" there.
+    return {**document(), "servers": [{"url": f"https://{domain}/{stage}"}]}
 
 
 @router.get("/v1/docs", summary="Swagger UI", tags=["documentation"], include_in_schema=False)

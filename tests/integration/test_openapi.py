@@ -46,3 +46,17 @@ def test_document_and_swagger_ui_are_served_without_a_key(api):
     assert ui.status == 200
     assert ui.headers["Content-Type"].startswith("text/html")
     assert "SwaggerUIBundle" in ui.text and 'url: "openapi.json"' in ui.text
+
+
+def test_deployed_document_points_at_its_stage(stack):
+    from scheduled_comms_cli.local_stack import FunctionHost
+
+    from tests.conftest import load_event
+
+    event = load_event("health.json")
+    event.update(path="/v1/openapi.json", resource="/v1/openapi.json")
+    event["requestContext"].update(domainName="abc123.execute-api.us-east-1.amazonaws.com", stage="prod")
+
+    result = FunctionHost(stack).invoke("DocsFunction", event)
+
+    assert json.loads(result["body"])["servers"] == [{"url": "https://abc123.execute-api.us-east-1.amazonaws.com/prod"}]

@@ -186,12 +186,14 @@ class Stack:
 
     def gateway_responses(self) -> dict[str, tuple[int | None, str]]:
         """ResponseType -> (status, application/json body template) of the API's gateway responses."""
-        found = {}
-        for resource in self.resources("AWS::ApiGateway::GatewayResponse").values():
-            props = resource["Properties"]
-            status = int(props["StatusCode"]) if "StatusCode" in props else None
-            found[props["ResponseType"]] = (status, props["ResponseTemplates"]["application/json"])
-        return found
+        api = self.resources("AWS::Serverless::Api")["ServiceApi"]["Properties"]
+        return {
+            response_type: (
+                int(spec["StatusCode"]) if "StatusCode" in spec else None,
+                spec["ResponseTemplates"]["application/json"],
+            )
+            for response_type, spec in api.get("GatewayResponses", {}).items()
+        }
 
     def table_definitions(self) -> dict[str, dict[str, Any]]:
         """create_table arguments (and TTL attribute) for each AWS::DynamoDB::Table."""
