@@ -98,7 +98,7 @@ def dispatcher() -> Dispatcher:
 
 def reset() -> None:
     """Forget every built adapter (tests call this when they swap the AWS backend)."""
-    from scheduled_comms.adapters.aws import client
+    from scheduled_comms.adapters.aws import client, sending_client
 
     for factory in (
         communication_store,
@@ -112,6 +112,7 @@ def reset() -> None:
         dispatch_store,
         senders,
         client,
+        sending_client,
         get_settings,
     ):
         factory.cache_clear()

@@ -12,7 +12,7 @@ from typing import Any
 
 import urllib3
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
-from scheduled_comms.adapters.aws import client as aws_client
+from scheduled_comms.adapters.aws import sending_client
 from scheduled_comms.adapters.directory import DynamoDirectory, SecretsVault
 from scheduled_comms.models.domain import Channel, Communication, SendResult
 
@@ -62,7 +62,7 @@ class SesEmailSender:
     def __init__(self, directory: DynamoDirectory, default_from: str | None, client: Any | None = None) -> None:
         self._directory = directory
         self._default_from = default_from
-        self._client = client or aws_client("sesv2")
+        self._client = client or sending_client("sesv2")
 
     def send(self, row: Communication) -> SendResult:
         payload = row.payload
@@ -109,7 +109,7 @@ class SnsSmsSender:
 
     def __init__(self, directory: DynamoDirectory, client: Any | None = None) -> None:
         self._directory = directory
-        self._client = client or aws_client("sns")
+        self._client = client or sending_client("sns")
 
     def send(self, row: Communication) -> SendResult:
         payload = row.payload
