@@ -13,7 +13,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,bench]"
 	@touch $(STAMP)
 
 run: install
@@ -29,6 +29,9 @@ lint: install
 	$(BIN)/mypy functions
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --region us-east-1
+
+bench: install
+	$(BIN)/python benchmarks/run.py
 
 build: install
 	PYENV_VERSION=$(SAM_PYENV) $(BIN)/sam build
