@@ -92,41 +92,6 @@ def setup_stack() -> Any:
     return stack
 
 
-def seed(company_id: str, number_id: str, count: int, now: datetime) -> list[str]:
-    from scheduled_comms.adapters.dynamodb import row_to_item
-    from scheduled_comms.models.domain import MAX_ATTEMPTS, Channel, Communication, Source, Status
-    from scheduled_comms.models.values import new_id
-    from scheduled_comms.settings import get_settings
-
-    rows = []
-    for i in range(count):
-        channel = Channel.EMAIL if i % 2 else Channel.SMS
-        payload = (
-            {"to_email": f"bench{i}@example.com", "subject": "Bench", "html_body": "<p>hello</p>"}
-            if channel is Channel.EMAIL
-            else {"phone_number_id": number_id, "to_number": f"+1415555{i % 10000:04d}", "message_body": "hello"}
-        )
-        rows.append(
-            Communication(
-                id=new_id(now),
-                company_id=company_id,
-                channel=channel,
-                status=Status.PENDING,
-                scheduled_for=now - timedelta(seconds=i % 60),
-                payload=payload,
-                max_attempts=MAX_ATTEMPTS[channel],
-                source=Source.API,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    client, settings = boto3.client("dynamodb"), get_settings()
-    for start in range(0, count, 25):
-        batch = [{"PutRequest": {"Item": row_to_item(r, settings.due_shard_count)}} for r in rows[start : start + 25]]
-        client.batch_write_item(RequestItems={settings.communications_table: batch})
-    return [r.id for r in rows]
-
-
 def company_with_number() -> tuple[str, str]:
     import uuid
 
@@ -147,10 +112,11 @@ def bench_tick(counter: RequestCounter) -> dict[str, Any]:
     from scheduled_comms import composition
     from scheduled_comms.adapters.dispatch_store import RowKey
     from scheduled_comms.models.domain import Status
+    from scheduled_comms_cli.seeding import seed_due_rows
 
     now = datetime.now(UTC) + timedelta(seconds=5)
     company_id, number_id = company_with_number()
-    seed(company_id, number_id, TICK_ROWS, now - timedelta(seconds=5))
+    seed_due_rows(company_id, number_id, TICK_ROWS, now - timedelta(seconds=5))
     counter.counts.clear()
     started = time.perf_counter()
     report = composition.dispatcher().run(now, remaining_seconds=lambda: 1e9, single_pass=True)
@@ -159,7 +125,7 @@ def bench_tick(counter: RequestCounter) -> dict[str, Any]:
     dispatched = report.dispatched
 
     company_id, number_id = company_with_number()
-    seed(company_id, number_id, TICK_ROWS, now - timedelta(seconds=5))
+    seed_due_rows(company_id, number_id, TICK_ROWS, now - timedelta(seconds=5))
     store, senders = composition.dispatch_store(), composition.senders()
     lease = now + timedelta(minutes=3)
 

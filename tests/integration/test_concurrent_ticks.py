@@ -7,13 +7,10 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import boto3
 from scheduled_comms import composition
-from scheduled_comms.adapters.dynamodb import row_to_item
-from scheduled_comms.models.domain import MAX_ATTEMPTS, Channel, Communication, Source, Status
-from scheduled_comms.models.values import new_id
-from scheduled_comms.settings import get_settings
+from scheduled_comms.models.domain import Status
 from scheduled_comms_cli.local_stack import scheduled_event
+from scheduled_comms_cli.seeding import seed_due_rows
 
 from tests.integration.conftest import soon
 from tests.integration.test_dispatch import register_number
@@ -22,43 +19,10 @@ ROWS = int(__import__("os").environ.get("TICK_TEST_ROWS", "2000"))
 TICKS = 8
 
 
-def seed_due_rows(company_id: str, number_id: str, count: int) -> list[str]:
-    now = soon(0)
-    rows = []
-    for i in range(count):
-        channel = Channel.EMAIL if i % 2 else Channel.SMS
-        payload = (
-            {"to_email": f"bulk{i}@example.com", "subject": "Bulk", "html_body": "<p>hi</p>"}
-            if channel is Channel.EMAIL
-            else {"phone_number_id": number_id, "to_number": f"+1415555{i % 10000:04d}", "message_body": "hi"}
-        )
-        rows.append(
-            Communication(
-                id=new_id(now),
-                company_id=company_id,
-                channel=channel,
-                status=Status.PENDING,
-                scheduled_for=now - timedelta(seconds=i % 50),
-                payload=payload,
-                max_attempts=MAX_ATTEMPTS[channel],
-                source=Source.API,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    client = boto3.client("dynamodb")
-    table = get_settings().communications_table
-    shards = get_settings().due_shard_count
-    for start in range(0, count, 25):
-        batch = [{"PutRequest": {"Item": row_to_item(row, shards)}} for row in rows[start : start + 25]]
-        client.batch_write_item(RequestItems={table: batch})
-    return [row.id for row in rows]
-
-
 def test_eight_overlapping_ticks_send_each_row_exactly_once(api, make_company, ticker, isolated_tables, monkeypatch):
     company = make_company()
     number_id = register_number(api, company)
-    ids = seed_due_rows(company.id, number_id, ROWS)
+    ids = seed_due_rows(company.id, number_id, ROWS, soon(0))
     senders = composition.senders()
     handed: Counter[str] = Counter()
     lock = threading.Lock()

@@ -1,0 +1,44 @@
+"""Bulk due rows for load tests and benchmarks, written straight to the table (no API, no credits)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from scheduled_comms.adapters.aws import client as aws_client
+from scheduled_comms.adapters.dynamodb import row_to_item
+from scheduled_comms.models.domain import MAX_ATTEMPTS, Channel, Communication, Source, Status
+from scheduled_comms.models.values import new_id
+from scheduled_comms.settings import get_settings
+
+
+def seed_due_rows(company_id: str, number_id: str, count: int, now: datetime, client: Any = None) -> list[str]:
+    """``count`` pending rows due within the minute before ``now``, alternating email and SMS."""
+    rows = []
+    for i in range(count):
+        channel = Channel.EMAIL if i % 2 else Channel.SMS
+        payload = (
+            {"to_email": f"bulk{i}@example.com", "subject": "Bulk", "html_body": "<p>hello</p>"}
+            if channel is Channel.EMAIL
+            else {"phone_number_id": number_id, "to_number": f"+1415555{i % 10000:04d}", "message_body": "hello"}
+        )
+        rows.append(
+            Communication(
+                id=new_id(now),
+                company_id=company_id,
+                channel=channel,
+                status=Status.PENDING,
+                scheduled_for=now - timedelta(seconds=i % 60),
+                payload=payload,
+                max_attempts=MAX_ATTEMPTS[channel],
+                source=Source.API,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    client = client or aws_client("dynamodb")
+    settings = get_settings()
+    for start in range(0, count, 25):
+        batch = [{"PutRequest": {"Item": row_to_item(r, settings.due_shard_count)}} for r in rows[start : start + 25]]
+        client.batch_write_item(RequestItems={settings.communications_table: batch})
+    return [row.id for row in rows]
