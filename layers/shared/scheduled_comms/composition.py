@@ -53,8 +53,7 @@ def directory() -> DynamoDirectory:
 
 @lru_cache(maxsize=1)
 def vault() -> SecretsVault:
-    settings = get_settings()
-    return SecretsVault(settings.secret_name_prefix, settings.secret_cache_seconds)
+    return SecretsVault(get_settings().secret_name_prefix, secret_reader())
 
 
 @lru_cache(maxsize=1)

@@ -6,13 +6,12 @@ Items, all in the company's partition: ``#SETTINGS`` (business hours, default se
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities import parameters
 from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.adapters.dynamodb import company_pk, from_attributes, to_attributes
+from scheduled_comms.adapters.secrets import SecretReader
 from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.models.registry import PhoneNumber, SenderSettings, VoiceAgentConfig, VoiceCredentials
 from scheduled_comms.models.values import format_instant
@@ -103,11 +102,10 @@ class DynamoDirectory:
 class SecretsVault:
     """Provider credentials, one Secrets Manager secret per voice-agent config."""
 
-    def __init__(self, name_prefix: str, max_age_seconds: int, client: Any | None = None) -> None:
+    def __init__(self, name_prefix: str, reader: SecretReader, client: Any | None = None) -> None:
         self._prefix = name_prefix
+        self._reader = reader
         self._client = client or aws_client("secretsmanager")
-        self._provider = parameters.SecretsProvider(boto3_client=self._client)
-        self._max_age = max_age_seconds
 
     def put_voice_credentials(self, company_id: str, config_id: str, credentials: VoiceCredentials) -> str:
         response = self._client.create_secret(
@@ -118,5 +116,4 @@ class SecretsVault:
         return str(response["ARN"])
 
     def voice_credentials(self, secret_arn: str) -> VoiceCredentials:
-        raw = self._provider.get(secret_arn, max_age=self._max_age)
-        return VoiceCredentials.model_validate(json.loads(raw if isinstance(raw, str) else bytes(raw)))  # type: ignore[arg-type]
+        return VoiceCredentials.model_validate_json(self._reader.read_bytes(secret_arn))
