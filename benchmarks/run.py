@@ -78,10 +78,10 @@ class RequestCounter:
 
 def setup_stack() -> Any:
     from scheduled_comms import composition
-    from scheduled_comms_cli.local_stack import serialise_dynamodb
+    from scheduled_comms_cli.local_stack import prepare_moto_dynamodb
     from scheduled_comms_cli.template import Stack, create_resources
 
-    serialise_dynamodb()
+    prepare_moto_dynamodb()
     stack = Stack("bench")
     create_resources(stack, boto3.client("dynamodb"), boto3.client("secretsmanager"), boto3.client("events"))
     os.environ.update(stack.environment())

@@ -43,9 +43,11 @@ def fresh_simulator(simulator: VoiceProviderSimulator) -> Iterator[VoiceProvider
     simulator.fail_next.clear()
     simulator.delay_seconds = 0
     simulator.auto_outcome = None
+    simulator.fault = None
     yield simulator
     simulator.fail_next.clear()
     simulator.delay_seconds = 0
+    simulator.fault = None
 
 
 @pytest.fixture(scope="session")

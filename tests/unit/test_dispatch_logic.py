@@ -220,3 +220,72 @@ def test_a_fenced_out_tick_writes_nothing():
     assert report.fenced_out == 1
     assert store.rows[row.id].status is Status.DISPATCHING
     assert sender.sent == []
+
+
+class Throttled(Exception):
+    """What a DynamoDB call raises once botocore has run out of retries."""
+
+
+class FlakyStore(FakeStore):
+    """Raises on the calls named in ``failures`` (a count each) before behaving again."""
+
+    def __init__(self, rows: list[Communication], **failures: int) -> None:
+        super().__init__(rows)
+        self.failures = failures
+
+    def _maybe_fail(self, name: str) -> None:
+        if self.failures.get(name, 0) > 0:
+            self.failures[name] -= 1
+            raise Throttled(name)
+
+    def due(self, shard: int, now: datetime, limit: int) -> list[str]:
+        self._maybe_fail("due")
+        return super().due(shard, now, limit)
+
+    def claim(self, key: str, now: datetime, lease_until: datetime) -> Communication | None:
+        self._maybe_fail("claim")
+        return super().claim(key, now, lease_until)
+
+    def transition(
+        self, current: Communication, updated: Communication, also_create: Communication | None = None
+    ) -> bool:
+        self._maybe_fail("transition")
+        return super().transition(current, updated, also_create)
+
+
+def test_table_errors_on_reads_and_claims_leave_rows_due_and_do_not_end_the_tick():
+    clock = FakeClock()
+    rows = [make_row(status=Status.PENDING, attempt_count=0) for _ in range(6)]
+    store, sender = FlakyStore(rows, due=1, claim=2), RecordingSender(clock)
+
+    report = dispatcher(store, clock, sender).run(T0, remaining_seconds=lambda: 90 - clock.now)
+
+    assert report.store_errors == 3
+    assert report.dispatched == 6, "the rows a failed read or claim left behind went on a later pass"
+    assert sorted(row_id for row_id, _ in sender.sent) == sorted(r.id for r in rows)
+    assert all(r.status is Status.DISPATCHED for r in store.rows.values())
+
+
+def test_recording_a_sent_row_is_retried_rather_than_sending_it_again():
+    clock = FakeClock()
+    row = make_row(status=Status.PENDING, attempt_count=0)
+    store, sender = FlakyStore([row], transition=2), RecordingSender(clock)
+
+    report = dispatcher(store, clock, sender).run(T0, remaining_seconds=lambda: 90.0, single_pass=True)
+
+    assert report.dispatched == 1
+    assert [row_id for row_id, _ in sender.sent] == [row.id]
+    assert store.rows[row.id].status is Status.DISPATCHED
+    assert store.rows[row.id].attempt_count == 1
+
+
+def test_a_row_whose_outcome_cannot_be_recorded_keeps_its_lease_for_a_takeover():
+    clock = FakeClock()
+    row = make_row(status=Status.PENDING, attempt_count=0)
+    store, sender = FlakyStore([row], transition=99), RecordingSender(clock)
+
+    report = dispatcher(store, clock, sender).run(T0, remaining_seconds=lambda: 90.0, single_pass=True)
+
+    assert report.fenced_out == 1
+    stored = store.rows[row.id]
+    assert stored.status is Status.DISPATCHING and stored.lease_until is not None, "not lost: taken over later"

@@ -12,16 +12,32 @@ from scheduled_comms.models.values import new_id
 from scheduled_comms.settings import get_settings
 
 
-def seed_due_rows(company_id: str, number_id: str, count: int, now: datetime, client: Any = None) -> list[str]:
-    """``count`` pending rows due within the minute before ``now``, alternating email and SMS."""
+def _payload(channel: Channel, i: int, number_id: str, voice_config_id: str | None) -> dict[str, Any]:
+    if channel is Channel.EMAIL:
+        return {"to_email": f"bulk{i}@example.com", "subject": "Bulk", "html_body": "<p>hello</p>"}
+    to_number = f"+1415{5550000 + i % 4_440_000:07d}"
+    if channel is Channel.SMS:
+        return {"phone_number_id": number_id, "to_number": to_number, "message_body": "hello"}
+    return {"voice_agent_outbound_config_id": voice_config_id, "to_number": to_number}
+
+
+def seed_due_rows(
+    company_id: str,
+    number_id: str,
+    count: int,
+    now: datetime,
+    client: Any = None,
+    voice_config_id: str | None = None,
+) -> list[str]:
+    """``count`` pending rows due within the minute before ``now``, each to a recipient of its own.
+
+    Channels alternate SMS and email, or SMS, email and voice when ``voice_config_id`` is given.
+    """
+    channels = [Channel.SMS, Channel.EMAIL] + ([Channel.VOICE_CALL] if voice_config_id else [])
     rows = []
     for i in range(count):
-        channel = Channel.EMAIL if i % 2 else Channel.SMS
-        payload = (
-            {"to_email": f"bulk{i}@example.com", "subject": "Bulk", "html_body": "<p>hello</p>"}
-            if channel is Channel.EMAIL
-            else {"phone_number_id": number_id, "to_number": f"+1415555{i % 10000:04d}", "message_body": "hello"}
-        )
+        channel = channels[i % len(channels)]
+        payload = _payload(channel, i, number_id, voice_config_id)
         rows.append(
             Communication(
                 id=new_id(now),

@@ -3,7 +3,8 @@
 ``POST /calls`` places a call (idempotent on ``Idempotency-Key``) and answers ``{"call_id"}``;
 ``POST /calls/<id>/end`` with ``{"outcome": "no_answer" | "voicemail" | "conversation", "seconds": n}``
 ends it and posts the signed outcome webhook to the ``webhook_url`` the call carried;
-``GET /calls`` lists calls. Failures can be injected for tests (``fail_next``, ``delay_seconds``).
+``GET /calls`` lists calls. Failures can be injected for tests: ``fail_next`` and ``delay_seconds``
+for the next requests, or a ``fault`` function that picks a ``Fault`` per request.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -42,6 +44,19 @@ class SimulatedCall:
 Route = Any  # (body: dict) -> (status, response body)
 
 
+@dataclass(frozen=True)
+class Fault:
+    """How the provider misbehaves on one request: answer late, and/or answer ``status`` instead of 201.
+
+    With ``placed`` the call is placed before the error answer (an ambiguous failure: the caller cannot
+    tell it went through); a late answer always comes after the call was placed.
+    """
+
+    status: int | None = None
+    delay_seconds: float = 0.0
+    placed: bool = False
+
+
 class VoiceProviderSimulator:
     """The voice provider of the local stack; ``routes`` adds the dev console's own endpoints."""
 
@@ -53,6 +68,7 @@ class VoiceProviderSimulator:
         self._lock = threading.Lock()
         self.fail_next: list[int] = []  # statuses to answer with, one request each
         self.delay_seconds = 0.0
+        self.fault: Callable[[str], Fault | None] | None = None  # given the Idempotency-Key
         self.auto_outcome: tuple[str, float] | None = None  # (outcome, seconds) applied to every new call
         self.webhook_statuses: list[int] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -79,8 +95,18 @@ class VoiceProviderSimulator:
             return list(self._calls.values())
 
     def place(self, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if self.delay_seconds:
-            time.sleep(self.delay_seconds)
+        key = headers.get("idempotency-key") or str(uuid.uuid4())
+        fault = (self.fault(key) if self.fault else None) or Fault()
+        if self.delay_seconds or fault.delay_seconds:
+            time.sleep(self.delay_seconds + fault.delay_seconds)
+        if fault.status and not fault.placed:
+            return fault.status, {"error": "injected failure"}
+        status, answer = self._place(key, headers, body)
+        if fault.status and status < 300:
+            return fault.status, {"error": "injected failure after placing the call"}
+        return status, answer
+
+    def _place(self, key: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:
             if self.fail_next:
                 return self.fail_next.pop(0), {"error": "injected failure"}
@@ -88,7 +114,6 @@ class VoiceProviderSimulator:
             expected = self._secrets.get(config_id, (None, None))[0]
             if expected is not None and headers.get("authorization") != f"Bearer {expected}":
                 return 401, {"error": "bad credentials"}
-            key = headers.get("idempotency-key") or str(uuid.uuid4())
             if key in self._by_key:
                 return 200, {"call_id": self._by_key[key], "replayed": True}
             call = SimulatedCall(

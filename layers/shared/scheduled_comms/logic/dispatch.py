@@ -35,6 +35,10 @@ CONVERSATION_SECONDS = 10
 # A follow-up call waits (held, not an attempt) while the previous call may still be going on.
 OUTCOME_WAIT = timedelta(minutes=30)
 OUTCOME_RECHECK = timedelta(minutes=2)
+# After a send, recording its outcome is retried this many times (with a short pause) before giving up:
+# a row the provider accepted but the table never heard of is sent again by whoever takes it over.
+RECORD_ATTEMPTS = 3
+RECORD_PAUSE_SECONDS = 0.2
 
 
 def was_conversation(outcome: dict[str, Any] | None) -> bool:
@@ -63,6 +67,7 @@ class TickReport:
     skipped: int = 0
     held: int = 0
     lost_races: int = 0
+    store_errors: int = 0
     taken_over: int = 0
     fenced_out: int = 0
     passes: int = 0
@@ -70,7 +75,17 @@ class TickReport:
 
     def record_metrics(self) -> None:
         """One value per outcome and lateness percentiles per tick (not one EMF value per row)."""
-        for name in ("dispatched", "retried", "failed", "skipped", "held", "lost_races", "taken_over", "fenced_out"):
+        for name in (
+            "dispatched",
+            "retried",
+            "failed",
+            "skipped",
+            "held",
+            "lost_races",
+            "store_errors",
+            "taken_over",
+            "fenced_out",
+        ):
             count = getattr(self, name)
             if count:
                 metrics.add_metric(name=f"Rows{name.title().replace('_', '')}", unit="Count", value=count)
@@ -213,13 +228,11 @@ class Dispatcher:
     ) -> None:
         shards = range(self._store.shard_count)
         limit = self._config.page_size
-        expired = [
-            key for keys in pool.map(lambda s: self._store.expired_leases(s, now, limit), shards) for key in keys
-        ]
+        expired = self._read(pool, lambda s: self._store.expired_leases(s, now, limit), shards, report)
         if remaining() > self._config.reserve_seconds:
             self._settle(report, list(pool.map(lambda key: self._take_over(key, now), expired)))
         while remaining() > self._config.reserve_seconds:
-            per_shard = list(pool.map(lambda s: self._store.due(s, now, limit), shards))
+            per_shard = self._read_shards(pool, lambda s: self._store.due(s, now, limit), shards, report)
             due = [key for group in zip_longest(*per_shard) for key in group if key is not None]
             if not due:
                 return
@@ -233,18 +246,42 @@ class Dispatcher:
                 chunk = due[start : start + self._config.concurrency]
                 outcomes = list(pool.map(lambda key: self._claim(key, now), chunk))
                 self._settle(report, outcomes)
-                lost = sum(label == "lost" for label, _, _ in outcomes)
+                lost = sum(label in ("lost", "store_errors") for label, _, _ in outcomes)
                 progressed = progressed or lost < len(outcomes)
                 if lost * 2 > len(outcomes):
                     break  # this list has gone stale under other ticks: read what is still due
             if not progressed:
                 return  # other ticks hold what is due
 
+    def _read_shards(
+        self, pool: ThreadPoolExecutor, query: Callable[[int], list[Any]], shards: range, report: TickReport
+    ) -> list[list[Any]]:
+        """One query per shard; a shard whose query fails (say, throttled past its retries) waits a pass."""
+
+        def read(shard: int) -> list[Any] | None:
+            try:
+                return query(shard)
+            except Exception as exc:
+                logger.warning("shard not read this pass", extra={"shard": shard, "error_type": type(exc).__name__})
+                return None
+
+        found = list(pool.map(read, shards))
+        report.store_errors += sum(keys is None for keys in found)
+        return [keys or [] for keys in found]
+
+    def _read(
+        self, pool: ThreadPoolExecutor, query: Callable[[int], list[Any]], shards: range, report: TickReport
+    ) -> list[Any]:
+        return [key for keys in self._read_shards(pool, query, shards, report) for key in keys]
+
     def _settle(self, report: TickReport, outcomes: list[tuple[str, Communication | None, float | None]]) -> None:
         """Count a batch of outcomes and publish its terminal transitions together."""
         for label, _, lateness in outcomes:
             if label == "lost":
                 report.lost_races += 1
+                continue
+            if label == "store_errors":
+                report.store_errors += 1
                 continue
             report.claimed += 1
             setattr(report, label, getattr(report, label) + 1)
@@ -261,13 +298,21 @@ class Dispatcher:
         return now + timedelta(seconds=self._config.lease_seconds)
 
     def _claim(self, key: Any, now: datetime) -> tuple[str, Communication | None, float | None]:
-        row = self._store.claim(key, now, self._lease(now))
+        try:
+            row = self._store.claim(key, now, self._lease(now))
+        except Exception as exc:  # unclaimed stays due; a claim that landed unseen is taken over after its lease
+            logger.warning("claim not made", extra={"error_type": type(exc).__name__})
+            return "store_errors", None, None
         if row is None:
             return "lost", None, None
         return self._dispatch(row, now)
 
     def _take_over(self, key: Any, now: datetime) -> tuple[str, Communication | None, float | None]:
-        row = self._store.take_over(key, now, self._lease(now))
+        try:
+            row = self._store.take_over(key, now, self._lease(now))
+        except Exception as exc:
+            logger.warning("takeover not made", extra={"error_type": type(exc).__name__})
+            return "store_errors", None, None
         if row is None:
             return "lost", None, None
         logger.warning("lease expired; taking the row over", extra={"communication_id": row.id})
@@ -334,7 +379,7 @@ class Dispatcher:
         else:
             result = self._sender.send(row)
             updated, follow_up, label = self._after_send(row, result, now)
-        if not self._store.transition(row, updated, also_create=follow_up):
+        if not self._record(row, updated, follow_up):
             return "fenced_out", None, None
         lateness = (now - row.scheduled_for).total_seconds() if label == "dispatched" else None
         logger.info(
@@ -342,6 +387,21 @@ class Dispatcher:
             extra={"communication_id": row.id, "channel": row.channel.value, "attempt": row.attempt_count},
         )
         return label, updated, lateness
+
+    def _record(self, row: Communication, updated: Communication, follow_up: Communication | None) -> bool:
+        """The fenced transition, retried when the table errs: after a send, giving up means sending again."""
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                return self._store.transition(row, updated, also_create=follow_up)
+            except Exception as exc:
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                logger.warning(
+                    "outcome not recorded; retrying",
+                    extra={"communication_id": row.id, "attempt": attempt, "error_type": type(exc).__name__},
+                )
+                self._sleep(RECORD_PAUSE_SECONDS * attempt)
+        return False  # unreachable: the last attempt returns or raises
 
     @staticmethod
     def _release(row: Communication, now: datetime, **changes: Any) -> Communication:
