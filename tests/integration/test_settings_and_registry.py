@@ -146,3 +146,27 @@ def test_registration_needs_the_channel_scope(api, make_company, path, body, sco
     company: Company = make_company(scopes=scopes)
 
     assert api.request("POST", path, company, body).status == 403
+
+
+def test_the_ticks_directory_keeps_settings_for_its_cache_time_and_the_apis_reads_its_writes(api, make_company):
+    from scheduled_comms import composition
+    from scheduled_comms.adapters.directory import DynamoDirectory
+    from scheduled_comms.settings import get_settings
+
+    company = make_company()
+    clock = [0.0]
+    cached = DynamoDirectory(get_settings().communications_table, cache_seconds=30, clock=lambda: clock[0])
+    sydney = {"timezone": "Australia/Sydney", "windows": {"mon": [{"start": "08:00", "end": "12:00"}]}}
+    paris = {"timezone": "Europe/Paris", "windows": {"tue": [{"start": "09:00", "end": "11:00"}]}}
+
+    assert api.request("PUT", "/v1/settings/business-hours", company, sydney).status == 200
+    first = cached.business_hours(company.id)
+    assert api.request("PUT", "/v1/settings/business-hours", company, paris).status == 200
+    within = cached.business_hours(company.id)
+    clock[0] = 31
+    after = cached.business_hours(company.id)
+
+    assert first.timezone == within.timezone == "Australia/Sydney"
+    assert after.timezone == "Europe/Paris"
+    assert composition.directory().business_hours(company.id).timezone == "Europe/Paris", "no cache for the API"
+    assert api.request("GET", "/v1/settings/business-hours", company).json() == paris

@@ -52,6 +52,13 @@ def directory() -> DynamoDirectory:
 
 
 @lru_cache(maxsize=1)
+def dispatch_directory() -> DynamoDirectory:
+    """The tick's directory: it reads the same few items for many rows, so it keeps them a while."""
+    settings = get_settings()
+    return DynamoDirectory(settings.communications_table, cache_seconds=settings.directory_cache_seconds)
+
+
+@lru_cache(maxsize=1)
 def vault() -> SecretsVault:
     return SecretsVault(get_settings().secret_name_prefix, secret_reader())
 
@@ -71,9 +78,11 @@ def dispatch_store() -> DynamoDispatchStore:
 def senders() -> ChannelSenders:
     settings = get_settings()
     return ChannelSenders(
-        email=SesEmailSender(directory(), settings.default_from_email),
-        sms=SnsSmsSender(directory()),
-        voice=HttpVoiceSender(directory(), vault(), settings.voice_webhook_url, settings.voice_timeout_seconds),
+        email=SesEmailSender(dispatch_directory(), settings.default_from_email),
+        sms=SnsSmsSender(dispatch_directory()),
+        voice=HttpVoiceSender(
+            dispatch_directory(), vault(), settings.voice_webhook_url, settings.voice_timeout_seconds
+        ),
     )
 
 
@@ -92,7 +101,7 @@ def dispatch_config() -> DispatchConfig:
 
 
 def dispatcher() -> Dispatcher:
-    return Dispatcher(dispatch_store(), senders(), directory(), events(), dispatch_config())
+    return Dispatcher(dispatch_store(), senders(), dispatch_directory(), events(), dispatch_config())
 
 
 def reset() -> None:
@@ -106,6 +115,7 @@ def reset() -> None:
         idempotency,
         secret_reader,
         directory,
+        dispatch_directory,
         vault,
         events,
         dispatch_store,

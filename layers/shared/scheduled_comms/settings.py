@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     due_shard_count: int = Field(default=8, ge=1, le=100, validation_alias="DUE_SHARD_COUNT")
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60, validation_alias="IDEMPOTENCY_TTL_SECONDS")
     secret_cache_seconds: int = Field(default=300, ge=0, validation_alias="SECRET_CACHE_SECONDS")
+    # How long the tick keeps a company's settings, numbers and voice configs before reading them again.
+    directory_cache_seconds: float = Field(default=30.0, ge=0, le=300, validation_alias="DIRECTORY_CACHE_SECONDS")
     service_version: str = Field(default="0.1.0", validation_alias="SERVICE_VERSION")
 
     # The dispatch engine.

@@ -6,6 +6,9 @@ Items, all in the company's partition: ``#SETTINGS`` (business hours, default se
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,16 +23,46 @@ SETTINGS_SK = "#SETTINGS"
 
 
 class DynamoDirectory:
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
+    """Reads and writes of company settings and registrations.
+
+    With ``cache_seconds`` the single-item reads (business hours, sender settings, a number, a voice
+    config) are kept that long per process: the tick looks them up for every row it sends, and a
+    change reaches it within that time. The API reads without a cache, so it reads its own writes.
+    """
+
+    MAX_CACHED = 10_000
+
+    def __init__(
+        self,
+        table_name: str,
+        client: Any | None = None,
+        cache_seconds: float = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._table = table_name
         self._client = client or aws_client("dynamodb")
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._cache: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+        self._cache_lock = threading.Lock()
 
     def _key(self, company_id: str, sk: str) -> dict[str, Any]:
         return {"pk": {"S": company_pk(company_id)}, "sk": {"S": sk}}
 
     def _get(self, company_id: str, sk: str) -> dict[str, Any] | None:
+        if self._cache_seconds:
+            with self._cache_lock:
+                cached = self._cache.get((company_id, sk))
+            if cached is not None and cached[0] > self._clock():
+                return cached[1]
         item = self._client.get_item(TableName=self._table, Key=self._key(company_id, sk)).get("Item")
-        return {k: v for k, v in from_attributes(item).items() if k not in ("pk", "sk")} if item else None
+        found = {k: v for k, v in from_attributes(item).items() if k not in ("pk", "sk")} if item else None
+        if self._cache_seconds:
+            with self._cache_lock:
+                if len(self._cache) >= self.MAX_CACHED:
+                    self._cache.clear()
+                self._cache[(company_id, sk)] = (self._clock() + self._cache_seconds, found)
+        return found
 
     def _query(self, company_id: str, prefix: str) -> list[dict[str, Any]]:
         request: dict[str, Any] = {
