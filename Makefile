@@ -6,7 +6,7 @@ STAMP := $(VENV)/.install-stamp
 # sam build needs python3.12 on PATH; pyenv provides it on this machine.
 SAM_PYENV ?= 3.11.7:3.12.1
 
-.PHONY: install run test lint build bench clean
+.PHONY: install run test reliability lint build bench clean
 
 install: $(STAMP)
 
@@ -21,6 +21,10 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+# The fault-injection suite alone (it is also part of `make test`).
+reliability: install
+	$(BIN)/pytest -m reliability
 
 lint: install
 	$(BIN)/ruff check .

@@ -89,6 +89,11 @@ def prepare_moto_dynamodb() -> None:
     _prepared = True
 
 
+def moto_dynamodb_lock() -> threading.RLock:
+    """The lock every moto DynamoDB request holds: hold it to read moto's tables between two requests."""
+    return _serialise_lock
+
+
 def start_moto(port: int, verbose: bool = False) -> Any:
     import logging
 
