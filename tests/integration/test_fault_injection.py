@@ -45,7 +45,7 @@ from scheduled_comms_cli.voice_simulator import Fault
 from tests.integration.conftest import soon
 from tests.integration.test_dispatch import register_number, register_voice
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.timeout(1200)]
 
 ROWS = int(os.environ.get("FAULT_TEST_ROWS", "10000"))
 EVENTS_PER_ROUND = 5  # each delivered twice: ten overlapping ticks per round

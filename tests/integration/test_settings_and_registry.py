@@ -170,3 +170,22 @@ def test_the_ticks_directory_keeps_settings_for_its_cache_time_and_the_apis_read
     assert after.timezone == "Europe/Paris"
     assert composition.directory().business_hours(company.id).timezone == "Europe/Paris", "no cache for the API"
     assert api.request("GET", "/v1/settings/business-hours", company).json() == paris
+
+
+def test_each_tick_reads_settings_afresh(api, make_company):
+    from scheduled_comms import composition
+
+    company = make_company()
+    sydney = {"timezone": "Australia/Sydney", "windows": {"mon": [{"start": "08:00", "end": "12:00"}]}}
+    paris = {"timezone": "Europe/Paris", "windows": {"tue": [{"start": "09:00", "end": "11:00"}]}}
+    assert api.request("PUT", "/v1/settings/business-hours", company, sydney).status == 200
+    first_tick = composition.dispatcher()
+    assert composition.dispatch_directory().business_hours(company.id).timezone == "Australia/Sydney"
+
+    assert api.request("PUT", "/v1/settings/business-hours", company, paris).status == 200
+    stale = composition.dispatch_directory().business_hours(company.id).timezone
+    next_tick = composition.dispatcher()
+    fresh = composition.dispatch_directory().business_hours(company.id).timezone
+
+    assert first_tick is not next_tick
+    assert (stale, fresh) == ("Australia/Sydney", "Europe/Paris")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -289,3 +290,26 @@ def test_a_row_whose_outcome_cannot_be_recorded_keeps_its_lease_for_a_takeover()
     assert report.fenced_out == 1
     stored = store.rows[row.id]
     assert stored.status is Status.DISPATCHING and stored.lease_until is not None, "not lost: taken over later"
+
+
+def test_a_slow_send_holds_up_only_its_own_slot():
+    clock = FakeClock()
+    rows = [make_row(status=Status.PENDING, attempt_count=0) for _ in range(40)]
+    store = FakeStore(rows)
+    slow = rows[0].id
+    others_sent = threading.Semaphore(0)
+    released: list[bool] = []
+
+    class OneSlowSender:
+        def send(self, row: Communication) -> SendResult:
+            if row.id == slow:
+                # Returns once the 39 other rows went out; with sends in lockstep batches it would time out.
+                released.append(all(others_sent.acquire(timeout=10) for _ in range(39)))
+            else:
+                others_sent.release()
+            return SendResult.sent(f"msg-{row.id[-4:]}")
+
+    report = dispatcher(store, clock, OneSlowSender()).run(T0, remaining_seconds=lambda: 90.0, single_pass=True)  # type: ignore[arg-type]
+
+    assert released == [True]
+    assert report.dispatched == 40

@@ -101,6 +101,8 @@ def dispatch_config() -> DispatchConfig:
 
 
 def dispatcher() -> Dispatcher:
+    """One tick's dispatcher; the tick reads companies' settings afresh, then keeps them a while."""
+    dispatch_directory().forget()
     return Dispatcher(dispatch_store(), senders(), dispatch_directory(), events(), dispatch_config())
 
 

@@ -26,8 +26,9 @@ class DynamoDirectory:
     """Reads and writes of company settings and registrations.
 
     With ``cache_seconds`` the single-item reads (business hours, sender settings, a number, a voice
-    config) are kept that long per process: the tick looks them up for every row it sends, and a
-    change reaches it within that time. The API reads without a cache, so it reads its own writes.
+    config) are kept that long: the tick looks them up for every row it sends. Each tick starts with
+    an empty cache, so a change reaches the next tick at the latest. The API reads without a cache,
+    so it reads its own writes.
     """
 
     MAX_CACHED = 10_000
@@ -45,6 +46,11 @@ class DynamoDirectory:
         self._clock = clock
         self._cache: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
         self._cache_lock = threading.Lock()
+
+    def forget(self) -> None:
+        """Drop every cached read."""
+        with self._cache_lock:
+            self._cache.clear()
 
     def _key(self, company_id: str, sk: str) -> dict[str, Any]:
         return {"pk": {"S": company_pk(company_id)}, "sk": {"S": sk}}

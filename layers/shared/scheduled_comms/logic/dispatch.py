@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from itertools import zip_longest
@@ -58,6 +59,11 @@ class DispatchConfig:
     backoff_cap_seconds: float = 3600
 
 
+COUNTED_OUTCOMES = (
+    "dispatched", "retried", "failed", "skipped", "held", "lost_races", "store_errors", "taken_over", "fenced_out"
+)  # fmt: skip
+
+
 @dataclass
 class TickReport:
     claimed: int = 0
@@ -75,17 +81,7 @@ class TickReport:
 
     def record_metrics(self) -> None:
         """One value per outcome and lateness percentiles per tick (not one EMF value per row)."""
-        for name in (
-            "dispatched",
-            "retried",
-            "failed",
-            "skipped",
-            "held",
-            "lost_races",
-            "store_errors",
-            "taken_over",
-            "fenced_out",
-        ):
+        for name in COUNTED_OUTCOMES:
             count = getattr(self, name)
             if count:
                 metrics.add_metric(name=f"Rows{name.title().replace('_', '')}", unit="Count", value=count)
@@ -103,6 +99,8 @@ class TickReport:
 
 
 Decision = tuple[Literal["send", "hold", "skip", "fail"], Any]
+Outcome = tuple[str, Communication | None, float | None]  # (report label, row as written, lateness if sent)
+EVENTS_PER_PUT = 10  # EventBridge takes ten entries a call
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
@@ -230,7 +228,7 @@ class Dispatcher:
         limit = self._config.page_size
         expired = self._read(pool, lambda s: self._store.expired_leases(s, now, limit), shards, report)
         if remaining() > self._config.reserve_seconds:
-            self._settle(report, list(pool.map(lambda key: self._take_over(key, now), expired)))
+            self._publish(self._count(report, list(pool.map(lambda key: self._take_over(key, now), expired))))
         while remaining() > self._config.reserve_seconds:
             per_shard = self._read_shards(pool, lambda s: self._store.due(s, now, limit), shards, report)
             due = [key for group in zip_longest(*per_shard) for key in group if key is not None]
@@ -239,19 +237,49 @@ class Dispatcher:
             # Overlapping ticks see the same due rows; taking them in an order of its own makes each
             # tick mostly claim rows the others are not after, instead of all racing for the same one.
             self._rng.shuffle(due)
-            progressed = False
-            for start in range(0, len(due), self._config.concurrency):
-                if remaining() <= self._config.reserve_seconds:
-                    return  # keep enough time to finish what is held; the next tick takes the rest
-                chunk = due[start : start + self._config.concurrency]
-                outcomes = list(pool.map(lambda key: self._claim(key, now), chunk))
-                self._settle(report, outcomes)
-                lost = sum(label in ("lost", "store_errors") for label, _, _ in outcomes)
-                progressed = progressed or lost < len(outcomes)
-                if lost * 2 > len(outcomes):
-                    break  # this list has gone stale under other ticks: read what is still due
-            if not progressed:
+            if not self._claim_all(due, now, pool, report, remaining):
                 return  # other ticks hold what is due
+            # The list ran out, or went stale under other ticks: read what is due now.
+
+    def _claim_all(
+        self,
+        due: list[Any],
+        now: datetime,
+        pool: ThreadPoolExecutor,
+        report: TickReport,
+        remaining: Callable[[], float],
+    ) -> bool:
+        """Claim and dispatch ``due`` with ``concurrency`` rows in flight, each slot refilled as it frees up.
+
+        A slow send holds up its own slot only. Stops taking new keys when the list runs out, when it has
+        gone stale (most of the latest claims lost to other ticks), or when only the reserve of time is
+        left (to finish what is held; the next tick takes the rest). Returns whether any claim was won.
+        """
+        window = self._config.concurrency
+        keys = iter(due)
+        in_flight: set[Future[Outcome]] = set()
+        latest: deque[bool] = deque(maxlen=window)  # whether each of the latest claims was lost
+        finished: list[Communication] = []
+        progressed = False
+        while True:
+            stale = len(latest) == window and sum(latest) * 2 > window
+            while len(in_flight) < window and not stale and remaining() > self._config.reserve_seconds:
+                key = next(keys, None)
+                if key is None:
+                    break
+                in_flight.add(pool.submit(self._claim, key, now))
+            if not in_flight:
+                self._publish(finished)
+                return progressed
+            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            outcomes = [future.result() for future in done]
+            finished += self._count(report, outcomes)
+            for label, _, _ in outcomes:
+                latest.append(label in ("lost", "store_errors"))
+                progressed = progressed or not latest[-1]
+            if len(finished) >= EVENTS_PER_PUT:
+                self._publish(finished)
+                finished = []
 
     def _read_shards(
         self, pool: ThreadPoolExecutor, query: Callable[[int], list[Any]], shards: range, report: TickReport
@@ -274,8 +302,8 @@ class Dispatcher:
     ) -> list[Any]:
         return [key for keys in self._read_shards(pool, query, shards, report) for key in keys]
 
-    def _settle(self, report: TickReport, outcomes: list[tuple[str, Communication | None, float | None]]) -> None:
-        """Count a batch of outcomes and publish its terminal transitions together."""
+    def _count(self, report: TickReport, outcomes: list[Outcome]) -> list[Communication]:
+        """Count outcomes in the report; returns the rows they left terminal, to publish."""
         for label, _, lateness in outcomes:
             if label == "lost":
                 report.lost_races += 1
@@ -287,7 +315,9 @@ class Dispatcher:
             setattr(report, label, getattr(report, label) + 1)
             if lateness is not None:
                 report.lateness_seconds.append(lateness)
-        finished = [row for _, row, _ in outcomes if row is not None and row.status in TERMINAL]
+        return [row for _, row, _ in outcomes if row is not None and row.status in TERMINAL]
+
+    def _publish(self, finished: list[Communication]) -> None:
         if finished:
             try:
                 self._events.publish(finished)
@@ -297,7 +327,7 @@ class Dispatcher:
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._config.lease_seconds)
 
-    def _claim(self, key: Any, now: datetime) -> tuple[str, Communication | None, float | None]:
+    def _claim(self, key: Any, now: datetime) -> Outcome:
         try:
             row = self._store.claim(key, now, self._lease(now))
         except Exception as exc:  # unclaimed stays due; a claim that landed unseen is taken over after its lease
@@ -307,7 +337,7 @@ class Dispatcher:
             return "lost", None, None
         return self._dispatch(row, now)
 
-    def _take_over(self, key: Any, now: datetime) -> tuple[str, Communication | None, float | None]:
+    def _take_over(self, key: Any, now: datetime) -> Outcome:
         try:
             row = self._store.take_over(key, now, self._lease(now))
         except Exception as exc:
@@ -319,7 +349,7 @@ class Dispatcher:
         label, updated, lateness = self._dispatch(row, now)
         return ("taken_over" if label == "dispatched" else label), updated, lateness
 
-    def _dispatch(self, row: Communication, now: datetime) -> tuple[str, Communication | None, float | None]:
+    def _dispatch(self, row: Communication, now: datetime) -> Outcome:
         try:
             return self._dispatch_claimed(row, now)
         except Exception as exc:  # one row's trouble must not end the tick for the others
@@ -346,7 +376,7 @@ class Dispatcher:
             return "hold", now + OUTCOME_RECHECK
         return None
 
-    def _dispatch_claimed(self, row: Communication, now: datetime) -> tuple[str, Communication | None, float | None]:
+    def _dispatch_claimed(self, row: Communication, now: datetime) -> Outcome:
         hours = self._hours.business_hours(row.company_id) if row.respect_business_hours else None
         action, detail = decide(row, now, hours)
         if action == "send":
