@@ -420,18 +420,16 @@ class Dispatcher:
 
     def _record(self, row: Communication, updated: Communication, follow_up: Communication | None) -> bool:
         """The fenced transition, retried when the table errs: after a send, giving up means sending again."""
-        for attempt in range(1, RECORD_ATTEMPTS + 1):
+        for attempt in range(1, RECORD_ATTEMPTS):
             try:
                 return self._store.transition(row, updated, also_create=follow_up)
             except Exception as exc:
-                if attempt == RECORD_ATTEMPTS:
-                    raise
                 logger.warning(
                     "outcome not recorded; retrying",
                     extra={"communication_id": row.id, "attempt": attempt, "error_type": type(exc).__name__},
                 )
                 self._sleep(RECORD_PAUSE_SECONDS * attempt)
-        return False  # unreachable: the last attempt returns or raises
+        return self._store.transition(row, updated, also_create=follow_up)  # the last attempt's error is raised
 
     @staticmethod
     def _release(row: Communication, now: datetime, **changes: Any) -> Communication:
