@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import calendar
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -418,3 +419,25 @@ def test_raw_bytes_over_http_are_refused_cleanly(live_api, make_company, raw, co
     assert json.loads(reply.data)["error"]["message"]
     rows = http.request("GET", f"{live_api}{COLLECTION}", headers=company.auth)
     assert json.loads(rows.data)["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("content_length", "body"),
+    [(":", b""), ("-5", b""), ("1e3", b"{}"), ("100", b'{"channel": "email"}')],
+    ids=["colon", "negative", "not-an-integer", "more-than-sent"],
+)
+def test_a_content_length_that_is_not_the_body_is_a_400(live_api, make_company, content_length, body):
+    company = make_company()
+    host, port = live_api.removeprefix("http://").split(":")
+    request = (
+        f"POST {COLLECTION} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {company.auth['Authorization']}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {content_length}\r\n\r\n"
+    ).encode() + body
+
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        status_line = connection.makefile("rb").readline()
+
+    assert status_line.split()[1] == b"400", status_line
+    http = urllib3.PoolManager()
+    assert json.loads(http.request("GET", f"{live_api}{COLLECTION}", headers=company.auth).data)["data"] == []

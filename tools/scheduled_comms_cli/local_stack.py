@@ -326,20 +326,40 @@ class Gateway:
         return int(result["statusCode"]), response_headers, result.get("body") or ""
 
 
+BODY_READ_TIMEOUT_SECONDS = 3
+
+
 def make_http_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
+    """The gateway over HTTP; a Content-Length that is not a number, or more than arrives, is a 400."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_REQUEST_BYTES:
+            declared = (self.headers.get("Content-Length") or "0").strip()
+            raw = b""
+            if not declared.isdigit():
+                status, headers, body = gateway.error("BAD_REQUEST_BODY", 400)
+                self.close_connection = True
+            elif int(declared) > MAX_REQUEST_BYTES:
                 status, headers, body = gateway.error("REQUEST_TOO_LARGE", 413)
                 self.close_connection = True
             else:
-                raw = self.rfile.read(length) if length else b""
-                status, headers, body = gateway.handle(
-                    self.command, self.path, dict(self.headers.items()), raw.decode("utf-8", "replace") or None
-                )
+                # A client that announces more body than it sends is answered 400, not waited for.
+                self.connection.settimeout(BODY_READ_TIMEOUT_SECONDS)
+                try:
+                    raw = self.rfile.read(int(declared))
+                except TimeoutError:
+                    raw = b""
+                finally:
+                    self.connection.settimeout(None)
+                if len(raw) < int(declared):
+                    status, headers, body = gateway.error("BAD_REQUEST_BODY", 400)
+                    self.close_connection = True
+                else:
+                    status, headers, body = gateway.handle(
+                        self.command, self.path, dict(self.headers.items()), raw.decode("utf-8", "replace") or None
+                    )
             payload = body.encode()
             self.send_response(status)
             for key, value in headers.items():
