@@ -17,7 +17,9 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import HealthCheck, settings
 from scheduled_comms_cli.openapi import DOCUMENT_PATHS
+from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
+from schemathesis.generation.meta import GenerationMode, ParameterLocation
 
 ACCEPTANCE = {"positive_data_acceptance": {"expected-statuses": ["2XX", "400", "401", "402", "404", "409", "422"]}}
 POSITIVE = SchemathesisConfig.from_dict({"checks": ACCEPTANCE})
@@ -46,5 +48,12 @@ def test_every_operation_conforms_and_never_fails(case, service):
 @negative_schema.parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_refuses_what_breaks_its_schema(case, service):
-    headers = {"Authorization": f"Bearer {service.info['api_key']}"}
-    case.call_and_validate(base_url=service.url, headers=headers)
+    components = case.meta.components if case.meta else {}
+    broken = {where for where, info in components.items() if info.mode is GenerationMode.NEGATIVE}
+    # A broken header set is sent as generated (adding the key would mend it: a missing key is a 401).
+    headers = {} if ParameterLocation.HEADER in broken else {"Authorization": f"Bearer {service.info['api_key']}"}
+    if ParameterLocation.QUERY in broken and any(value is None for value in (case.query or {}).values()):
+        # requests drops a parameter whose value is null, so what goes out may be valid after all.
+        case.call_and_validate(base_url=service.url, headers=headers, checks=[not_a_server_error])
+    else:
+        case.call_and_validate(base_url=service.url, headers=headers)
