@@ -152,6 +152,10 @@ class FaultPlan:
         with self._lock:
             self.table_errors += 1
 
+    def count_accepted(self, row_id: str) -> None:
+        with self._lock:
+            self.accepted[row_id] += 1
+
     def pick(self, faults: list[str]) -> str | None:
         for fault in faults:
             if self.roll(fault):
@@ -225,8 +229,7 @@ def install_faults(plan: FaultPlan, monkeypatch: pytest.MonkeyPatch, simulator: 
     def send(row: Any) -> Any:
         result = real_send(row)
         if result.outcome == "sent" and row.channel is not Channel.VOICE_CALL:
-            with plan._lock:
-                plan.accepted[row.id] += 1
+            plan.count_accepted(row.id)
         if result.outcome == "sent" and plan.roll("crash_after_send"):
             plan.crashed_after_send.add(row.id)
             raise SimulatedCrash("after send, before its outcome was recorded")

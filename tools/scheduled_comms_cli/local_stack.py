@@ -337,23 +337,23 @@ def make_http_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
 
         def _serve(self) -> None:
             declared = (self.headers.get("Content-Length") or "0").strip()
-            raw = b""
-            if not declared.isdigit():
+            length = int(declared) if declared.isdigit() else -1
+            if length < 0:
                 status, headers, body = gateway.error("BAD_REQUEST_BODY", 400)
                 self.close_connection = True
-            elif int(declared) > MAX_REQUEST_BYTES:
+            elif length > MAX_REQUEST_BYTES:
                 status, headers, body = gateway.error("REQUEST_TOO_LARGE", 413)
                 self.close_connection = True
             else:
                 # A client that announces more body than it sends is answered 400, not waited for.
                 self.connection.settimeout(BODY_READ_TIMEOUT_SECONDS)
                 try:
-                    raw = self.rfile.read(int(declared))
+                    raw = self.rfile.read(length)
                 except TimeoutError:
                     raw = b""
                 finally:
                     self.connection.settimeout(None)
-                if len(raw) < int(declared):
+                if len(raw) < length:
                     status, headers, body = gateway.error("BAD_REQUEST_BODY", 400)
                     self.close_connection = True
                 else:

@@ -101,6 +101,7 @@ class TickReport:
 Decision = tuple[Literal["send", "hold", "skip", "fail"], Any]
 Outcome = tuple[str, Communication | None, float | None]  # (report label, row as written, lateness if sent)
 EVENTS_PER_PUT = 10  # EventBridge takes ten entries a call
+UNCLAIMED = ("lost", "store_errors")  # outcome labels of a claim this tick did not win
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
@@ -275,7 +276,7 @@ class Dispatcher:
             outcomes = [future.result() for future in done]
             finished += self._count(report, outcomes)
             for label, _, _ in outcomes:
-                latest.append(label in ("lost", "store_errors"))
+                latest.append(label in UNCLAIMED)
                 progressed = progressed or not latest[-1]
             if len(finished) >= EVENTS_PER_PUT:
                 self._publish(finished)
