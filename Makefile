@@ -6,7 +6,7 @@ STAMP := $(VENV)/.install-stamp
 # sam build needs python3.12 on PATH; pyenv provides it on this machine.
 SAM_PYENV ?= 3.11.7:3.12.1
 
-.PHONY: install run test reliability lint build bench clean
+.PHONY: install run test test-fast reliability lint build bench clean
 
 install: $(STAMP)
 
@@ -19,12 +19,17 @@ $(STAMP): pyproject.toml constraints.txt
 run: install
 	$(BIN)/scheduled-comms dev
 
+# The full suite, as CI runs it, spread over the machine's cores (each worker has its own moto).
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
-# The fault-injection suite alone (it is also part of `make test`).
+# The everyday loop: everything but the tests marked slow (many rows, overlapping ticks, long fuzzing).
+test-fast: install
+	$(BIN)/pytest -n auto -m "not slow"
+
+# The fault-injection suite at full size: 10,000 rows (CI runs it with 1,200).
 reliability: install
-	$(BIN)/pytest -m reliability
+	FAULT_TEST_ROWS=$${FAULT_TEST_ROWS:-10000} $(BIN)/pytest -m reliability
 
 lint: install
 	$(BIN)/ruff check .

@@ -173,18 +173,27 @@ def hostile_requests(draw, row_id: str) -> tuple[str, str, str, dict[str, str]]:
     return method, path, raw, headers
 
 
+@pytest.fixture(scope="module")
+def last_state() -> dict[str, Any]:
+    """The tenant's state as last read; a refusal leaves it as it was, so the next example starts from it."""
+    return {}
+
+
+@pytest.mark.slow
 @settings(HYPOTHESIS, max_examples=250)
 @given(data=st.data())
-def test_hostile_bodies_on_every_write_route_are_refused_cleanly_and_write_nothing(api, tenant, data):
+def test_hostile_bodies_on_every_write_route_are_refused_cleanly_and_write_nothing(api, tenant, last_state, data):
     company, row_id = tenant
     method, path, raw, headers = data.draw(hostile_requests(row_id))
-    before = snapshot(api, company)
+    before = last_state.pop("state", None) or snapshot(api, company)
 
     reply = api.request(method, path, company, body=raw, headers=headers)
 
     assert_clean_refusal(reply)
     if reply.status >= 400:
-        assert snapshot(api, company) == before, (method, path, raw[:300], reply.text[:300])
+        after = snapshot(api, company)
+        assert after == before, (method, path, raw[:300], reply.text[:300])
+        last_state["state"] = after
 
 
 HORIZON = timedelta(days=366)

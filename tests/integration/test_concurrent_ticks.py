@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 from scheduled_comms import composition
 from scheduled_comms.models.domain import Status
 from scheduled_comms_cli.local_stack import scheduled_event
@@ -15,7 +17,10 @@ from scheduled_comms_cli.seeding import seed_due_rows
 from tests.integration.conftest import soon
 from tests.integration.test_dispatch import register_number
 
-ROWS = int(__import__("os").environ.get("TICK_TEST_ROWS", "2000"))
+pytestmark = pytest.mark.slow
+
+# Enough rows that eight ticks starting together contend for the same ones (each run shows lost races).
+ROWS = int(os.environ.get("TICK_TEST_ROWS", "400"))
 TICKS = 8
 
 
