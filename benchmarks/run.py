@@ -361,12 +361,10 @@ def bench_lateness(seconds_per_row: float) -> dict[str, Any]:
 
     config = dispatch_config()
     hours_source = type("Hours", (), {"business_hours": lambda self, company: hours})()
-    events = type("Events", (), {"publish": lambda self, rows: 0})()
     dispatcher = Dispatcher(
         store,
         Sender(),
         hours_source,
-        events,
         config,
         rng=random.Random(1),
         monotonic=clock.monotonic,

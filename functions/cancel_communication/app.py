@@ -4,7 +4,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from scheduled_comms.composition import communication_store, events
+from scheduled_comms.composition import communication_store
 from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.communications import cancel_communication
 from scheduled_comms.models.domain import now_utc
@@ -24,7 +24,7 @@ router = Router()
 def cancel_route(id: Annotated[Uuid, Path()]) -> Response[None]:
     caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id, communication_id=id)
-    cancel_communication(communication_store(), events(), caller, id, now_utc())
+    cancel_communication(communication_store(), caller, id, now_utc())
     metrics.add_metric(name="CommunicationsCancelled", unit="Count", value=1)
     return Response(status_code=204, body=None)
 

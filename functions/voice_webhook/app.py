@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from scheduled_comms.composition import directory, dispatch_store, events, vault
+from scheduled_comms.composition import directory, dispatch_store, vault
 from scheduled_comms.http import Router, ServiceResolver, api_handler
 from scheduled_comms.logic.voice_outcomes import SIGNATURE_HEADER, CallOutcome, record_call_outcome
 from scheduled_comms.models.domain import now_utc
@@ -25,7 +25,6 @@ def webhook_route(outcome: Annotated[CallOutcome, Body()]) -> dict[str, Any]:
         dispatch_store(),
         directory(),
         vault(),
-        events(),
         outcome,
         router.current_event.headers.get(SIGNATURE_HEADER),
         (router.current_event.body or "").encode(),

@@ -15,6 +15,7 @@ import pytest
 from scheduled_comms import composition
 from scheduled_comms_cli.local_stack import FunctionHost, make_http_server, scheduled_event
 from scheduled_comms_cli.outbox import sent_messages
+from scheduled_comms_cli.streams import StreamPump
 from scheduled_comms_cli.template import Stack
 from scheduled_comms_cli.voice_simulator import VoiceProviderSimulator
 
@@ -75,11 +76,17 @@ def published(queue_url: str) -> list[dict[str, Any]]:
 
 
 class Ticker:
+    """Ticks as EventBridge fires them; then, as Lambda's stream polling would, the consumer publishes."""
+
     def __init__(self, stack: Stack) -> None:
         self.host = FunctionHost(stack)
+        self.pump = StreamPump(stack, self.host)
 
     def at(self, moment: datetime, single_pass: bool = True) -> dict[str, Any]:
-        return self.host.invoke("TickFunction", scheduled_event(moment, single_pass=single_pass))
+        try:
+            return dict(self.host.invoke("TickFunction", scheduled_event(moment, single_pass=single_pass)))
+        finally:
+            self.pump.drain()
 
 
 @pytest.fixture(scope="session")

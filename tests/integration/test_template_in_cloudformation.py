@@ -135,8 +135,10 @@ def test_every_function_environment_names_the_stacks_resources(deployed):
         assert variables["COMMUNICATIONS_TABLE"] == outputs["CommunicationsTableName"], name
         assert variables["POWERTOOLS_SERVICE_NAME"] == "scheduled-comms"
         assert function["Runtime"] == "python3.12"
-    tick = functions[outputs["TickFunctionName"]]["Environment"]["Variables"]
-    assert tick["EVENT_BUS_NAME"] == outputs["EventBusName"]
+    publisher = functions[outputs["PublishTransitionsFunctionName"]]["Environment"]["Variables"]
+    assert publisher["EVENT_BUS_NAME"] == outputs["EventBusName"]
+    only_publisher = [n for n, f in functions.items() if "EVENT_BUS_NAME" in f["Environment"]["Variables"]]
+    assert only_publisher == [outputs["PublishTransitionsFunctionName"]], "only the stream consumer publishes"
     create = next(f for n, f in functions.items() if "CreateCommunication" in n)
     assert create["Environment"]["Variables"]["IDEMPOTENCY_TABLE"] == outputs["IdempotencyTableName"]
     listing = cfn["Resources"]["ListCommunicationsFunction"]["Properties"]["Environment"]["Variables"]

@@ -164,17 +164,10 @@ class RecordingSender:
         return SendResult.sent(f"msg-{row.id[-4:]}")
 
 
-class NoEvents:
-    def publish(self, rows: Any) -> int:
-        return 0
-
-
 def dispatcher(store: FakeStore, clock: FakeClock, sender: RecordingSender) -> Dispatcher:
     config = DispatchConfig(poll_step_seconds=5, tick_interval_seconds=60, reserve_seconds=20, concurrency=4)
     hours = type("Hours", (), {"business_hours": lambda self, company: BusinessHours()})()
-    return Dispatcher(
-        store, sender, hours, NoEvents(), config, rng=random.Random(1), monotonic=clock.monotonic, sleep=clock.sleep
-    )
+    return Dispatcher(store, sender, hours, config, rng=random.Random(1), monotonic=clock.monotonic, sleep=clock.sleep)
 
 
 def test_tick_polls_so_rows_go_out_seconds_after_they_come_due():

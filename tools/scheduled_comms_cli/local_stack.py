@@ -398,6 +398,7 @@ def ensure_port_free(port: int) -> None:
 
 
 DEV_SENDER_DOMAIN = "dev.example.com"
+STREAM_POLL_SECONDS = 1.0
 
 
 class LocalStack:
@@ -424,6 +425,7 @@ class LocalStack:
         self._http: ThreadingHTTPServer | None = None
         self._stopping = threading.Event()
         self._host: FunctionHost | None = None
+        self._pumps: list[Any] = []
 
     @property
     def api_url(self) -> str:
@@ -481,6 +483,10 @@ class LocalStack:
         threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True).start()
         if self.tick_interval > 0:
             threading.Thread(target=self._schedule_ticks, name="tick-schedule", daemon=True).start()
+        from scheduled_comms_cli.streams import StreamPump
+
+        self._pumps = [StreamPump(self.stack, self._host, consumer) for consumer in self.stack.stream_consumers()]
+        threading.Thread(target=self._poll_streams, name="stream-pollers", daemon=True).start()
         return company
 
     def create_dev_company(self, credits: int) -> dict[str, str]:
@@ -523,7 +529,24 @@ class LocalStack:
 
     def tick(self, at: datetime | None = None, single_pass: bool = True) -> dict[str, Any]:
         assert self._host is not None
-        return self._host.invoke("TickFunction", scheduled_event(at or datetime.now(UTC), single_pass))
+        try:
+            return dict(self._host.invoke("TickFunction", scheduled_event(at or datetime.now(UTC), single_pass)))
+        finally:
+            self.drain_streams()  # the tick's transitions are on the bus when the command returns
+
+    def drain_streams(self) -> int:
+        """Deliver every stream record written so far to its consumer (Lambda's event source mappings)."""
+        return sum(pump.drain() for pump in self._pumps)
+
+    def _poll_streams(self) -> None:
+        """Lambda polls each stream shard about four times a second; once a second is enough here."""
+        while not self._stopping.wait(STREAM_POLL_SECONDS):
+            try:
+                self.drain_streams()
+            except Exception:  # the records stay in the stream and are delivered at the next poll
+                import logging
+
+                logging.getLogger("scheduled_comms_cli").exception("stream poll failed")
 
     def _tick_route(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         from scheduled_comms.models.values import parse_instant

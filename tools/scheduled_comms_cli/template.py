@@ -6,6 +6,7 @@ from here, so they cannot drift from what ``sam deploy`` creates.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -57,6 +58,21 @@ class Route:
         pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
         found = re.match(pattern, path)
         return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class StreamConsumer:
+    """A function's DynamoDB stream event source mapping, as the template declares it."""
+
+    function: str  # logical id
+    table: str  # logical id of the table whose stream it reads
+    starting_position: str
+    batch_size: int
+    maximum_retry_attempts: int  # -1: until the record expires
+    bisect_on_error: bool
+    report_item_failures: bool
+    filter_patterns: list[dict[str, Any]]
+    on_failure_queue: str | None  # logical id of the SQS queue
 
 
 @dataclass
@@ -176,6 +192,32 @@ class Stack:
                     found.append((logical_id, event["Properties"]["Schedule"]))
         return found
 
+    def stream_consumers(self) -> list[StreamConsumer]:
+        """Every function with a DynamoDB stream event, with its event source mapping's settings."""
+        found = []
+        for logical_id, resource in self.resources("AWS::Serverless::Function").items():
+            for event in resource["Properties"].get("Events", {}).values():
+                if event["Type"] != "DynamoDB":
+                    continue
+                props = event["Properties"]
+                on_failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+                found.append(
+                    StreamConsumer(
+                        function=logical_id,
+                        table=props["Stream"]["Fn::GetAtt"][0],
+                        starting_position=props.get("StartingPosition", "LATEST"),
+                        batch_size=int(props.get("BatchSize", 100)),
+                        maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                        bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+                        report_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                        filter_patterns=[
+                            json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])
+                        ],
+                        on_failure_queue=on_failure["Fn::GetAtt"][0] if on_failure else None,
+                    )
+                )
+        return found
+
     def authorizer(self) -> tuple[str, int]:
         """The API's default authorizer function (logical id) and its cache TTL in seconds."""
         auth = self.resources("AWS::Serverless::Api")["ServiceApi"]["Properties"]["Auth"]
@@ -208,6 +250,8 @@ class Stack:
             }
             if props.get("GlobalSecondaryIndexes"):
                 request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            if props.get("StreamSpecification"):
+                request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
             ttl = props.get("TimeToLiveSpecification")
             tables[logical_id] = {"create": request, "ttl_attribute": ttl["AttributeName"] if ttl else None}
         return tables

@@ -65,6 +65,7 @@ def vault() -> SecretsVault:
 
 @lru_cache(maxsize=1)
 def events() -> EventBridgePublisher:
+    """The stream consumer's publisher: only it puts events on the bus."""
     return EventBridgePublisher(get_settings().event_bus_name)
 
 
@@ -103,7 +104,7 @@ def dispatch_config() -> DispatchConfig:
 def dispatcher() -> Dispatcher:
     """One tick's dispatcher; the tick reads companies' settings afresh, then keeps them a while."""
     dispatch_directory().forget()
-    return Dispatcher(dispatch_store(), senders(), dispatch_directory(), events(), dispatch_config())
+    return Dispatcher(dispatch_store(), senders(), dispatch_directory(), dispatch_config())
 
 
 def reset() -> None:

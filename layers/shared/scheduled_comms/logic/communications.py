@@ -38,7 +38,7 @@ from scheduled_comms.models.domain import (
     Status,
 )
 from scheduled_comms.models.values import new_id
-from scheduled_comms.ports import CommunicationStore, CreditLedger, EventPublisher, IdempotencyGuard
+from scheduled_comms.ports import CommunicationStore, CreditLedger, IdempotencyGuard
 
 
 def check_schedule_time(scheduled_for: datetime, now: datetime) -> None:
@@ -206,13 +206,10 @@ def update_communication(
     return _with_credits(ledger, caller, store.update_pending(row, changes, now))
 
 
-def cancel_communication(
-    store: CommunicationStore, events: EventPublisher, caller: Caller, row_id: str, now: datetime
-) -> None:
-    """Soft-cancel a pending row; it is kept, with ``cancelled_at``, and the transition is published."""
+def cancel_communication(store: CommunicationStore, caller: Caller, row_id: str, now: datetime) -> None:
+    """Soft-cancel a pending row; it is kept, with ``cancelled_at`` (the stream publishes the transition)."""
     require_scopes(caller, Scope.DISPATCHER_WRITE)
-    cancelled = store.cancel_pending(_pending_row(store, caller, row_id), now)
-    events.publish([cancelled])
+    store.cancel_pending(_pending_row(store, caller, row_id), now)
 
 
 def dispatch_now(

@@ -20,7 +20,6 @@ from typing import Any, Literal
 from scheduled_comms.logic.business_hours import next_window_start
 from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.models.domain import (
-    TERMINAL,
     Channel,
     Communication,
     SendResult,
@@ -29,7 +28,7 @@ from scheduled_comms.models.domain import (
 )
 from scheduled_comms.models.values import new_id
 from scheduled_comms.observability import logger, metrics
-from scheduled_comms.ports import BusinessHoursSource, DispatchStore, EventPublisher, Sender
+from scheduled_comms.ports import BusinessHoursSource, DispatchStore, Sender
 
 # The cadence stops once the contact has spoken for this long on a call.
 CONVERSATION_SECONDS = 10
@@ -100,7 +99,6 @@ class TickReport:
 
 Decision = tuple[Literal["send", "hold", "skip", "fail"], Any]
 Outcome = tuple[str, Communication | None, float | None]  # (report label, row as written, lateness if sent)
-EVENTS_PER_PUT = 10  # EventBridge takes ten entries a call
 UNCLAIMED = ("lost", "store_errors")  # outcome labels of a claim this tick did not win
 
 
@@ -183,7 +181,6 @@ class Dispatcher:
         store: DispatchStore,
         sender: Sender,
         hours: BusinessHoursSource,
-        events: EventPublisher,
         config: DispatchConfig,
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -192,7 +189,6 @@ class Dispatcher:
         self._store = store
         self._sender = sender
         self._hours = hours
-        self._events = events
         self._config = config
         self._rng = rng or random.Random()
         self._monotonic = monotonic
@@ -229,7 +225,7 @@ class Dispatcher:
         limit = self._config.page_size
         expired = self._read(pool, lambda s: self._store.expired_leases(s, now, limit), shards, report)
         if remaining() > self._config.reserve_seconds:
-            self._publish(self._count(report, list(pool.map(lambda key: self._take_over(key, now), expired))))
+            self._count(report, list(pool.map(lambda key: self._take_over(key, now), expired)))
         while remaining() > self._config.reserve_seconds:
             per_shard = self._read_shards(pool, lambda s: self._store.due(s, now, limit), shards, report)
             due = [key for group in zip_longest(*per_shard) for key in group if key is not None]
@@ -260,7 +256,6 @@ class Dispatcher:
         keys = iter(due)
         in_flight: set[Future[Outcome]] = set()
         latest: deque[bool] = deque(maxlen=window)  # whether each of the latest claims was lost
-        finished: list[Communication] = []
         progressed = False
         while True:
             stale = len(latest) == window and sum(latest) * 2 > window
@@ -270,17 +265,13 @@ class Dispatcher:
                     break
                 in_flight.add(pool.submit(self._claim, key, now))
             if not in_flight:
-                self._publish(finished)
                 return progressed
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
             outcomes = [future.result() for future in done]
-            finished += self._count(report, outcomes)
+            self._count(report, outcomes)
             for label, _, _ in outcomes:
                 latest.append(label in UNCLAIMED)
                 progressed = progressed or not latest[-1]
-            if len(finished) >= EVENTS_PER_PUT:
-                self._publish(finished)
-                finished = []
 
     def _read_shards(
         self, pool: ThreadPoolExecutor, query: Callable[[int], list[Any]], shards: range, report: TickReport
@@ -303,8 +294,8 @@ class Dispatcher:
     ) -> list[Any]:
         return [key for keys in self._read_shards(pool, query, shards, report) for key in keys]
 
-    def _count(self, report: TickReport, outcomes: list[Outcome]) -> list[Communication]:
-        """Count outcomes in the report; returns the rows they left terminal, to publish."""
+    def _count(self, report: TickReport, outcomes: list[Outcome]) -> None:
+        """Count outcomes in the report (their transitions are published from the table's stream)."""
         for label, _, lateness in outcomes:
             if label == "lost":
                 report.lost_races += 1
@@ -316,14 +307,6 @@ class Dispatcher:
             setattr(report, label, getattr(report, label) + 1)
             if lateness is not None:
                 report.lateness_seconds.append(lateness)
-        return [row for _, row, _ in outcomes if row is not None and row.status in TERMINAL]
-
-    def _publish(self, finished: list[Communication]) -> None:
-        if finished:
-            try:
-                self._events.publish(finished)
-            except Exception:  # the rows are written; a lost event is logged, never a lost row
-                logger.exception("events not published", extra={"count": len(finished)})
 
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._config.lease_seconds)

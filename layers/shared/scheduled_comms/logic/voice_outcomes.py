@@ -13,7 +13,7 @@ from scheduled_comms.errors import Conflict, NotFound, Unauthorized
 from scheduled_comms.logic.dispatch import was_conversation
 from scheduled_comms.models.domain import Channel, Status
 from scheduled_comms.models.values import Uuid, format_instant
-from scheduled_comms.ports import ConfigSource, CredentialSource, EventPublisher, OutcomeStore
+from scheduled_comms.ports import ConfigSource, CredentialSource, OutcomeStore
 
 SIGNATURE_HEADER = "X-Signature"
 
@@ -62,7 +62,6 @@ def record_call_outcome(
     store: OutcomeStore,
     configs: ConfigSource,
     credentials: CredentialSource,
-    events: EventPublisher,
     outcome: CallOutcome,
     signature: str | None,
     raw_body: bytes,
@@ -106,7 +105,6 @@ def record_call_outcome(
                 f"cadence stopped: the contact spoke for {outcome.talk_seconds:g}s on call {row.cadence_attempt or 1}"
             )
             skipped = queued.model_copy(update={"status": Status.SKIPPED, "skip_reason": reason, "updated_at": now})
-            if store.update_if_status(queued, skipped, Status.PENDING):
-                events.publish([skipped])
+            if store.update_if_status(queued, skipped, Status.PENDING):  # the stream publishes the skip
                 stopped = queued.id
     return {"communication_id": row.id, "recorded": saved, "cadence_stopped": stopped}

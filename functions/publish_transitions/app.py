@@ -1,0 +1,28 @@
+"""The table's stream consumer: publishes each row's arrival in a terminal status to the event bus."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from scheduled_comms.adapters.stream_records import row_change
+from scheduled_comms.composition import events
+from scheduled_comms.logic.transitions import publish_change
+from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics, tracer
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    change = row_change(record.raw_event)
+    if change is not None and publish_change(change, events()) is not None:
+        metrics.add_metric(name="TransitionsPublished", unit="Count", value=1)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@discard_unpublished_metrics
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
