@@ -2,16 +2,16 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from scheduled_comms.adapters.stream_records import row_change
+from scheduled_comms.adapters.stream_records import InOrderStreamProcessor, row_change
 from scheduled_comms.composition import events
 from scheduled_comms.logic.transitions import publish_change
 from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics, tracer
 
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = InOrderStreamProcessor()
 
 
 def record_handler(record: DynamoDBRecord) -> None:

@@ -75,6 +75,10 @@ def published(queue_url: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
+class SimulatedCrash(BaseException):
+    """The Lambda process dying here: a BaseException, so no ``except Exception`` in the service stops it."""
+
+
 class Ticker:
     """Ticks as EventBridge fires them; then, as Lambda's stream polling would, the consumer publishes."""
 

@@ -46,7 +46,7 @@ from scheduled_comms_cli.outbox import ACCOUNT, REGION
 from scheduled_comms_cli.seeding import seed_due_rows
 from scheduled_comms_cli.voice_simulator import Fault
 
-from tests.integration.conftest import soon
+from tests.integration.conftest import SimulatedCrash, soon
 from tests.integration.test_dispatch import register_number, register_voice
 
 ROWS = int(os.environ.get("FAULT_TEST_ROWS", "1200"))
@@ -88,10 +88,6 @@ RATES = {
 # One round runs through a throttling storm: four attempts in a row fail for about 2.5% of requests.
 STORM_RATE = 0.4
 STORM_ROUND = 2
-
-
-class SimulatedCrash(BaseException):
-    """The Lambda process dying here: a BaseException, so no ``except Exception`` in the service stops it."""
 
 
 def _response(status: int, body: bytes, headers: dict[str, str]) -> AWSResponse:

@@ -1,9 +1,12 @@
-"""Reads the table's DynamoDB stream records: a row's images before and after a write."""
+"""Reads the table's DynamoDB stream records (a row's images before and after a write), in order."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch.base import FailureResponse, SuccessResponse
 from scheduled_comms.adapters.dynamodb import ROW_PREFIX, item_to_row
 from scheduled_comms.logic.transitions import RowChange
 
@@ -19,3 +22,35 @@ def row_change(record: dict[str, Any]) -> RowChange | None:
         return None
     old, new = images.get("OldImage"), images.get("NewImage")
     return RowChange(old=item_to_row(old) if old else None, new=item_to_row(new) if new else None)
+
+
+class EarlierRecordFailed(Exception):
+    """A record left unprocessed because one before it in the batch failed."""
+
+
+class InOrderStreamProcessor(BatchProcessor):
+    """Powertools' batch processor for DynamoDB streams, stopping at a batch's first failure.
+
+    Lambda delivers a partly failed batch again from its first failed record, so the records after
+    that one are reported failed instead of processed: each is published once, on the retry, not twice.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(event_type=EventType.DynamoDBStreams)
+        self._stopped = False
+
+    def _prepare(self) -> None:
+        super()._prepare()
+        self._stopped = False
+
+    def _process_record(self, record: dict[str, Any]) -> SuccessResponse | FailureResponse:
+        if self._stopped:
+            try:
+                raise EarlierRecordFailed("an earlier record of the batch failed")
+            except EarlierRecordFailed:
+                return self.failure_handler(
+                    record=self._to_batch_type(record, self.event_type), exception=sys.exc_info()
+                )
+        outcome = super()._process_record(record)
+        self._stopped = outcome[0] == "fail"
+        return outcome
