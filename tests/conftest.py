@@ -20,7 +20,13 @@ from moto import mock_aws
 from scheduled_comms import composition
 from scheduled_comms.logic.auth import ALL_SCOPES, issue_api_key
 from scheduled_comms.models.domain import now_utc
-from scheduled_comms_cli.local_stack import LOCAL_CREDENTIALS, FunctionHost, Gateway, prepare_moto_dynamodb
+from scheduled_comms_cli.local_stack import (
+    LOCAL_CREDENTIALS,
+    FunctionHost,
+    Gateway,
+    prepare_moto_dynamodb,
+    prepare_moto_events,
+)
 from scheduled_comms_cli.template import Stack, create_resources
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -52,6 +58,7 @@ def stack() -> Iterator[Stack]:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.update(LOCAL_ENVIRONMENT)
     prepare_moto_dynamodb()
+    prepare_moto_events()
     with mock_aws():
         stack = Stack("test")
         create_resources(stack, boto3.client("dynamodb"), boto3.client("secretsmanager"), boto3.client("events"))

@@ -7,17 +7,20 @@ Each round fires five tick events, each delivered twice (ten overlapping ticks),
 simulated clock; rounds go on until every row is terminal. Meanwhile:
 
 - ticks crash (an exception nothing in the service catches, ending the invocation where it hit)
-  right after a claim, and right after a send before its outcome is recorded;
+  right after a claim, right after a send before its outcome is recorded, and right after a
+  transition's write (before anything else could publish it);
 - DynamoDB throttles the tick's queries, claims and writes (botocore retries, then gives up);
 - SES throttles and rejects; SNS throttles, fails and rejects;
-- the voice provider answers 5xx (before or after placing the call), times out, or answers slowly.
+- the voice provider answers 5xx (before or after placing the call), times out, or answers slowly;
+- EventBridge refuses some of the stream consumer's events (its batch is delivered again).
 
 AWS faults are answered in place of moto's, per HTTP attempt, so the clients' own retries see them
 as they would on AWS; a DynamoDB fault may come before moto applies the request or after (the write
 landed, its answer was lost). The test prints its figures and asserts
 that no row is lost or stuck, that races send nothing twice, and that the only duplicates are those
 a crash between send and record can cause, and never for voice, where the provider's idempotency
-key absorbs them.
+key absorbs them. Transitions are published from the table's stream, polled after each round as
+Lambda would: every row that ended terminal has exactly one event, of its final status, crash or not.
 """
 
 from __future__ import annotations
@@ -44,9 +47,10 @@ from scheduled_comms.models.values import parse_instant
 from scheduled_comms_cli.local_stack import moto_dynamodb_lock, scheduled_event
 from scheduled_comms_cli.outbox import ACCOUNT, REGION
 from scheduled_comms_cli.seeding import seed_due_rows
+from scheduled_comms_cli.streams import StreamPump
 from scheduled_comms_cli.voice_simulator import Fault
 
-from tests.integration.conftest import SimulatedCrash, soon
+from tests.integration.conftest import SimulatedCrash, published, soon
 from tests.integration.test_dispatch import register_number, register_voice
 
 ROWS = int(os.environ.get("FAULT_TEST_ROWS", "1200"))
@@ -63,6 +67,7 @@ TICK_SECONDS = 60
 BASE_RATES = {
     "crash_after_claim": 0.003,
     "crash_after_send": 0.003,
+    "crash_after_record": 0.003,
     "dynamodb_throttled": 0.05,
     "dynamodb_error_after_applying": 0.005,
     "ses_throttled": 0.05,
@@ -74,11 +79,12 @@ BASE_RATES = {
     "voice_500_after_placing": 0.03,
     "voice_timeout_after_placing": 0.02,
     "voice_slow": 0.05,
+    "events_refused": 0.03,
 }
 
 # Opportunities per seeded row, roughly: every row is claimed and sent at least once; a third of the
 # rows go to each provider; the tick makes several table requests per row.
-OPPORTUNITIES_PER_ROW = {"crash": 1.0, "dynamodb": 3.0, "ses": 1 / 3, "sns": 1 / 3, "voice": 1 / 3}
+OPPORTUNITIES_PER_ROW = {"crash": 1.0, "dynamodb": 3.0, "ses": 1 / 3, "sns": 1 / 3, "voice": 1 / 3, "events": 1.0}
 MIN_EXPECTED_HITS = 12
 RATES = {
     fault: max(rate, MIN_EXPECTED_HITS / (ROWS * OPPORTUNITIES_PER_ROW[fault.partition("_")[0]]))
@@ -103,6 +109,12 @@ def dynamodb_error(status: int, code: str, message: str) -> AWSResponse:
 
 def ses_error(status: int, code: str, message: str) -> AWSResponse:
     return _response(status, json.dumps({"message": message}).encode(), {"x-amzn-ErrorType": code})
+
+
+def events_refused() -> AWSResponse:
+    """PutEvents' partial failure: the request succeeds, its (one) entry is refused."""
+    body = {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "Try again"}]}
+    return _response(200, json.dumps(body).encode(), {"Content-Type": "application/x-amz-json-1.1"})
 
 
 def sns_error(status: int, code: str, message: str) -> AWSResponse:
@@ -133,6 +145,7 @@ AWS_FAULTS: dict[str, list[tuple[str, bool, Callable[[], AWSResponse]]]] = {
         ("sns_internal_error", False, lambda: sns_error(500, "InternalError", "Internal failure")),
         ("sns_rejected", False, lambda: sns_error(400, "InvalidParameter", "Invalid parameter: PhoneNumber")),
     ],
+    "eventbridge.PutEvents": [("events_refused", False, events_refused)],
 }
 
 
@@ -144,6 +157,7 @@ class FaultPlan:
     injected: Counter[str] = field(default_factory=Counter)
     accepted: Counter[str] = field(default_factory=Counter)  # email/SMS row id -> messages the provider took
     crashed_after_send: set[str] = field(default_factory=set)
+    crashed_after_record: set[str] = field(default_factory=set)  # rows whose terminal write a crash followed
     # (row id, attempt) whose "dispatched" write failed and, so far, was not retried successfully
     unrecorded_after_send: set[tuple[str, int]] = field(default_factory=set)
     table_errors: int = 0  # claims and writes that failed past botocore's retries
@@ -261,6 +275,10 @@ def install_faults(plan: FaultPlan, monkeypatch: pytest.MonkeyPatch, simulator: 
             raise
         if updated.status is Status.DISPATCHED:
             plan.unrecorded_after_send.discard(attempt)  # the tick's retry got it recorded after all
+        if recorded and plan.roll("crash_after_record"):
+            if updated.status in TERMINAL:
+                plan.crashed_after_record.add(updated.id)
+            raise SimulatedCrash("after a transition's write, before anything could publish it")
         return recorded
 
     monkeypatch.setattr(store, "claim", crashing_after(real_claim))
@@ -312,6 +330,18 @@ def faulty_voice(fresh_simulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     return fresh_simulator
 
 
+def bus_queue(bus: str) -> str:
+    """An SQS queue that receives every event published on ``bus``."""
+    import boto3
+
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    queue_url = sqs.create_queue(QueueName=f"transitions-{bus}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="all-transitions", EventBusName=bus, EventPattern=json.dumps({"source": ["scheduled-comms"]}))
+    events.put_targets(Rule="all-transitions", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    return queue_url
+
+
 def provider_totals(simulator: Any) -> tuple[int, int, int]:
     from moto.ses.models import ses_backends
     from moto.sns.models import sns_backends
@@ -334,6 +364,9 @@ def test_every_row_survives_ten_overlapping_ticks_under_injected_faults(
     id_set = set(ids)
     table = os.environ["COMMUNICATIONS_TABLE"]
     before = provider_totals(faulty_voice)
+    transitions = bus_queue(os.environ["EVENT_BUS_NAME"])
+    pump = StreamPump(isolated_tables, ticker.host)  # Lambda's polling of the table's stream
+    bus_events: list[dict[str, Any]] = []  # taken off the queue each round (moto scans a queue per request)
 
     plan = FaultPlan()
     install_faults(plan, monkeypatch, faulty_voice)
@@ -362,6 +395,8 @@ def test_every_row_survives_ten_overlapping_ticks_under_injected_faults(
         events = [scheduled_event(moment, single_pass=True) for _ in range(EVENTS_PER_ROUND)]
         with ThreadPoolExecutor(max_workers=2 * EVENTS_PER_ROUND) as pool:
             list(pool.map(tick, [event for event in events for _ in range(2)]))
+        pump.drain()
+        bus_events += published(transitions)
         census = Census.take(table, id_set)
         if previous is not None:
             # Leases that ran out before the previous round have had two rounds of takeover by now.
@@ -381,6 +416,17 @@ def test_every_row_survives_ten_overlapping_ticks_under_injected_faults(
         previous, moment = moment, following
     seconds = time.perf_counter() - started
     plan.active = False
+    pump.drain()
+    bus_events += published(transitions)
+    events_per_row: dict[str, list[str]] = {row_id: [] for row_id in id_set}
+    for event in bus_events:
+        events_per_row[event["detail"]["id"]].append(event["detail-type"])
+    terminal = {row_id: row["status"] for row_id, row in census.rows.items() if row["status"] in TERMINAL}
+    wrong_events = {
+        row_id: found
+        for row_id, found in events_per_row.items()
+        if found != ([f"ScheduledCommunication.{terminal[row_id].capitalize()}"] if row_id in terminal else [])
+    }
 
     ses_sent, sns_sent, calls_placed = (
         after - then for after, then in zip(provider_totals(faulty_voice), before, strict=True)
@@ -435,6 +481,12 @@ def test_every_row_survives_ten_overlapping_ticks_under_injected_faults(
         "email/SMS sends whose outcome could not be written": len(unrecorded - set(calls_per_row)),
         "voice calls placed twice (idempotency key)": len(voice_duplicates),
         "voice sends hit by either": len(explained & set(calls_per_row)),
+        "terminal writes a crash followed": len(plan.crashed_after_record),
+        "their events that reached the bus": sum(len(events_per_row[r]) for r in plan.crashed_after_record),
+        "events published": sum(len(found) for found in events_per_row.values()),
+        "rows without exactly one event of their final status": len(wrong_events),
+        "stream consumer invocations": pump.invocations,
+        "stream batches given up": pump.batches_given_up,
     }
     with capsys.disabled():
         print("\nFault-injection figures:")
@@ -453,3 +505,6 @@ def test_every_row_survives_ten_overlapping_ticks_under_injected_faults(
     assert set(plan.injected) == set(RATES), f"every fault fired: missing {set(RATES) - set(plan.injected)}"
     assert crashed_ticks > 0 and totals["taken_over"] > 0 and totals["retried"] > 0
     assert plan.table_errors > 0, "the storm outlasted botocore's retries, and the ticks carried on"
+    assert plan.crashed_after_record, "some terminal writes were followed by a crash"
+    assert wrong_events == {}, "every terminal row's transition reached the bus once, crash or not"
+    assert pump.batches_given_up == 0

@@ -7,6 +7,7 @@ talk to "AWS" through boto3 and AWS_ENDPOINT_URL.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -47,13 +48,19 @@ def prepare_moto_dynamodb() -> None:
     wrappers, which convert both values on every comparison: seconds per query on a 10,000-row table.
     Sorting on the values, converted once per item, gives the same order (a key attribute has one
     type) far faster; and a string converts to itself without the five type checks before it.
+
+    Its streams answer ``get_records`` through the generic response serializer, which walks every
+    attribute of every image against the API model (seconds per thousand records); the records are
+    already DynamoDB JSON, so they are answered as they are.
     """
     global _prepared
     if _prepared:
         return
     from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
+    from moto.dynamodb.models.utilities import dynamo_json_dump
     from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
     original = DynamoHandler.call_action
 
@@ -82,11 +89,28 @@ def prepare_moto_dynamodb() -> None:
     def cast_value(self: Any) -> Any:
         return self.value if self.type == "S" else convert(self)
 
+    def get_records(self: Any) -> tuple[int, dict[str, str], str]:
+        limit = self._get_param("Limit") or 1000
+        return 200, {}, dynamo_json_dump(self.backend.get_records(self._get_param("ShardIterator"), limit))
+
+    DynamoDBStreamsHandler.get_records = get_records  # type: ignore[method-assign,assignment]
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     DynamoType.cast_value = property(cast_value)  # type: ignore[method-assign,assignment]
     Table.all_items = all_items  # type: ignore[method-assign]
     Table.sorted_items = sorted_items  # type: ignore[method-assign]
     _prepared = True
+
+
+def prepare_moto_events() -> None:
+    """Keep moto's EventBridge from rebuilding a JSONPath parser for every event it hands a target.
+
+    moto 5.2 parses the nine default input paths afresh for each delivered event (a grammar table built
+    per call, milliseconds each); the paths never change, so each parsed expression is kept.
+    """
+    import jsonpath_ng.ext
+
+    if not hasattr(jsonpath_ng.ext.parse, "cache_info"):
+        jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
 
 
 def moto_dynamodb_lock() -> threading.RLock:
@@ -101,6 +125,7 @@ def start_moto(port: int, verbose: bool = False) -> Any:
 
     logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
     prepare_moto_dynamodb()
+    prepare_moto_events()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server
