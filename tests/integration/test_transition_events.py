@@ -10,7 +10,9 @@ import boto3
 import pytest
 from scheduled_comms import composition
 from scheduled_comms.models.domain import Status
+from scheduled_comms_cli.local_stack import FunctionHost
 
+from tests.conftest import load_event
 from tests.integration.conftest import SimulatedCrash, published, soon
 from tests.integration.conftest import events_queue as _events_queue  # noqa: F401
 from tests.integration.test_create import COLLECTION
@@ -158,3 +160,20 @@ def test_a_record_the_bus_never_takes_ends_in_the_on_failure_queue_and_the_rest_
         fine["id"]: ["ScheduledCommunication.Cancelled"],
     }
     assert fetch(api, company, doomed["id"])["status"] == "cancelled", "the row itself is never lost"
+
+
+def test_the_sample_stream_batch_publishes_each_transition_and_reports_no_failure(stack, events_queue):
+    event = load_event("publish_transitions.json")
+    ids = [record["dynamodb"]["NewImage"]["id"]["S"] for record in event["Records"]]
+    published(events_queue)
+
+    response = FunctionHost(stack).invoke("PublishTransitionsFunction", event)
+
+    assert response == {"batchItemFailures": []}
+    events = {e["detail"]["id"]: e for e in published(events_queue) if e["detail"]["id"] in ids}
+    assert {row_id: events[row_id]["detail-type"] for row_id in ids} == {
+        ids[0]: "ScheduledCommunication.Cancelled",
+        ids[1]: "ScheduledCommunication.Dispatched",
+    }
+    assert events[ids[1]]["detail"]["dispatched_external_id"] == "0100018c-ses-message-id"
+    assert "to_email" not in events[ids[0]]["detail"]
