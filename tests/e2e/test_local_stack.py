@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -236,3 +238,33 @@ def test_admin_cli_rejects_bad_input(service):
     assert bad_scope.returncode != 0 and "Scopes" in bad_scope.stderr
     assert bad_company.returncode != 0
     assert unknown_key.returncode == 1
+
+
+def test_the_local_stack_publishes_transitions_from_the_tables_stream(service):
+    import boto3
+
+    aws = {
+        "endpoint_url": service.info["aws_endpoint_url"],
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    sqs, events = boto3.client("sqs", **aws), boto3.client("events", **aws)
+    bus = next(b["Name"] for b in events.list_event_buses()["EventBuses"] if b["Name"].endswith("-events"))
+    queue_url = sqs.create_queue(QueueName="e2e-transitions")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="e2e-transitions", EventBusName=bus, EventPattern=json.dumps({"source": ["scheduled-comms"]}))
+    events.put_targets(Rule="e2e-transitions", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    key = service.info["api_key"]
+    created = service.request("POST", COLLECTION, key, json=SPEC_EXAMPLES["email"]).json()["data"]
+
+    assert service.request("DELETE", f"{COLLECTION}/{created['id']}", key).status_code == 204
+
+    found: list[dict] = []
+    deadline = time.monotonic() + 30  # a safety net: the stack polls its stream every second
+    while not found and time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        bodies = [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+        found += [b for b in bodies if b["detail"]["id"] == created["id"]]
+    assert [event["detail-type"] for event in found] == ["ScheduledCommunication.Cancelled"]
+    assert found[0]["detail"]["company_id"] == service.info["company_id"]
