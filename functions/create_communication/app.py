@@ -7,7 +7,7 @@ from scheduled_comms.composition import communication_store, idempotency
 from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, json_response, requires_any
 from scheduled_comms.logic.communications import schedule_communication
 from scheduled_comms.models.api import CommunicationResponse, CreateCommunicationRequest
-from scheduled_comms.models.domain import now_utc
+from scheduled_comms.models.domain import CHANNEL_SCOPES, now_utc
 from scheduled_comms.observability import logger, metrics
 
 router = Router()
@@ -17,7 +17,7 @@ router = Router()
     "/v1/scheduled-communications",
     summary="Schedule a communication",
     tags=["scheduled-communications"],
-    security=requires_any(*[("dispatcher:write", scope) for scope in ("email:send", "sms:send", "calls:initiate")]),
+    security=requires_any(*[("dispatcher:write", scope) for scope in CHANNEL_SCOPES]),
     responses={201: {"description": "Created", "content": {"application/json": {"model": CommunicationResponse}}}},
 )
 def create_route(request: Annotated[CreateCommunicationRequest, Body()]) -> Any:

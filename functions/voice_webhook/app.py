@@ -28,7 +28,7 @@ def webhook_route(outcome: Annotated[CallOutcome, Body()]) -> dict[str, Any]:
         events(),
         outcome,
         router.current_event.headers.get(SIGNATURE_HEADER),
-        (router.current_event.body or "").encode(),
+        (router.current_event.decoded_body or "").encode(),
         now_utc(),
         get_settings().webhook_tolerance_seconds,
     )

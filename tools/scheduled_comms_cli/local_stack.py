@@ -7,6 +7,7 @@ talk to "AWS" through boto3 and AWS_ENDPOINT_URL.
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import os
@@ -15,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from fnmatch import fnmatch
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
@@ -183,13 +185,19 @@ def proxy_event(
     method: str,
     raw_path: str,
     headers: dict[str, str],
-    body: str | None,
+    body: bytes | None,
     path_parameters: dict[str, str],
     authorizer: dict[str, Any] | None,
     stage: str = "local",
+    binary_media_types: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """An API Gateway REST (v1) proxy event."""
+    """An API Gateway REST (v1) proxy event: a body of a binary media type travels base64-encoded, as the bytes sent.
+
+    Otherwise API Gateway hands over text, with invalid UTF-8 replaced.
+    """
     split = urlsplit(raw_path)
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "").split(";")[0].strip()
+    binary = any(fnmatch(content_type or "application/json", kind) for kind in binary_media_types)
     multi_query = parse_qs(split.query, keep_blank_values=True)
     return {
         "resource": route.path,
@@ -201,8 +209,8 @@ def proxy_event(
         "multiValueQueryStringParameters": multi_query or None,
         "pathParameters": path_parameters or None,
         "stageVariables": None,
-        "body": body,
-        "isBase64Encoded": False,
+        "body": (base64.b64encode(body).decode() if binary else body.decode("utf-8", "replace")) if body else None,
+        "isBase64Encoded": binary,
         "requestContext": {
             "resourcePath": route.path,
             "httpMethod": method,
@@ -256,6 +264,7 @@ class Gateway:
         self._host = host
         self._routes = stack.routes()
         self._authorizer, self._ttl = stack.authorizer()
+        self._binary_media_types = tuple(stack.binary_media_types())
         self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self._cache_lock = threading.Lock()
 
@@ -298,8 +307,10 @@ class Gateway:
         return own_status or status, {"Content-Type": "application/json"}, body
 
     def handle(
-        self, method: str, raw_path: str, headers: dict[str, str], body: str | None
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes | str | None
     ) -> tuple[int, dict[str, str], str]:
+        if isinstance(body, str):
+            body = body.encode("utf-8", "surrogatepass")
         path = urlsplit(raw_path).path
         found = self._find(method, path)
         if found is None:
@@ -311,7 +322,9 @@ class Gateway:
             if isinstance(outcome, str):
                 return self.error(outcome, {"UNAUTHORIZED": 401, "ACCESS_DENIED": 403}.get(outcome, 500))
             context = outcome
-        event = proxy_event(route, method, raw_path, headers, body, params, context)
+        event = proxy_event(
+            route, method, raw_path, headers, body, params, context, binary_media_types=self._binary_media_types
+        )
         if len(json.dumps(event)) > MAX_LAMBDA_PAYLOAD_BYTES:
             return self.error("REQUEST_TOO_LARGE", 413)
         try:
@@ -358,7 +371,7 @@ def make_http_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
                     self.close_connection = True
                 else:
                     status, headers, body = gateway.handle(
-                        self.command, self.path, dict(self.headers.items()), raw.decode("utf-8", "replace") or None
+                        self.command, self.path, dict(self.headers.items()), raw or None
                     )
             payload = body.encode()
             self.send_response(status)

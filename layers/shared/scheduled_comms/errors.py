@@ -31,6 +31,12 @@ class InvalidCursor(ServiceError):
     code = "invalid_cursor"
 
 
+class InvalidEncoding(ServiceError):
+    """The body's bytes are not UTF-8."""
+
+    code = "invalid_encoding"
+
+
 class Unauthorized(ServiceError):
     code = "unauthorized"
 

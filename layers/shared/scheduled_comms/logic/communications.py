@@ -129,6 +129,15 @@ def _pending_row(store: CommunicationStore, caller: Caller, row_id: str) -> Comm
     return row
 
 
+def _row_to_change(store: CommunicationStore, caller: Caller, row_id: str) -> Communication:
+    """A pending row the caller may change what and when it sends: its channel's scope is needed too."""
+    row = _owned_row(store, caller, row_id)
+    require_scopes(caller, CHANNEL_SCOPE[row.channel])
+    if row.status is not Status.PENDING:
+        raise NotPending(f"Only pending rows can be changed; this one is {row.status.value}")
+    return row
+
+
 def get_communication(
     store: CommunicationStore, ledger: CreditLedger, caller: Caller, row_id: str
 ) -> CommunicationResponse:
@@ -179,7 +188,10 @@ def update_communication(
     request: UpdateCommunicationRequest,
     now: datetime,
 ) -> CommunicationResponse:
-    """Edit a pending row's schedule, timezone, business-hours flag, payload or cancel policy."""
+    """Edit a pending row's schedule, timezone, business-hours flag, payload or cancel policy.
+
+    Needs dispatcher:write and the row's channel scope: an edit decides what is sent, and to whom.
+    """
     require_scopes(caller, Scope.DISPATCHER_WRITE)
     given = request.model_fields_set
     if not given:
@@ -187,7 +199,7 @@ def update_communication(
             "Nothing to change",
             [FieldError("body", f"give at least one of: {', '.join(EDITABLE_FIELDS)}")],
         )
-    row = _pending_row(store, caller, row_id)
+    row = _row_to_change(store, caller, row_id)
     changes: dict[str, Any] = request.model_dump(exclude_unset=True, exclude={"payload", "cancel_policy"})
     if "scheduled_for" in changes:
         check_schedule_time(changes["scheduled_for"], now)
@@ -218,9 +230,9 @@ def cancel_communication(
 def dispatch_now(
     store: CommunicationStore, ledger: CreditLedger, caller: Caller, row_id: str, now: datetime
 ) -> CommunicationResponse:
-    """Make a pending row due now, ignoring business hours, so the next tick sends it."""
+    """Make a pending row due now, ignoring business hours, so the next tick sends it (needs its channel scope)."""
     require_scopes(caller, Scope.DISPATCHER_WRITE)
-    row = _pending_row(store, caller, row_id)
+    row = _row_to_change(store, caller, row_id)
     changes = {
         "scheduled_for": now,
         "respect_business_hours": False,

@@ -10,6 +10,7 @@ from scheduled_comms.models.values import (
     E164Number,
     EmailAddress,
     IanaTimezone,
+    SingleLine,
     UtcInstant,
     Uuid,
     VariableMap,
@@ -46,10 +47,10 @@ class CancelPolicy(StrictModel):
 
 class EmailPayload(StrictModel):
     to_email: EmailAddress
-    subject: Annotated[str, StringConstraints(min_length=1, max_length=998)]
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=998), SingleLine]
     html_body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_HTML_BODY_CHARS)]
     from_email: EmailAddress | None = None
-    to_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    to_name: Annotated[str, StringConstraints(min_length=1, max_length=200), SingleLine] | None = None
     cc: Annotated[list[EmailAddress], Field(max_length=20)] | None = None
     sender_user_id: Uuid | None = None
     mode: Literal["transactional", "marketing"] | None = Field(
