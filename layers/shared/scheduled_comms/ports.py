@@ -97,6 +97,10 @@ class BusinessHoursSource(Protocol):
 class OutcomeStore(Protocol):
     def get(self, company_id: str, row_id: str) -> Communication | None: ...
 
+    def record_call_outcome(self, row: Communication, outcome: dict[str, Any]) -> bool:
+        """Store the outcome if the row has none yet and placed ``outcome["call_id"]``; False otherwise."""
+        ...
+
     def update_if_status(self, current: Communication, updated: Communication, expected: Status) -> bool: ...
 
 

@@ -180,6 +180,21 @@ class DynamoDispatchStore:
         )
         return item_to_row(item) if item else None
 
+    def record_call_outcome(self, row: Communication, outcome: dict[str, Any]) -> bool:
+        """Store a call's outcome once, and only on the row that placed ``outcome["call_id"]``."""
+        request = diff_update(self._table, row, row.model_copy(update={"call_outcome": outcome}), self._shards)
+        request["ConditionExpression"] = "attribute_not_exists(#outcome) AND #external_id = :call_id"
+        names = request["ExpressionAttributeNames"]
+        names.update({"#outcome": "call_outcome", "#external_id": "dispatched_external_id"})
+        request["ExpressionAttributeValues"][":call_id"] = {"S": outcome["call_id"]}
+        try:
+            self._client.update_item(**request)
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
     def update_if_status(self, current: Communication, updated: Communication, expected: Status) -> bool:
         """Write ``updated`` if the row still has status ``expected`` (webhook-side changes)."""
         request = diff_update(self._table, current, updated, self._shards)
