@@ -281,3 +281,33 @@ def test_the_same_outcome_again_changes_nothing_and_another_is_a_409(api, make_c
     rows = api.request("GET", f"{COLLECTION}?limit=100", company).json()["data"]
     follow_ups = [row for row in rows if row["cadence_attempt"] == 2]
     assert [row["status"] for row in follow_ups] == ["pending"], "no conversation was planted after the fact"
+
+
+def test_each_follow_up_call_costs_a_credit_when_it_is_queued(api, make_company, ticker, fresh_simulator):
+    company = make_company(credits=5)
+    config_id = register_voice(api, company, fresh_simulator)
+    first = schedule(api, company, cadence_body(config_id))
+
+    ticker.at(soon(5))
+
+    rows = api.request("GET", f"{COLLECTION}?limit=100", company).json()
+    follow_ups = [row for row in rows["data"] if row["cadence_attempt"] == 2]
+    assert fetch(api, company, first["id"])["status"] == "dispatched"
+    assert [row["status"] for row in follow_ups] == ["pending"]
+    assert rows["meta"]["credits_remaining"] == 3, "one credit for the first call, one for the queued follow-up"
+
+
+def test_a_follow_up_with_no_credit_left_is_queued_skipped_with_its_reason(api, make_company, ticker, fresh_simulator):
+    company = make_company(credits=1)
+    config_id = register_voice(api, company, fresh_simulator)
+    first = schedule(api, company, cadence_body(config_id))
+
+    ticker.at(soon(5))
+
+    rows = api.request("GET", f"{COLLECTION}?limit=100", company).json()
+    follow_ups = [row for row in rows["data"] if row["cadence_attempt"] == 2]
+    assert fetch(api, company, first["id"])["status"] == "dispatched", "the call that went out is recorded"
+    assert [(row["status"], row["skip_reason"]) for row in follow_ups] == [
+        ("skipped", "no credits left to queue this follow-up call")
+    ]
+    assert rows["meta"]["credits_remaining"] == 0

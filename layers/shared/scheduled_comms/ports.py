@@ -81,7 +81,13 @@ class DispatchStore(Protocol):
 
     def transition(
         self, current: Communication, updated: Communication, also_create: Communication | None = None
-    ) -> bool: ...
+    ) -> bool:
+        """Fenced write of ``updated`` (False if fenced out), creating ``also_create`` in the same transaction.
+
+        A pending ``also_create`` spends a credit; with none left nothing is written and
+        ``InsufficientCredits`` is raised.
+        """
+        ...
 
     def get(self, company_id: str, row_id: str) -> Communication | None: ...
 
