@@ -81,14 +81,40 @@ class Company:
 def make_company(stack: Stack) -> Callable[..., Company]:
     import uuid
 
-    def make(credits: int = 100, scopes: tuple[str, ...] = ALL_SCOPES) -> Company:
+    def make(credits: int = 100, scopes: tuple[str, ...] = ALL_SCOPES, registered: bool = True) -> Company:
+        """A company with a key; ``registered``: it also has the sender number and voice config the
+        sample bodies name (``PHONE_NUMBER_ID``, ``VOICE_CONFIG_ID``), as rows may name only what is registered."""
         company_id = str(uuid.uuid4())
         if credits:
             composition.credit_ledger().grant(company_id, credits, now_utc(), name="Test company")
         record, key = issue_api_key(composition.api_key_store(), company_id, scopes, now_utc())
+        if registered:
+            register_sample_references(company_id)
         return Company(company_id, key, record.key_id)
 
     return make
+
+
+PHONE_NUMBER_ID = "6a7b8c9d-0e1f-4a2b-9c3d-4e5f6a7b8c9d"
+VOICE_CONFIG_ID = "9d1c5a7e-2f3b-4c6d-8e9f-0a1b2c3d4e5f"
+
+
+def register_sample_references(company_id: str) -> None:
+    """The number and voice config the sample bodies name (the config has no credentials: it cannot dial)."""
+    from scheduled_comms.models.registry import PhoneNumber, VoiceAgentConfig
+
+    now = now_utc()
+    directory = composition.directory()
+    directory.put_phone_number(company_id, PhoneNumber(id=PHONE_NUMBER_ID, number="+14155550100", created_at=now))
+    config = VoiceAgentConfig(
+        id=VOICE_CONFIG_ID,
+        name="Sample agent",
+        provider="http",
+        endpoint_url="https://voice.example.com/calls",
+        agent_id="agent-sample",
+        created_at=now,
+    )
+    directory.put_voice_config(company_id, config, "arn:aws:secretsmanager:us-east-1:123456789012:secret:none")
 
 
 @dataclass

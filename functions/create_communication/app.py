@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from scheduled_comms.composition import communication_store, idempotency
+from scheduled_comms.composition import communication_store, directory, idempotency
 from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, json_response, requires_any
 from scheduled_comms.logic.communications import schedule_communication
 from scheduled_comms.models.api import CommunicationResponse, CreateCommunicationRequest
@@ -27,6 +27,7 @@ def create_route(request: Annotated[CreateCommunicationRequest, Body()]) -> Any:
     guard.register_lambda_context(router.lambda_context)
     result = schedule_communication(
         communication_store(),
+        directory(),
         guard,
         caller,
         request,

@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from scheduled_comms.composition import communication_store, credit_ledger
+from scheduled_comms.composition import communication_store, credit_ledger, directory
 from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires_any
 from scheduled_comms.logic.communications import update_communication
 from scheduled_comms.models.api import CommunicationResponse, UpdateCommunicationRequest
@@ -25,7 +25,7 @@ def update_route(
 ) -> CommunicationResponse:
     caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id, communication_id=id)
-    result = update_communication(communication_store(), credit_ledger(), caller, id, request, now_utc())
+    result = update_communication(communication_store(), directory(), credit_ledger(), caller, id, request, now_utc())
     metrics.add_metric(name="CommunicationsUpdated", unit="Count", value=1)
     return result
 

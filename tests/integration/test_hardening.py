@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import json
 import logging
+import uuid
 
 import pytest
+from scheduled_comms import composition
 from scheduled_comms.composition import api_key_store
 from scheduled_comms.logic.auth import issue_api_key
 from scheduled_comms.models.domain import now_utc
+from scheduled_comms.models.registry import SenderSettings
 from scheduled_comms.observability import logger
 
 from tests.conftest import Company
@@ -144,3 +147,82 @@ def test_each_invocation_logs_only_its_own_keys(api, make_company):
     assert refusals, records
     for record in refusals:
         assert "company_id" not in record and "communication_id" not in record, record
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            lambda: sms_body(payload={**sms_body()["payload"], "phone_number_id": str(uuid.uuid4())}),
+            "payload.phone_number_id",
+        ),
+        (
+            lambda: voice_body(
+                payload={**voice_body()["payload"], "voice_agent_outbound_config_id": str(uuid.uuid4())}
+            ),
+            "payload.voice_agent_outbound_config_id",
+        ),
+        (
+            lambda: voice_body(
+                payload={
+                    **voice_body()["payload"],
+                    "follow_ups": {
+                        **voice_body()["payload"]["follow_ups"],
+                        "voice_agent_outbound_config_id": str(uuid.uuid4()),
+                    },
+                }
+            ),
+            "payload.follow_ups.voice_agent_outbound_config_id",
+        ),
+        (
+            lambda: email_body(payload={**email_body()["payload"], "from_email": "ceo@scheduled-comms.test"}),
+            "payload.from_email",
+        ),
+    ],
+    ids=["unknown-number", "unknown-config", "unknown-follow-up-config", "no-sender-domain"],
+)
+def test_a_create_naming_what_the_company_has_not_registered_is_a_422_that_spends_nothing(
+    api, make_company, body, field
+):
+    company = make_company(credits=3)
+
+    reply = api.request("POST", COLLECTION, company, body())
+
+    assert reply.status == 422, reply.text
+    assert [d["field"] for d in reply.json()["error"]["details"]] == [field]
+    assert stored_rows(company.id) == []
+    assert composition.credit_ledger().balance(company.id, consistent=True) == 3
+
+
+def test_another_companys_number_is_not_this_companys(api, make_company):
+    owner, other = make_company(registered=False), make_company(registered=False)
+    number = api.request("POST", "/v1/phone-numbers", owner, {"number": "+14155550142"}).json()["data"]["id"]
+
+    reply = api.request(
+        "POST", COLLECTION, other, sms_body(payload={**sms_body()["payload"], "phone_number_id": number})
+    )
+    own = api.request("POST", COLLECTION, owner, sms_body(payload={**sms_body()["payload"], "phone_number_id": number}))
+
+    assert reply.status == 422 and reply.json()["error"]["details"][0]["field"] == "payload.phone_number_id"
+    assert own.status == 201, own.text
+
+
+def test_from_email_must_be_in_the_company_sender_domain_at_create_and_patch(api, make_company):
+    company = make_company()
+    composition.directory().put_sender_settings(
+        company.id, SenderSettings(default_from_email="team@acme.example"), now_utc()
+    )
+    inside = email_body(payload={**email_body()["payload"], "from_email": "sales@ACME.example"})
+    outside = email_body(payload={**email_body()["payload"], "from_email": "sales@example.com"})
+
+    created = api.request("POST", COLLECTION, company, inside)
+    refused = api.request("POST", COLLECTION, company, outside)
+    patched = api.request(
+        "PATCH", f"{COLLECTION}/{created.json()['data']['id']}", company, {"payload": outside["payload"]}
+    )
+
+    assert created.status == 201, created.text
+    assert refused.status == 422 and refused.json()["error"]["details"][0]["field"] == "payload.from_email"
+    assert "acme.example" in refused.json()["error"]["details"][0]["message"]
+    assert patched.status == 422 and patched.json()["error"]["details"][0]["field"] == "payload.from_email"
+    assert len(stored_rows(company.id)) == 1

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.models.domain import ApiKeyRecord, Communication, ListFilters, Page, SendResult, Status
-from scheduled_comms.models.registry import PhoneNumber, VoiceAgentConfig, VoiceCredentials
+from scheduled_comms.models.registry import PhoneNumber, SenderSettings, VoiceAgentConfig, VoiceCredentials
 
 
 class CommunicationStore(Protocol):
@@ -108,6 +108,16 @@ class OutcomeStore(Protocol):
         ...
 
     def update_if_status(self, current: Communication, updated: Communication, expected: Status) -> bool: ...
+
+
+class ReferenceSource(Protocol):
+    """The company's registrations a row may name."""
+
+    def phone_number(self, company_id: str, number_id: str) -> PhoneNumber | None: ...
+
+    def voice_config(self, company_id: str, config_id: str) -> tuple[VoiceAgentConfig, str] | None: ...
+
+    def sender_settings(self, company_id: str) -> SenderSettings: ...
 
 
 class ConfigSource(Protocol):

@@ -14,6 +14,7 @@ import urllib3
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 from scheduled_comms.adapters.aws import sending_client
 from scheduled_comms.adapters.directory import DynamoDirectory, SecretsVault
+from scheduled_comms.logic.references import from_email_allowed
 from scheduled_comms.models.domain import Channel, Communication, SendResult
 
 RETRYABLE_CODES = frozenset(
@@ -51,10 +52,6 @@ def classify_transport_error(exc: Exception) -> SendResult:
     return SendResult.retry(f"{type(exc).__name__}: transport error, will retry")
 
 
-def _same_domain(address: str, reference: str | None) -> bool:
-    return bool(reference) and address.rpartition("@")[2].lower() == str(reference).rpartition("@")[2].lower()
-
-
 class SesEmailSender:
     """Email through SES v2 ``SendEmail``; the sender is the payload's (within the company's sender domain),
     else the company's default sender, else the service's."""
@@ -68,8 +65,7 @@ class SesEmailSender:
         payload = row.payload
         company_sender = self._directory.sender_settings(row.company_id).default_from_email
         requested = payload.get("from_email")
-        if requested and not _same_domain(requested, company_sender):
-            # SES would send as any identity verified in the account: a company sends only from its own domain.
+        if requested and not from_email_allowed(requested, company_sender):
             return SendResult.fail(
                 f"from_email domain {requested.rpartition('@')[2]} is not this company's sender domain"
                 " (set it with `scheduled-comms senders set`)"
