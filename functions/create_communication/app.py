@@ -15,6 +15,7 @@ router = Router()
 
 @router.post(
     "/v1/scheduled-communications",
+    operation_id="createScheduledCommunication",
     summary="Schedule a communication",
     tags=["scheduled-communications"],
     security=requires_any(*[("dispatcher:write", scope) for scope in CHANNEL_SCOPES]),

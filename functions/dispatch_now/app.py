@@ -16,6 +16,7 @@ router = Router()
 
 @router.post(
     "/v1/scheduled-communications/<id>/dispatch-now",
+    operation_id="dispatchScheduledCommunicationNow",
     summary="Dispatch a pending communication now",
     tags=["scheduled-communications"],
     security=requires_any(*[("dispatcher:write", scope) for scope in CHANNEL_SCOPES]),

@@ -11,6 +11,7 @@ router = Router()
 
 @router.get(
     "/v1/settings/business-hours",
+    operation_id="getBusinessHours",
     summary="Read business hours",
     tags=["settings"],
     security=requires("dispatcher:read"),

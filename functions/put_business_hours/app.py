@@ -15,6 +15,7 @@ router = Router()
 
 @router.put(
     "/v1/settings/business-hours",
+    operation_id="putBusinessHours",
     summary="Replace business hours",
     tags=["settings"],
     security=requires("dispatcher:write"),

@@ -16,6 +16,7 @@ router = Router()
 
 @router.post(
     "/v1/voice-agent-configs",
+    operation_id="registerVoiceAgentConfig",
     summary="Register a voice-agent config",
     tags=["registry"],
     security=requires("dispatcher:write", "calls:initiate"),

@@ -16,6 +16,7 @@ router = Router()
 
 @router.patch(
     "/v1/scheduled-communications/<id>",
+    operation_id="updateScheduledCommunication",
     summary="Edit a pending communication",
     tags=["scheduled-communications"],
     security=requires_any(*[("dispatcher:write", scope) for scope in CHANNEL_SCOPES]),

@@ -15,6 +15,7 @@ router = Router()
 
 @router.post(
     "/v1/webhooks/voice",
+    operation_id="receiveVoiceCallOutcome",
     summary="Voice call outcome (signed by the provider)",
     tags=["webhooks"],
     security=[{"webhookSignature": []}],
