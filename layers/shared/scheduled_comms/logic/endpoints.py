@@ -76,9 +76,9 @@ def address_refusal(address: IPAddress) -> str | None:
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
-        ("private", address.is_private),
         ("reserved", address.is_reserved),
         ("site-local", isinstance(address, ipaddress.IPv6Address) and address.is_site_local),
+        ("private", address.is_private),
         ("non-public", not address.is_global),
     )
     for kind, applies in kinds:
