@@ -281,3 +281,16 @@ def test_inside_lambda_the_loopback_allowance_has_no_effect(monkeypatch):
     finally:
         monkeypatch.undo()
         composition.reset()
+
+
+def test_registration_and_the_tick_read_the_same_port_setting_from_the_template():
+    from scheduled_comms_cli.template import Stack
+
+    stack = Stack("test")
+
+    ports = {
+        name: stack.function_environment(name).get("VOICE_ENDPOINT_PORTS")
+        for name in ("RegisterVoiceAgentConfigFunction", "TickFunction")
+    }
+
+    assert ports == {"RegisterVoiceAgentConfigFunction": "443", "TickFunction": "443"}
