@@ -186,6 +186,8 @@ def test_a_host_that_does_not_resolve_is_a_retryable_refusal():
     [
         ("https://voice.example.com:8443/calls", "port 8443 is not allowed"),
         ("https://voice.example.com:80/calls", "port 80 is not allowed"),
+        ("https://voice.example.com:0/calls", "port 0 is not allowed"),
+        ("https://voice.example.com:99999/calls", "invalid port"),
         ("http://voice.example.com/calls", "must use https"),
         ("ftp://voice.example.com/calls", "must use https"),
         ("https://user:pass@voice.example.com/calls", "credentials"),

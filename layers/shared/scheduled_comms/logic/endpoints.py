@@ -9,7 +9,7 @@ connects to the address that was checked instead of resolving the name again (DN
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from scheduled_comms.errors import EndpointRefused, EndpointUnresolved, HostUnresolved
@@ -43,7 +43,6 @@ class CheckedEndpoint:
     port: int
     address: IPAddress
     target: str = "/"
-    addresses: tuple[IPAddress, ...] = field(default=())
 
     @property
     def host_header(self) -> str:
@@ -113,9 +112,10 @@ def check_endpoint(url: str, rules: EndpointRules, resolver: HostResolver) -> Ch
     if not host:
         raise EndpointRefused("must name a host")
     try:
-        port = parts.port or (443 if scheme == "https" else 80)
+        written = parts.port
     except ValueError:
         raise EndpointRefused("has an invalid port") from None
+    port = written if written is not None else (443 if scheme == "https" else 80)
     if scheme == "https" and port not in rules.ports:
         allowed = ", ".join(str(p) for p in sorted(rules.ports))
         raise EndpointRefused(f"port {port} is not allowed (allowed: {allowed})")
@@ -138,4 +138,4 @@ def check_endpoint(url: str, rules: EndpointRules, resolver: HostResolver) -> Ch
     target = parts.path or "/"
     if parts.query:
         target = f"{target}?{parts.query}"
-    return CheckedEndpoint(scheme, host, port, addresses[0], target, addresses)
+    return CheckedEndpoint(scheme, host, port, addresses[0], target)
