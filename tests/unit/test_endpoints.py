@@ -296,3 +296,24 @@ def test_registration_and_the_tick_read_the_same_port_setting_from_the_template(
     }
 
     assert ports == {"RegisterVoiceAgentConfigFunction": "443", "TickFunction": "443"}
+
+
+def test_a_lookup_that_hangs_counts_as_unresolved(monkeypatch):
+    import socket
+    import threading
+
+    from scheduled_comms.adapters.resolver import SystemResolver
+
+    released = threading.Event()
+
+    def hanging_getaddrinfo(*_args, **_kwargs):
+        released.wait()
+        return []
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_getaddrinfo)
+    resolver = SystemResolver(timeout_seconds=0.05)
+    try:
+        with pytest.raises(HostUnresolved):
+            resolver.resolve("slow.example.com", 443)
+    finally:
+        released.set()
