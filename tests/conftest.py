@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 
 # As in Lambda, the Powertools variables exist before any handler module is imported.
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "scheduled-comms")
@@ -23,6 +24,8 @@ from scheduled_comms.models.domain import now_utc
 from scheduled_comms_cli.local_stack import LOCAL_CREDENTIALS, FunctionHost, Gateway, prepare_moto_dynamodb
 from scheduled_comms_cli.template import Stack, create_resources
 
+from tests.fake_dns import PUBLIC_ADDRESS, FakeDns
+
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 
 
@@ -36,9 +39,18 @@ LOCAL_ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "ALLOW_INSECURE_VOICE_ENDPOINTS": "true",
     "DEFAULT_FROM_EMAIL": f"noreply@{SENDER_DOMAIN}",
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fake_dns() -> Iterator[FakeDns]:
+    """The session's DNS: the names tests register resolve to a public address without the internet."""
+    dns = FakeDns()
+    dns.answer("voice.example.com", [PUBLIC_ADDRESS])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket, "getaddrinfo", dns.getaddrinfo)
+        yield dns
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +72,8 @@ def stack() -> Iterator[Stack]:
         boto3.client("sesv2").create_email_identity(EmailIdentity=SENDER_DOMAIN)
         boto3.client("sesv2").create_email_identity(EmailIdentity="example.com")
         composition.reset()
+        # The voice simulator listens on plain HTTP on 127.0.0.1, as in the local stack.
+        composition.allow_loopback_http_endpoints()
         yield stack
         composition.reset()
     os.environ.clear()

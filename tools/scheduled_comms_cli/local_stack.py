@@ -474,13 +474,14 @@ class LocalStack:
                 "POWERTOOLS_DEV": "false",
                 "DEFAULT_FROM_EMAIL": f"noreply@{DEV_SENDER_DOMAIN}",
                 "VOICE_WEBHOOK_URL": f"{self.api_url}/v1/webhooks/voice",
-                "ALLOW_INSECURE_VOICE_ENDPOINTS": "true",
                 "TICK_INTERVAL_SECONDS": str(max(5, int(self.tick_interval or 60))),
             }
         )
         from scheduled_comms import composition
 
         composition.reset()
+        # The simulator speaks plain HTTP on 127.0.0.1: the local stack's own allowance, not a setting.
+        composition.allow_loopback_http_endpoints()
         from scheduled_comms_cli.voice_simulator import VoiceProviderSimulator
 
         self.simulator = VoiceProviderSimulator(
@@ -497,7 +498,14 @@ class LocalStack:
         return company
 
     def create_dev_company(self, credits: int) -> dict[str, str]:
-        from scheduled_comms.composition import api_key_store, credit_ledger, directory, vault
+        from scheduled_comms.composition import (
+            api_key_store,
+            credit_ledger,
+            directory,
+            endpoint_rules,
+            host_resolver,
+            vault,
+        )
         from scheduled_comms.logic.auth import ALL_SCOPES, issue_api_key
         from scheduled_comms.logic.registry import register_phone_number, register_voice_agent_config
         from scheduled_comms.models.domain import Caller, now_utc
@@ -524,7 +532,8 @@ class LocalStack:
                 }
             ),
             now_utc(),
-            allow_insecure_local=True,
+            endpoint_rules(),
+            host_resolver(),
         )
         self.simulator.register(config.id, simulator_key, config.webhook_secret)
         return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
@@ -9,6 +10,8 @@ from typing import Any, Protocol
 from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.models.domain import ApiKeyRecord, Communication, ListFilters, Page, SendResult, Status
 from scheduled_comms.models.registry import PhoneNumber, SenderSettings, VoiceAgentConfig, VoiceCredentials
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class CommunicationStore(Protocol):
@@ -144,3 +147,12 @@ class Directory(Protocol):
 
 class Vault(Protocol):
     def put_voice_credentials(self, company_id: str, config_id: str, credentials: VoiceCredentials) -> str: ...
+
+
+class HostResolver(Protocol):
+    def resolve(self, host: str, port: int) -> list[IPAddress]:
+        """Every address ``host`` resolves to now, in the order to try them.
+
+        Raises ``HostUnresolved`` when it has none (an unknown name, or DNS failing).
+        """
+        ...
