@@ -226,3 +226,31 @@ def test_from_email_must_be_in_the_company_sender_domain_at_create_and_patch(api
     assert "acme.example" in refused.json()["error"]["details"][0]["message"]
     assert patched.status == 422 and patched.json()["error"]["details"][0]["field"] == "payload.from_email"
     assert len(stored_rows(company.id)) == 1
+
+
+@pytest.mark.parametrize("given", [{"related_entity_type": "deal"}, {"related_entity_id": str(uuid.uuid4())}])
+def test_a_related_entity_needs_both_its_type_and_its_id(api, make_company, given):
+    company = make_company()
+
+    reply = api.request("POST", COLLECTION, company, email_body(**given))
+
+    assert reply.status == 422, reply.text
+    assert [d["field"] for d in reply.json()["error"]["details"]] == ["related_entity_id"]
+    assert stored_rows(company.id) == []
+
+
+def test_an_emails_payload_links_are_the_rows_when_the_row_names_none(api, make_company):
+    company = make_company()
+    body = email_body()
+    del body["contact_id"]
+    body["payload"].update(deal_id=str(uuid.uuid4()), customer_id=str(uuid.uuid4()))
+
+    row = api.request("POST", COLLECTION, company, body).json()["data"]
+    found = api.request("GET", f"{COLLECTION}?contact_id={body['payload']['contact_id']}", company).json()["data"]
+
+    assert (row["contact_id"], row["deal_id"], row["customer_id"]) == (
+        body["payload"]["contact_id"],
+        body["payload"]["deal_id"],
+        body["payload"]["customer_id"],
+    )
+    assert [r["id"] for r in found] == [row["id"]]
