@@ -6,6 +6,13 @@ import json
 import re
 
 from scheduled_comms_cli.openapi import DOCUMENT_PATHS, build_document, render
+from scheduled_comms_cli.template import PROJECT_ROOT
+
+
+def test_the_root_document_is_the_layers_own_copy():
+    root = PROJECT_ROOT / "openapi.json"
+
+    assert root.is_symlink() and root.resolve() == DOCUMENT_PATHS[0].resolve(), "one document, so no drift"
 
 
 def test_committed_document_is_current(stack):

@@ -8,7 +8,8 @@ from typing import Any
 
 from scheduled_comms_cli.template import PROJECT_ROOT, Stack
 
-DOCUMENT_PATHS = (PROJECT_ROOT / "openapi.json", PROJECT_ROOT / "layers/shared/scheduled_comms/http/openapi.json")
+# One document: the layer's copy (served by the docs function); openapi.json at the root is a symlink to it.
+DOCUMENT_PATHS = (PROJECT_ROOT / "layers/shared/scheduled_comms/http/openapi.json",)
 ERRORS = {
     "400": "Invalid cursor, or a body that is not UTF-8",
     "401": "Missing, unknown or revoked API key",
