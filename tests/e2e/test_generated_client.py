@@ -90,7 +90,7 @@ def test_every_operation_through_the_generated_client(sdk: Any, client: Any, ser
     put = sdk.put_business_hours.sync_detailed(client=client, body=hours)
     got = sdk.get_business_hours.sync_detailed(client=client)
     assert put.status_code == 200 and got.status_code == 200
-    assert got.parsed.to_dict()["timezone"] == "America/New_York"
+    assert got.parsed.data.timezone == "America/New_York"
 
     number = sdk.register_phone_number.sync_detailed(client=client, body=m.PhoneNumberCreate(number="+14155550188"))
     assert number.status_code == 201 and isinstance(number.parsed, m.PhoneNumberResponse)

@@ -25,11 +25,11 @@ def test_business_hours_default_then_replace(api, make_company):
     again = api.request("GET", "/v1/settings/business-hours", company)
 
     assert default.status == 200
-    assert default.json()["timezone"] == "UTC"
-    assert set(default.json()["windows"]) == {"mon", "tue", "wed", "thu", "fri"}
-    assert default.json()["windows"]["mon"] == [{"start": "09:00", "end": "17:00"}]
+    assert default.json()["data"]["timezone"] == "UTC"
+    assert set(default.json()["data"]["windows"]) == {"mon", "tue", "wed", "thu", "fri"}
+    assert default.json()["data"]["windows"]["mon"] == [{"start": "09:00", "end": "17:00"}]
     assert replaced.status == 200
-    assert again.json() == replaced.json() == hours
+    assert again.json()["data"] == replaced.json()["data"] == hours
 
 
 @pytest.mark.parametrize(
@@ -51,14 +51,14 @@ def test_invalid_business_hours_are_422(api, make_company, body, field):
 
     assert reply.status == 422, reply.text
     assert any(d["field"].startswith(field) for d in reply.json()["error"]["details"]), reply.json()
-    assert api.request("GET", "/v1/settings/business-hours", company).json()["timezone"] == "UTC"
+    assert api.request("GET", "/v1/settings/business-hours", company).json()["data"]["timezone"] == "UTC"
 
 
 def test_settings_are_per_company(api, make_company):
     first, second = make_company(registered=False), make_company(registered=False)
     api.request("PUT", "/v1/settings/business-hours", first, {"timezone": "Asia/Tokyo"})
 
-    assert api.request("GET", "/v1/settings/business-hours", second).json()["timezone"] == "UTC"
+    assert api.request("GET", "/v1/settings/business-hours", second).json()["data"]["timezone"] == "UTC"
 
 
 def test_business_hours_scopes(api, make_company):
@@ -169,7 +169,7 @@ def test_the_ticks_directory_keeps_settings_for_its_cache_time_and_the_apis_read
     assert first.timezone == within.timezone == "Australia/Sydney"
     assert after.timezone == "Europe/Paris"
     assert composition.directory().business_hours(company.id).timezone == "Europe/Paris", "no cache for the API"
-    assert api.request("GET", "/v1/settings/business-hours", company).json() == paris
+    assert api.request("GET", "/v1/settings/business-hours", company).json()["data"] == paris
 
 
 def test_each_tick_reads_settings_afresh(api, make_company):

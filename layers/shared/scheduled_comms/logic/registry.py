@@ -8,7 +8,7 @@ from datetime import datetime
 from scheduled_comms.errors import EndpointRefused, FieldError, ValidationFailed
 from scheduled_comms.logic.auth import require_scopes
 from scheduled_comms.logic.endpoints import EndpointRules, check_endpoint
-from scheduled_comms.models.business_hours import BusinessHours
+from scheduled_comms.models.business_hours import BusinessHours, BusinessHoursResponse
 from scheduled_comms.models.domain import Caller, Scope
 from scheduled_comms.models.registry import (
     PhoneNumber,
@@ -22,15 +22,17 @@ from scheduled_comms.models.values import new_id
 from scheduled_comms.ports import Directory, HostResolver, Vault
 
 
-def get_business_hours(directory: Directory, caller: Caller) -> BusinessHours:
+def get_business_hours(directory: Directory, caller: Caller) -> BusinessHoursResponse:
     require_scopes(caller, Scope.DISPATCHER_READ)
-    return directory.business_hours(caller.company_id)
+    return BusinessHoursResponse(data=directory.business_hours(caller.company_id))
 
 
-def put_business_hours(directory: Directory, caller: Caller, hours: BusinessHours, now: datetime) -> BusinessHours:
+def put_business_hours(
+    directory: Directory, caller: Caller, hours: BusinessHours, now: datetime
+) -> BusinessHoursResponse:
     require_scopes(caller, Scope.DISPATCHER_WRITE)
     directory.put_business_hours(caller.company_id, hours, now)
-    return hours
+    return BusinessHoursResponse(data=hours)
 
 
 def register_phone_number(

@@ -66,14 +66,14 @@ UtcInstant = Annotated[
 
 
 @lru_cache(maxsize=1)
-def _zone_names() -> frozenset[str]:
+def iana_zone_names() -> frozenset[str]:
     """The IANA database's zone names, as tzdata lists them: not the system's aliases such as ``localtime``."""
     listed = importlib.resources.files("tzdata").joinpath("zones").read_text().split()
     return frozenset(listed) - {"Factory"}
 
 
 def check_timezone(value: str) -> str:
-    if value not in _zone_names():
+    if value not in iana_zone_names():
         raise ValueError("must be an IANA time zone name, e.g. Australia/Sydney")
     return value
 
