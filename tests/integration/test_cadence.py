@@ -6,6 +6,7 @@ import json
 import time
 from datetime import datetime, timedelta
 
+import pytest
 from scheduled_comms.logic.voice_outcomes import SIGNATURE_HEADER, sign
 
 from tests.integration.conftest import soon
@@ -283,31 +284,25 @@ def test_the_same_outcome_again_changes_nothing_and_another_is_a_409(api, make_c
     assert [row["status"] for row in follow_ups] == ["pending"], "no conversation was planted after the fact"
 
 
-def test_each_follow_up_call_costs_a_credit_when_it_is_queued(api, make_company, ticker, fresh_simulator):
-    company = make_company(credits=5)
+@pytest.mark.parametrize(
+    ("credits", "follow_up", "left"),
+    [
+        (5, ("pending", None), 3),  # one credit for the first call, one for the queued follow-up
+        (1, ("skipped", "no credits left to queue this follow-up call"), 0),
+    ],
+    ids=["charged", "no-credit-left"],
+)
+def test_a_follow_up_call_spends_a_credit_when_queued_or_is_queued_skipped_without_one(
+    api, make_company, ticker, fresh_simulator, credits, follow_up, left
+):
+    company = make_company(credits=credits)
     config_id = register_voice(api, company, fresh_simulator)
     first = schedule(api, company, cadence_body(config_id))
 
     ticker.at(soon(5))
 
     rows = api.request("GET", f"{COLLECTION}?limit=100", company).json()
-    follow_ups = [row for row in rows["data"] if row["cadence_attempt"] == 2]
-    assert fetch(api, company, first["id"])["status"] == "dispatched"
-    assert [row["status"] for row in follow_ups] == ["pending"]
-    assert rows["meta"]["credits_remaining"] == 3, "one credit for the first call, one for the queued follow-up"
-
-
-def test_a_follow_up_with_no_credit_left_is_queued_skipped_with_its_reason(api, make_company, ticker, fresh_simulator):
-    company = make_company(credits=1)
-    config_id = register_voice(api, company, fresh_simulator)
-    first = schedule(api, company, cadence_body(config_id))
-
-    ticker.at(soon(5))
-
-    rows = api.request("GET", f"{COLLECTION}?limit=100", company).json()
-    follow_ups = [row for row in rows["data"] if row["cadence_attempt"] == 2]
+    follow_ups = [(row["status"], row["skip_reason"]) for row in rows["data"] if row["cadence_attempt"] == 2]
     assert fetch(api, company, first["id"])["status"] == "dispatched", "the call that went out is recorded"
-    assert [(row["status"], row["skip_reason"]) for row in follow_ups] == [
-        ("skipped", "no credits left to queue this follow-up call")
-    ]
-    assert rows["meta"]["credits_remaining"] == 0
+    assert follow_ups == [follow_up]
+    assert rows["meta"]["credits_remaining"] == left

@@ -196,13 +196,7 @@ class DynamoDispatchStore:
         names = request["ExpressionAttributeNames"]
         names.update({"#outcome": "call_outcome", "#external_id": "dispatched_external_id"})
         request["ExpressionAttributeValues"][":call_id"] = {"S": outcome["call_id"]}
-        try:
-            self._client.update_item(**request)
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return False
-            raise
-        return True
+        return self._update_if(request)
 
     def update_if_status(self, current: Communication, updated: Communication, expected: Status) -> bool:
         """Write ``updated`` if the row still has status ``expected`` (webhook-side changes)."""
@@ -212,6 +206,10 @@ class DynamoDispatchStore:
         request["ConditionExpression"] = "#status = :expected"
         request["ExpressionAttributeNames"]["#status"] = "status"
         request["ExpressionAttributeValues"][":expected"] = {"S": expected.value}
+        return self._update_if(request)
+
+    def _update_if(self, request: dict[str, Any]) -> bool:
+        """An UpdateItem with a condition: False when the condition did not hold."""
         try:
             self._client.update_item(**request)
         except ClientError as exc:
