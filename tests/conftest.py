@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 
 # As in Lambda, the Powertools variables exist before any handler module is imported.
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "scheduled-comms")
@@ -29,6 +30,8 @@ from scheduled_comms_cli.local_stack import (
 )
 from scheduled_comms_cli.template import Stack, create_resources
 
+from tests.fake_dns import PUBLIC_ADDRESS, FakeDns
+
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 
 
@@ -42,9 +45,18 @@ LOCAL_ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "ALLOW_INSECURE_VOICE_ENDPOINTS": "true",
     "DEFAULT_FROM_EMAIL": f"noreply@{SENDER_DOMAIN}",
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fake_dns() -> Iterator[FakeDns]:
+    """The session's DNS: the names tests register resolve to a public address without the internet."""
+    dns = FakeDns()
+    dns.answer("voice.example.com", [PUBLIC_ADDRESS])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket, "getaddrinfo", dns.getaddrinfo)
+        yield dns
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +79,8 @@ def stack() -> Iterator[Stack]:
         boto3.client("sesv2").create_email_identity(EmailIdentity=SENDER_DOMAIN)
         boto3.client("sesv2").create_email_identity(EmailIdentity="example.com")
         composition.reset()
+        # The voice simulator listens on plain HTTP on 127.0.0.1, as in the local stack.
+        composition.allow_loopback_http_endpoints()
         yield stack
         composition.reset()
     os.environ.clear()
@@ -88,14 +102,40 @@ class Company:
 def make_company(stack: Stack) -> Callable[..., Company]:
     import uuid
 
-    def make(credits: int = 100, scopes: tuple[str, ...] = ALL_SCOPES) -> Company:
+    def make(credits: int = 100, scopes: tuple[str, ...] = ALL_SCOPES, registered: bool = True) -> Company:
+        """A company with a key; ``registered``: it also has the sender number and voice config the
+        sample bodies name (``PHONE_NUMBER_ID``, ``VOICE_CONFIG_ID``), as rows may name only what is registered."""
         company_id = str(uuid.uuid4())
         if credits:
             composition.credit_ledger().grant(company_id, credits, now_utc(), name="Test company")
         record, key = issue_api_key(composition.api_key_store(), company_id, scopes, now_utc())
+        if registered:
+            register_sample_references(company_id)
         return Company(company_id, key, record.key_id)
 
     return make
+
+
+PHONE_NUMBER_ID = "6a7b8c9d-0e1f-4a2b-9c3d-4e5f6a7b8c9d"
+VOICE_CONFIG_ID = "9d1c5a7e-2f3b-4c6d-8e9f-0a1b2c3d4e5f"
+
+
+def register_sample_references(company_id: str) -> None:
+    """The number and voice config the sample bodies name (the config has no credentials: it cannot dial)."""
+    from scheduled_comms.models.registry import PhoneNumber, VoiceAgentConfig
+
+    now = now_utc()
+    directory = composition.directory()
+    directory.put_phone_number(company_id, PhoneNumber(id=PHONE_NUMBER_ID, number="+14155550100", created_at=now))
+    config = VoiceAgentConfig(
+        id=VOICE_CONFIG_ID,
+        name="Sample agent",
+        provider="http",
+        endpoint_url="https://voice.example.com/calls",
+        agent_id="agent-sample",
+        created_at=now,
+    )
+    directory.put_voice_config(company_id, config, "arn:aws:secretsmanager:us-east-1:123456789012:secret:none")
 
 
 @dataclass

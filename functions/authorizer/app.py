@@ -14,7 +14,7 @@ from scheduled_comms.logic.auth import authenticate
 from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics, tracer
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @discard_unpublished_metrics
 @metrics.log_metrics

@@ -16,6 +16,7 @@ router = Router()
 
 @router.delete(
     "/v1/scheduled-communications/<id>",
+    operation_id="cancelScheduledCommunication",
     summary="Cancel a pending communication",
     tags=["scheduled-communications"],
     security=requires("dispatcher:write"),

@@ -3,11 +3,11 @@
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from scheduled_comms.composition import communication_store, idempotency
+from scheduled_comms.composition import communication_store, directory, idempotency
 from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, json_response, requires_any
 from scheduled_comms.logic.communications import schedule_communication
 from scheduled_comms.models.api import CommunicationResponse, CreateCommunicationRequest
-from scheduled_comms.models.domain import now_utc
+from scheduled_comms.models.domain import CHANNEL_SCOPES, now_utc
 from scheduled_comms.observability import logger, metrics
 
 router = Router()
@@ -15,9 +15,10 @@ router = Router()
 
 @router.post(
     "/v1/scheduled-communications",
+    operation_id="createScheduledCommunication",
     summary="Schedule a communication",
     tags=["scheduled-communications"],
-    security=requires_any(*[("dispatcher:write", scope) for scope in ("email:send", "sms:send", "calls:initiate")]),
+    security=requires_any(*[("dispatcher:write", scope) for scope in CHANNEL_SCOPES]),
     responses={201: {"description": "Created", "content": {"application/json": {"model": CommunicationResponse}}}},
 )
 def create_route(request: Annotated[CreateCommunicationRequest, Body()]) -> Any:
@@ -27,6 +28,7 @@ def create_route(request: Annotated[CreateCommunicationRequest, Body()]) -> Any:
     guard.register_lambda_context(router.lambda_context)
     result = schedule_communication(
         communication_store(),
+        directory(),
         guard,
         caller,
         request,

@@ -4,10 +4,10 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from scheduled_comms.composition import communication_store, credit_ledger
-from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
+from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires_any
 from scheduled_comms.logic.communications import dispatch_now
 from scheduled_comms.models.api import CommunicationResponse
-from scheduled_comms.models.domain import now_utc
+from scheduled_comms.models.domain import CHANNEL_SCOPES, now_utc
 from scheduled_comms.models.values import Uuid
 from scheduled_comms.observability import logger, metrics
 
@@ -16,9 +16,10 @@ router = Router()
 
 @router.post(
     "/v1/scheduled-communications/<id>/dispatch-now",
+    operation_id="dispatchScheduledCommunicationNow",
     summary="Dispatch a pending communication now",
     tags=["scheduled-communications"],
-    security=requires("dispatcher:write"),
+    security=requires_any(*[("dispatcher:write", scope) for scope in CHANNEL_SCOPES]),
 )
 def dispatch_now_route(id: Annotated[Uuid, Path()]) -> CommunicationResponse:
     caller = current_caller(router)

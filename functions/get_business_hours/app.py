@@ -3,7 +3,7 @@
 from scheduled_comms.composition import directory
 from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.registry import get_business_hours
-from scheduled_comms.models.business_hours import BusinessHours
+from scheduled_comms.models.business_hours import BusinessHoursResponse
 from scheduled_comms.observability import logger, metrics
 
 router = Router()
@@ -11,11 +11,12 @@ router = Router()
 
 @router.get(
     "/v1/settings/business-hours",
+    operation_id="getBusinessHours",
     summary="Read business hours",
     tags=["settings"],
     security=requires("dispatcher:read"),
 )
-def get_route() -> BusinessHours:
+def get_route() -> BusinessHoursResponse:
     caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id)
     metrics.add_metric(name="BusinessHoursRead", unit="Count", value=1)

@@ -15,6 +15,7 @@ router = Router()
 
 @router.get(
     "/v1/scheduled-communications/<id>",
+    operation_id="getScheduledCommunication",
     summary="Get a scheduled communication",
     tags=["scheduled-communications"],
     security=requires("dispatcher:read"),

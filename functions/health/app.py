@@ -8,7 +8,7 @@ from scheduled_comms.settings import get_settings
 router = Router()
 
 
-@router.get("/v1/health", summary="Liveness check", tags=["health"])
+@router.get("/v1/health", operation_id="getHealth", summary="Liveness check", tags=["health"])
 def health() -> HealthResponse:
     return HealthResponse(status="ok", version=get_settings().service_version, time=now_utc())
 

@@ -18,6 +18,7 @@ QUERY_PARAMETERS = {"status", "channel", "contact_id", "deal_id", "customer_id",
 
 @router.get(
     "/v1/scheduled-communications",
+    operation_id="listScheduledCommunications",
     summary="List scheduled communications",
     tags=["scheduled-communications"],
     security=requires("dispatcher:read"),

@@ -9,7 +9,13 @@ from scheduled_comms.observability import logger, metrics
 router = Router()
 
 
-@router.get("/v1/phone-numbers", summary="List sender numbers", tags=["registry"], security=requires("dispatcher:read"))
+@router.get(
+    "/v1/phone-numbers",
+    operation_id="listPhoneNumbers",
+    summary="List sender numbers",
+    tags=["registry"],
+    security=requires("dispatcher:read"),
+)
 def list_route() -> PhoneNumberList:
     caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id)

@@ -11,6 +11,7 @@ router = Router()
 
 @router.get(
     "/v1/voice-agent-configs",
+    operation_id="listVoiceAgentConfigs",
     summary="List voice-agent configs",
     tags=["registry"],
     security=requires("dispatcher:read"),

@@ -22,7 +22,7 @@ ALLOWED = {
 }
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     allowed = ALLOWED.get(str(event.get("resource")), "")
     failure = MethodNotAllowed(f"{event.get('httpMethod')} is not supported here; use {allowed}")

@@ -15,6 +15,7 @@ router = Router()
 
 @router.post(
     "/v1/phone-numbers",
+    operation_id="registerPhoneNumber",
     summary="Register a sender number",
     tags=["registry"],
     security=requires("dispatcher:write", "sms:send"),

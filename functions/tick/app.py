@@ -13,7 +13,7 @@ from scheduled_comms.observability import discard_unpublished_metrics, logger, m
 STALE_AFTER = timedelta(minutes=2)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @discard_unpublished_metrics
 @metrics.log_metrics(raise_on_empty_metrics=False)

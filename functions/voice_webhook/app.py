@@ -15,6 +15,7 @@ router = Router()
 
 @router.post(
     "/v1/webhooks/voice",
+    operation_id="receiveVoiceCallOutcome",
     summary="Voice call outcome (signed by the provider)",
     tags=["webhooks"],
     security=[{"webhookSignature": []}],
@@ -27,7 +28,7 @@ def webhook_route(outcome: Annotated[CallOutcome, Body()]) -> dict[str, Any]:
         vault(),
         outcome,
         router.current_event.headers.get(SIGNATURE_HEADER),
-        (router.current_event.body or "").encode(),
+        (router.current_event.decoded_body or "").encode(),
         now_utc(),
         get_settings().webhook_tolerance_seconds,
     )

@@ -120,3 +120,26 @@ def test_company_default_sender_is_used(service):
     sent = {e["external_id"]: e for e in json.loads(service.console_cli("outbox", "--json").stdout)}
     dispatched = service.request("GET", f"{COLLECTION}/{row['id']}", key).json()["data"]
     assert sent[dispatched["dispatched_external_id"]]["from"] == "team@dev.example.com"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "status"),
+    [
+        ("{console}/calls", 201),  # the local stack's allowance: plain HTTP to its loopback simulator
+        ("{console_https}/calls", 422),  # HTTPS to loopback: never, even locally
+        ("https://2130706433/calls", 422),
+        ("https://[::1]/calls", 422),
+        ("http://10.0.0.1/calls", 422),
+        ("https://localhost./calls", 422),
+    ],
+)
+def test_the_local_stack_admits_its_simulator_and_nothing_else_inside(service, endpoint, status):
+    console = service.info["console_url"]
+    url = endpoint.format(console=console, console_https=console.replace("http://", "https://"))
+    body = {"name": "Agent", "endpoint_url": url, "agent_id": "a-1", "api_key": "provider-key-0123456789"}
+
+    reply = service.request("POST", "/v1/voice-agent-configs", service.info["api_key"], json=body)
+
+    assert reply.status_code == status, reply.text
+    if status == 422:
+        assert [d["field"] for d in reply.json()["error"]["details"]] == ["endpoint_url"]

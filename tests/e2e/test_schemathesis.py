@@ -14,12 +14,15 @@ out of range, malformed parameters) and checks each is refused with a 4xx, never
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from scheduled_comms_cli.openapi import DOCUMENT_PATHS
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.meta import GenerationMode, ParameterLocation
+
+pytestmark = pytest.mark.slow
 
 ACCEPTANCE = {"positive_data_acceptance": {"expected-statuses": ["2XX", "400", "401", "402", "404", "409", "422"]}}
 POSITIVE = SchemathesisConfig.from_dict({"checks": ACCEPTANCE})

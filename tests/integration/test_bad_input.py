@@ -405,9 +405,9 @@ def test_a_cursor_works_only_for_its_company_and_filters_and_never_leaks(api, tw
 @pytest.mark.parametrize(
     ("raw", "content_type", "status"),
     [
-        (b'{"channel": "email", "subject": "\xff\xfe"}', "application/json", 422),  # not UTF-8
-        (b"\xc0\xaf", "application/json", 422),  # an overlong encoding
-        (json.dumps(email_body()).encode("utf-16"), "application/json", 422),
+        (b'{"channel": "email", "subject": "\xff\xfe"}', "application/json", 400),  # not UTF-8
+        (b"\xc0\xaf", "application/json", 400),  # an overlong encoding
+        (json.dumps(email_body()).encode("utf-16"), "application/json", 400),
         (b"{" + b" " * (6 * 1024 * 1024) + b"}", "application/json", 413),  # past API Gateway's 6 MB
     ],
     ids=["invalid-utf8", "overlong", "utf16", "over-6mb"],
@@ -450,3 +450,54 @@ def test_a_content_length_that_is_not_the_body_is_a_400(live_api, make_company, 
     assert status_line.split()[1] == b"400", status_line
     http = urllib3.PoolManager()
     assert json.loads(http.request("GET", f"{live_api}{COLLECTION}", headers=company.auth).data)["data"] == []
+
+
+def write_routes(row_id: str) -> list[tuple[str, str]]:
+    """Every route that takes a body, the unauthenticated webhook included."""
+    return [(method, path.partition("#")[0]) for method, path in valid_bodies(row_id)] + [
+        ("POST", "/v1/webhooks/voice")
+    ]
+
+
+@pytest.mark.parametrize("digits", [4_301, 5_000, 100_000])
+def test_an_integer_past_pythons_conversion_limit_is_a_422_on_every_write_route(api, tenant, digits):
+    company, row_id = tenant
+    before = snapshot(api, company)
+    for method, path in write_routes(row_id):
+        raw = '{"channel": "email", "n": ' + "9" * digits + "}"
+
+        reply = api.request(method, path, company, body=raw, headers={"Content-Type": "application/json"})
+
+        assert reply.status == 422, (path, reply.text[:300])
+        assert reply.json()["error"]["details"] == [
+            {"field": "body", "message": "holds a number of too many digits"}
+        ], path
+    assert snapshot(api, company) == before
+
+
+@pytest.mark.slow
+@settings(HYPOTHESIS, max_examples=300)
+@given(
+    raw=st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
+        st.recursive(
+            st.integers(-(10**18), 10**18).map(str)
+            | st.integers(4_290, 4_310).map(lambda n: "-" * (n % 2) + "7" * n)
+            | st.sampled_from(['"x"', "1e999", "-0", "0.1e-999"]),
+            lambda inner: st.lists(inner, max_size=3).map(lambda xs: "[" + ",".join(xs) + "]"),
+            max_leaves=4,
+        ).map(str.encode),
+    ),
+    route=st.integers(0, 6),
+)
+def test_the_decoder_answers_any_bytes_with_a_4xx_or_success_and_never_a_5xx(api, tenant, raw, route):
+    company, row_id = tenant
+    method, path = write_routes(row_id)[route]
+
+    status, _, text = api.gateway.handle(method, path, {**company.auth, "Content-Type": "application/json"}, raw)
+
+    assert status < 500, (raw[:100], text[:300])
+    if status >= 400:
+        error = json.loads(text)["error"]
+        assert isinstance(error["code"], str) and error["message"], error

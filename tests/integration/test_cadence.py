@@ -6,6 +6,7 @@ import json
 import time
 from datetime import datetime, timedelta
 
+import pytest
 from scheduled_comms.logic.voice_outcomes import SIGNATURE_HEADER, sign
 
 from tests.integration.conftest import soon
@@ -223,3 +224,85 @@ def test_webhook_for_a_row_of_another_config_is_404(api, make_company, ticker, f
     reply = _webhook(api, body, sign(secret, int(time.time()), raw))
 
     assert reply.status == 404
+
+
+def _signed(api, body: dict, secret: str):
+    return _webhook(api, body, sign(secret, int(time.time()), json.dumps(body).encode()))
+
+
+def test_an_outcome_for_a_row_not_yet_dialled_is_a_409_and_planted_nothing(api, make_company, ticker, fresh_simulator):
+    secret = "p" * 32
+    company = make_company()
+    config_id = register_voice(api, company, fresh_simulator, webhook_secret=secret)
+    pending = schedule(api, company, {**cadence_body(config_id), "scheduled_for": soon(3600).isoformat()})
+    planted = {
+        "call_id": "call-never-placed",
+        "metadata": {
+            "communication_id": pending["id"],
+            "company_id": company.id,
+            "voice_agent_outbound_config_id": config_id,
+        },
+        "answered": True,
+        "talk_seconds": 300,
+        "end_reason": "completed",
+    }
+
+    reply = _signed(api, planted, secret)
+
+    assert reply.status == 409, reply.text
+    assert fetch(api, company, pending["id"])["call_outcome"] is None
+
+
+def test_an_outcome_must_name_the_call_that_was_placed(api, make_company, ticker, fresh_simulator):
+    secret = "n" * 32
+    company, first, body = _dispatched_call(api, make_company, ticker, fresh_simulator, secret)
+
+    reply = _signed(api, {**body, "call_id": "someone-elses-call"}, secret)
+
+    assert reply.status == 404, reply.text
+    assert fetch(api, company, first["id"])["call_outcome"] is None
+
+
+def test_the_same_outcome_again_changes_nothing_and_another_is_a_409(api, make_company, ticker, fresh_simulator):
+    secret = "r" * 32
+    company, first, body = _dispatched_call(api, make_company, ticker, fresh_simulator, secret)
+    short = {**body, "talk_seconds": 2.5, "end_reason": "hung_up"}
+    assert _signed(api, short, secret).status == 200
+    stored = fetch(api, company, first["id"])
+
+    replay = _signed(api, short, secret)
+    different = _signed(api, body, secret)  # a long conversation, after the fact
+
+    assert replay.status == 200, replay.text
+    assert replay.json()["recorded"] is False and replay.json()["replayed"] is True
+    assert different.status == 409, different.text
+    after = fetch(api, company, first["id"])
+    assert after["call_outcome"] == stored["call_outcome"]
+    assert after["updated_at"] == stored["updated_at"]
+    rows = api.request("GET", f"{COLLECTION}?limit=100", company).json()["data"]
+    follow_ups = [row for row in rows if row["cadence_attempt"] == 2]
+    assert [row["status"] for row in follow_ups] == ["pending"], "no conversation was planted after the fact"
+
+
+@pytest.mark.parametrize(
+    ("credits", "follow_up", "left"),
+    [
+        (5, ("pending", None), 3),  # one credit for the first call, one for the queued follow-up
+        (1, ("skipped", "no credits left to queue this follow-up call"), 0),
+    ],
+    ids=["charged", "no-credit-left"],
+)
+def test_a_follow_up_call_spends_a_credit_when_queued_or_is_queued_skipped_without_one(
+    api, make_company, ticker, fresh_simulator, credits, follow_up, left
+):
+    company = make_company(credits=credits)
+    config_id = register_voice(api, company, fresh_simulator)
+    first = schedule(api, company, cadence_body(config_id))
+
+    ticker.at(soon(5))
+
+    rows = api.request("GET", f"{COLLECTION}?limit=100", company).json()
+    follow_ups = [(row["status"], row["skip_reason"]) for row in rows["data"] if row["cadence_attempt"] == 2]
+    assert fetch(api, company, first["id"])["status"] == "dispatched", "the call that went out is recorded"
+    assert follow_ups == [follow_up]
+    assert rows["meta"]["credits_remaining"] == left

@@ -9,10 +9,12 @@ import boto3
 import pytest
 from scheduled_comms.settings import get_settings
 
+from tests.conftest import PHONE_NUMBER_ID, VOICE_CONFIG_ID
+
 COLLECTION = "/v1/scheduled-communications"
 CONTACT = "3b0c7f38-8d0b-4f0e-a7a5-2a4c2b1e9d11"
-CONFIG = "9d1c5a7e-2f3b-4c6d-8e9f-0a1b2c3d4e5f"
-PHONE_NUMBER = "6a7b8c9d-0e1f-4a2b-9c3d-4e5f6a7b8c9d"
+CONFIG = VOICE_CONFIG_ID
+PHONE_NUMBER = PHONE_NUMBER_ID
 
 
 def future(hours: float = 24) -> str:

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 
 from scheduled_comms_cli.openapi import DOCUMENT_PATHS, build_document, render
+from scheduled_comms_cli.template import PROJECT_ROOT
+
+
+def test_the_root_document_is_the_layers_own_copy():
+    root = PROJECT_ROOT / "openapi.json"
+
+    assert root.is_symlink() and root.resolve() == DOCUMENT_PATHS[0].resolve(), "one document, so no drift"
 
 
 def test_committed_document_is_current(stack):
@@ -32,7 +40,26 @@ def test_every_route_of_the_template_is_documented_with_its_scopes(stack):
             all(next(iter(requirement)) == "bearerAuth" for requirement in expected)
             or route.function == "VoiceWebhookFunction"
         )
-        assert operation["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("ErrorResponse")
+        for status, response in operation["responses"].items():
+            if int(status) >= 400:
+                assert response["content"]["application/json"]["schema"]["$ref"].endswith("ErrorResponse"), status
+
+
+def test_operations_have_readable_unique_ids_and_only_the_statuses_they_can_answer(stack):
+    document = build_document(stack)
+    operations = {
+        (method, path): operation for path, ops in document["paths"].items() for method, operation in ops.items()
+    }
+    ids = [operation["operationId"] for operation in operations.values()]
+
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)+", operation_id) for operation_id in ids), ids
+    assert sorted(operations[("get", "/v1/health")]["responses"]) == ["200", "429", "500"]
+    cancel = operations[("delete", "/v1/scheduled-communications/{id}")]["responses"]
+    assert "content" not in cancel["204"], "a 204 has no body"
+    assert "402" not in cancel and "400" not in cancel
+    assert "402" in operations[("post", "/v1/scheduled-communications")]["responses"]
+    assert all("405" not in operation["responses"] for operation in operations.values())
     assert document["openapi"] == "3.1.0"
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 

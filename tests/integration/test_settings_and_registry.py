@@ -11,7 +11,7 @@ from tests.conftest import Company
 
 
 def test_business_hours_default_then_replace(api, make_company):
-    company = make_company()
+    company = make_company(registered=False)
 
     default = api.request("GET", "/v1/settings/business-hours", company)
     hours = {
@@ -25,11 +25,11 @@ def test_business_hours_default_then_replace(api, make_company):
     again = api.request("GET", "/v1/settings/business-hours", company)
 
     assert default.status == 200
-    assert default.json()["timezone"] == "UTC"
-    assert set(default.json()["windows"]) == {"mon", "tue", "wed", "thu", "fri"}
-    assert default.json()["windows"]["mon"] == [{"start": "09:00", "end": "17:00"}]
+    assert default.json()["data"]["timezone"] == "UTC"
+    assert set(default.json()["data"]["windows"]) == {"mon", "tue", "wed", "thu", "fri"}
+    assert default.json()["data"]["windows"]["mon"] == [{"start": "09:00", "end": "17:00"}]
     assert replaced.status == 200
-    assert again.json() == replaced.json() == hours
+    assert again.json()["data"] == replaced.json()["data"] == hours
 
 
 @pytest.mark.parametrize(
@@ -45,20 +45,20 @@ def test_business_hours_default_then_replace(api, make_company):
     ],
 )
 def test_invalid_business_hours_are_422(api, make_company, body, field):
-    company = make_company()
+    company = make_company(registered=False)
 
     reply = api.request("PUT", "/v1/settings/business-hours", company, body)
 
     assert reply.status == 422, reply.text
     assert any(d["field"].startswith(field) for d in reply.json()["error"]["details"]), reply.json()
-    assert api.request("GET", "/v1/settings/business-hours", company).json()["timezone"] == "UTC"
+    assert api.request("GET", "/v1/settings/business-hours", company).json()["data"]["timezone"] == "UTC"
 
 
 def test_settings_are_per_company(api, make_company):
-    first, second = make_company(), make_company()
+    first, second = make_company(registered=False), make_company(registered=False)
     api.request("PUT", "/v1/settings/business-hours", first, {"timezone": "Asia/Tokyo"})
 
-    assert api.request("GET", "/v1/settings/business-hours", second).json()["timezone"] == "UTC"
+    assert api.request("GET", "/v1/settings/business-hours", second).json()["data"]["timezone"] == "UTC"
 
 
 def test_business_hours_scopes(api, make_company):
@@ -70,7 +70,7 @@ def test_business_hours_scopes(api, make_company):
 
 
 def test_phone_numbers_register_and_list(api, make_company):
-    company, other = make_company(), make_company()
+    company, other = make_company(registered=False), make_company(registered=False)
 
     created = api.request("POST", "/v1/phone-numbers", company, {"number": "+14155550101", "label": "support"})
     bad = api.request("POST", "/v1/phone-numbers", company, {"number": "0415"})
@@ -93,7 +93,7 @@ def voice_config(**overrides):
 
 
 def test_voice_configs_keep_credentials_in_secrets_manager_and_never_return_them(api, make_company):
-    company = make_company()
+    company = make_company(registered=False)
 
     created = api.request("POST", "/v1/voice-agent-configs", company, voice_config())
     listed = api.request("GET", "/v1/voice-agent-configs", company)
@@ -126,7 +126,7 @@ def test_voice_configs_keep_credentials_in_secrets_manager_and_never_return_them
     ],
 )
 def test_invalid_voice_configs_are_422(api, make_company, overrides, field):
-    company = make_company()
+    company = make_company(registered=False)
 
     reply = api.request("POST", "/v1/voice-agent-configs", company, voice_config(**overrides))
 
@@ -153,7 +153,7 @@ def test_the_ticks_directory_keeps_settings_for_its_cache_time_and_the_apis_read
     from scheduled_comms.adapters.directory import DynamoDirectory
     from scheduled_comms.settings import get_settings
 
-    company = make_company()
+    company = make_company(registered=False)
     clock = [0.0]
     cached = DynamoDirectory(get_settings().communications_table, cache_seconds=30, clock=lambda: clock[0])
     sydney = {"timezone": "Australia/Sydney", "windows": {"mon": [{"start": "08:00", "end": "12:00"}]}}
@@ -169,13 +169,13 @@ def test_the_ticks_directory_keeps_settings_for_its_cache_time_and_the_apis_read
     assert first.timezone == within.timezone == "Australia/Sydney"
     assert after.timezone == "Europe/Paris"
     assert composition.directory().business_hours(company.id).timezone == "Europe/Paris", "no cache for the API"
-    assert api.request("GET", "/v1/settings/business-hours", company).json() == paris
+    assert api.request("GET", "/v1/settings/business-hours", company).json()["data"] == paris
 
 
 def test_each_tick_reads_settings_afresh(api, make_company):
     from scheduled_comms import composition
 
-    company = make_company()
+    company = make_company(registered=False)
     sydney = {"timezone": "Australia/Sydney", "windows": {"mon": [{"start": "08:00", "end": "12:00"}]}}
     paris = {"timezone": "Europe/Paris", "windows": {"tue": [{"start": "09:00", "end": "11:00"}]}}
     assert api.request("PUT", "/v1/settings/business-hours", company, sydney).status == 200

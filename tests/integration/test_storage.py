@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
+import pytest
 from scheduled_comms.composition import credit_ledger
 from scheduled_comms.settings import get_settings
 
@@ -113,3 +114,38 @@ def test_concurrent_requests_of_two_companies_never_see_each_other(api, make_com
     assert results[0] | results[2] == mine[first.id]
     assert results[1] | results[3] == mine[second.id]
     assert not mine[first.id] & mine[second.id]
+
+
+def lose_first_answer(monkeypatch, operation: str) -> list[str]:
+    """moto applies the first ``operation`` request, then its answer is lost (a 500): botocore resends it."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    from tests.integration.test_fault_injection import dynamodb_error
+
+    moto_answer = BotocoreStubber.__call__
+    seen: list[str] = []
+
+    def answer(self, event_name, request, **kwargs):
+        response = moto_answer(self, event_name, request, **kwargs)
+        if event_name == f"before-send.dynamodb.{operation}":
+            seen.append(event_name)
+            if len(seen) == 1:
+                return dynamodb_error(500, "InternalServerError", "The answer was lost")
+        return response
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", answer)
+    return seen
+
+
+@pytest.mark.parametrize("credits", [5, 1])
+def test_a_create_whose_first_answer_was_lost_answers_its_row_once(api, make_company, monkeypatch, credits):
+    company = make_company(credits=credits)
+    attempts = lose_first_answer(monkeypatch, "TransactWriteItems")
+
+    reply = api.request("POST", COLLECTION, company, email_body())
+
+    assert len(attempts) == 2, "botocore resent the transaction"
+    assert reply.status == 201, reply.text
+    assert [item["sk"]["S"] for item in stored_rows(company.id)] == [f"SC#{reply.json()['data']['id']}"]
+    assert credit_ledger().balance(company.id, consistent=True) == credits - 1
+    assert reply.json()["meta"]["credits_remaining"] == credits - 1

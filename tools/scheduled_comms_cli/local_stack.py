@@ -7,6 +7,7 @@ talk to "AWS" through boto3 and AWS_ENDPOINT_URL.
 
 from __future__ import annotations
 
+import base64
 import functools
 import importlib.util
 import json
@@ -16,6 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from fnmatch import fnmatch
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
@@ -208,13 +210,19 @@ def proxy_event(
     method: str,
     raw_path: str,
     headers: dict[str, str],
-    body: str | None,
+    body: bytes | None,
     path_parameters: dict[str, str],
     authorizer: dict[str, Any] | None,
     stage: str = "local",
+    binary_media_types: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """An API Gateway REST (v1) proxy event."""
+    """An API Gateway REST (v1) proxy event: a body of a binary media type travels base64-encoded, as the bytes sent.
+
+    Otherwise API Gateway hands over text, with invalid UTF-8 replaced.
+    """
     split = urlsplit(raw_path)
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "").split(";")[0].strip()
+    binary = any(fnmatch(content_type or "application/json", kind) for kind in binary_media_types)
     multi_query = parse_qs(split.query, keep_blank_values=True)
     return {
         "resource": route.path,
@@ -226,8 +234,8 @@ def proxy_event(
         "multiValueQueryStringParameters": multi_query or None,
         "pathParameters": path_parameters or None,
         "stageVariables": None,
-        "body": body,
-        "isBase64Encoded": False,
+        "body": (base64.b64encode(body).decode() if binary else body.decode("utf-8", "replace")) if body else None,
+        "isBase64Encoded": binary,
         "requestContext": {
             "resourcePath": route.path,
             "httpMethod": method,
@@ -281,6 +289,7 @@ class Gateway:
         self._host = host
         self._routes = stack.routes()
         self._authorizer, self._ttl = stack.authorizer()
+        self._binary_media_types = tuple(stack.binary_media_types())
         self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self._cache_lock = threading.Lock()
 
@@ -323,8 +332,10 @@ class Gateway:
         return own_status or status, {"Content-Type": "application/json"}, body
 
     def handle(
-        self, method: str, raw_path: str, headers: dict[str, str], body: str | None
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes | str | None
     ) -> tuple[int, dict[str, str], str]:
+        if isinstance(body, str):
+            body = body.encode("utf-8", "surrogatepass")
         path = urlsplit(raw_path).path
         found = self._find(method, path)
         if found is None:
@@ -336,7 +347,9 @@ class Gateway:
             if isinstance(outcome, str):
                 return self.error(outcome, {"UNAUTHORIZED": 401, "ACCESS_DENIED": 403}.get(outcome, 500))
             context = outcome
-        event = proxy_event(route, method, raw_path, headers, body, params, context)
+        event = proxy_event(
+            route, method, raw_path, headers, body, params, context, binary_media_types=self._binary_media_types
+        )
         if len(json.dumps(event)) > MAX_LAMBDA_PAYLOAD_BYTES:
             return self.error("REQUEST_TOO_LARGE", 413)
         try:
@@ -383,7 +396,7 @@ def make_http_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
                     self.close_connection = True
                 else:
                     status, headers, body = gateway.handle(
-                        self.command, self.path, dict(self.headers.items()), raw.decode("utf-8", "replace") or None
+                        self.command, self.path, dict(self.headers.items()), raw or None
                     )
             payload = body.encode()
             self.send_response(status)
@@ -488,13 +501,14 @@ class LocalStack:
                 "POWERTOOLS_DEV": "false",
                 "DEFAULT_FROM_EMAIL": f"noreply@{DEV_SENDER_DOMAIN}",
                 "VOICE_WEBHOOK_URL": f"{self.api_url}/v1/webhooks/voice",
-                "ALLOW_INSECURE_VOICE_ENDPOINTS": "true",
                 "TICK_INTERVAL_SECONDS": str(max(5, int(self.tick_interval or 60))),
             }
         )
         from scheduled_comms import composition
 
         composition.reset()
+        # The simulator speaks plain HTTP on 127.0.0.1: the local stack's own allowance, not a setting.
+        composition.allow_loopback_http_endpoints()
         from scheduled_comms_cli.voice_simulator import VoiceProviderSimulator
 
         self.simulator = VoiceProviderSimulator(
@@ -515,7 +529,14 @@ class LocalStack:
         return company
 
     def create_dev_company(self, credits: int) -> dict[str, str]:
-        from scheduled_comms.composition import api_key_store, credit_ledger, directory, vault
+        from scheduled_comms.composition import (
+            api_key_store,
+            credit_ledger,
+            directory,
+            endpoint_rules,
+            host_resolver,
+            vault,
+        )
         from scheduled_comms.logic.auth import ALL_SCOPES, issue_api_key
         from scheduled_comms.logic.registry import register_phone_number, register_voice_agent_config
         from scheduled_comms.models.domain import Caller, now_utc
@@ -542,7 +563,8 @@ class LocalStack:
                 }
             ),
             now_utc(),
-            allow_insecure_local=True,
+            endpoint_rules(),
+            host_resolver(),
         )
         self.simulator.register(config.id, simulator_key, config.webhook_secret)
         return {

@@ -8,20 +8,40 @@ from typing import Any
 
 from scheduled_comms_cli.template import PROJECT_ROOT, Stack
 
-DOCUMENT_PATHS = (PROJECT_ROOT / "openapi.json", PROJECT_ROOT / "layers/shared/scheduled_comms/http/openapi.json")
+# One document: the layer's copy (served by the docs function); openapi.json at the root is a symlink to it.
+DOCUMENT_PATHS = (PROJECT_ROOT / "layers/shared/scheduled_comms/http/openapi.json",)
 ERRORS = {
-    "400": "Invalid cursor",
+    "400": "Invalid cursor, or a body that is not UTF-8",
     "401": "Missing, unknown or revoked API key",
     "402": "No credits left",
     "403": "The key lacks a scope this operation needs",
     "404": "No such resource (or another company's)",
-    "405": "Method not allowed on this path",
-    "409": "Concurrent request; retry",
+    "409": "A concurrent or repeated request; retry later",
     "413": "Request body too large",
     "415": "Body is not JSON",
     "422": "Validation failed, or the row is not pending",
     "429": "Throttled",
     "500": "Server error",
+}
+# What each operation can answer besides its success: every operation can be throttled (429) or fail
+# (500); a keyed one refuses a bad key (401) or scope (403); one that takes a body refuses bad bytes
+# (400), a large body (413), another content type (415) and invalid fields (422). The rest by operation.
+BODY_ERRORS = ("400", "413", "415", "422")
+OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
+    "getHealth": (),
+    "listScheduledCommunications": ("400", "422"),
+    "createScheduledCommunication": (*BODY_ERRORS, "402", "409"),
+    "getScheduledCommunication": ("404", "422"),
+    "updateScheduledCommunication": (*BODY_ERRORS, "404"),
+    "cancelScheduledCommunication": ("404", "422"),
+    "dispatchScheduledCommunicationNow": (*BODY_ERRORS, "404"),
+    "getBusinessHours": (),
+    "putBusinessHours": BODY_ERRORS,
+    "listPhoneNumbers": (),
+    "registerPhoneNumber": BODY_ERRORS,
+    "listVoiceAgentConfigs": (),
+    "registerVoiceAgentConfig": BODY_ERRORS,
+    "receiveVoiceCallOutcome": (*BODY_ERRORS, "404", "409"),
 }
 
 
@@ -69,10 +89,14 @@ def build_document(stack: Stack | None = None) -> dict[str, Any]:
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # Powertools' own validation shape; ours is ErrorResponse
-            for status, description in ERRORS.items():
-                if status in ("401", "403") and not operation.get("security"):
-                    continue
-                responses.setdefault(status, {"description": description, **error})
+            for status, response in responses.items():
+                if status == "204":
+                    response.pop("content", None)  # no content means no body, not a JSON null
+            statuses = {*OPERATION_ERRORS[operation["operationId"]], "429", "500"}
+            if operation.get("security") and path != "/v1/webhooks/voice":
+                statuses |= {"401", "403"}
+            for status in sorted(statuses):
+                responses.setdefault(status, {"description": ERRORS[status], **error})
             if path == "/v1/webhooks/voice":
                 responses["401"] = {"description": "Missing, forged or stale signature", **error}
     return document

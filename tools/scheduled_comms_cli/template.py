@@ -226,6 +226,11 @@ class Stack:
         ttl = int(self.resolve(spec.get("Identity", {}).get("ReauthorizeEvery", 300)))
         return logical_id, ttl
 
+    def binary_media_types(self) -> list[str]:
+        """The API's binary media types (``~1`` written as ``/``): bodies of these reach functions base64-encoded."""
+        api = self.resources("AWS::Serverless::Api")["ServiceApi"]["Properties"]
+        return [kind.replace("~1", "/") for kind in api.get("BinaryMediaTypes", [])]
+
     def gateway_responses(self) -> dict[str, tuple[int | None, str]]:
         """ResponseType -> (status, application/json body template) of the API's gateway responses."""
         api = self.resources("AWS::Serverless::Api")["ServiceApi"]["Properties"]

@@ -9,10 +9,39 @@ from scheduled_comms.adapters.dispatch_store import DynamoDispatchStore
 from scheduled_comms.adapters.dynamodb import DynamoApiKeyStore, DynamoCommunicationStore, DynamoCreditLedger
 from scheduled_comms.adapters.events import EventBridgePublisher
 from scheduled_comms.adapters.idempotency import PowertoolsIdempotency
+from scheduled_comms.adapters.resolver import SystemResolver
 from scheduled_comms.adapters.secrets import SecretReader
 from scheduled_comms.adapters.senders import ChannelSenders, HttpVoiceSender, SesEmailSender, SnsSmsSender
 from scheduled_comms.logic.dispatch import DispatchConfig, Dispatcher
+from scheduled_comms.logic.endpoints import EndpointRules
 from scheduled_comms.settings import get_settings
+
+# The local stack's allowance (plain HTTP to loopback, for its voice simulator). No setting or environment
+# variable sets it: only ``allow_loopback_http_endpoints``, which the local stack and the tests call.
+_loopback_http_allowed = False
+
+
+def allow_loopback_http_endpoints() -> None:
+    """Let voice-agent endpoints be plain HTTP on loopback: the local stack (tools/) and tests only.
+
+    Deployed code never calls this, and inside Lambda it has no effect.
+    """
+    global _loopback_http_allowed
+    _loopback_http_allowed = True
+    endpoint_rules.cache_clear()
+    senders.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def endpoint_rules() -> EndpointRules:
+    settings = get_settings()
+    local = _loopback_http_allowed and settings.lambda_function_name is None
+    return EndpointRules(ports=settings.voice_endpoint_ports, loopback_http=local)
+
+
+@lru_cache(maxsize=1)
+def host_resolver() -> SystemResolver:
+    return SystemResolver()
 
 
 @lru_cache(maxsize=1)
@@ -82,7 +111,12 @@ def senders() -> ChannelSenders:
         email=SesEmailSender(dispatch_directory(), settings.default_from_email),
         sms=SnsSmsSender(dispatch_directory()),
         voice=HttpVoiceSender(
-            dispatch_directory(), vault(), settings.voice_webhook_url, settings.voice_timeout_seconds
+            dispatch_directory(),
+            vault(),
+            settings.voice_webhook_url,
+            settings.voice_timeout_seconds,
+            endpoint_rules(),
+            host_resolver(),
         ),
     )
 
@@ -123,6 +157,8 @@ def reset() -> None:
         events,
         dispatch_store,
         senders,
+        endpoint_rules,
+        host_resolver,
         client,
         sending_client,
         get_settings,

@@ -31,6 +31,12 @@ class InvalidCursor(ServiceError):
     code = "invalid_cursor"
 
 
+class InvalidEncoding(ServiceError):
+    """The body's bytes are not UTF-8."""
+
+    code = "invalid_encoding"
+
+
 class Unauthorized(ServiceError):
     code = "unauthorized"
 
@@ -90,3 +96,23 @@ def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[
             message = "is not a recognised field here"
         details.append(FieldError(path or "body", message))
     return details
+
+
+class HostUnresolved(Exception):
+    """A host name has no address (now); raised by a ``HostResolver``."""
+
+
+class EndpointRefused(Exception):
+    """The service may not call this provider endpoint; ``message`` says why, for the company."""
+
+    retryable = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class EndpointUnresolved(EndpointRefused):
+    """The endpoint's host does not resolve now: a later attempt may succeed."""
+
+    retryable = True

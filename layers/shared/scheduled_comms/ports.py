@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
 from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.models.domain import ApiKeyRecord, Communication, ListFilters, Page, SendResult, Status
-from scheduled_comms.models.registry import PhoneNumber, VoiceAgentConfig, VoiceCredentials
+from scheduled_comms.models.registry import PhoneNumber, SenderSettings, VoiceAgentConfig, VoiceCredentials
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class CommunicationStore(Protocol):
@@ -81,7 +84,13 @@ class DispatchStore(Protocol):
 
     def transition(
         self, current: Communication, updated: Communication, also_create: Communication | None = None
-    ) -> bool: ...
+    ) -> bool:
+        """Fenced write of ``updated`` (False if fenced out), creating ``also_create`` in the same transaction.
+
+        A pending ``also_create`` spends a credit; with none left nothing is written and
+        ``InsufficientCredits`` is raised.
+        """
+        ...
 
     def get(self, company_id: str, row_id: str) -> Communication | None: ...
 
@@ -97,7 +106,21 @@ class BusinessHoursSource(Protocol):
 class OutcomeStore(Protocol):
     def get(self, company_id: str, row_id: str) -> Communication | None: ...
 
+    def record_call_outcome(self, row: Communication, outcome: dict[str, Any]) -> bool:
+        """Store the outcome if the row has none yet and placed ``outcome["call_id"]``; False otherwise."""
+        ...
+
     def update_if_status(self, current: Communication, updated: Communication, expected: Status) -> bool: ...
+
+
+class ReferenceSource(Protocol):
+    """The company's registrations a row may name."""
+
+    def phone_number(self, company_id: str, number_id: str) -> PhoneNumber | None: ...
+
+    def voice_config(self, company_id: str, config_id: str) -> tuple[VoiceAgentConfig, str] | None: ...
+
+    def sender_settings(self, company_id: str) -> SenderSettings: ...
 
 
 class ConfigSource(Protocol):
@@ -124,3 +147,12 @@ class Directory(Protocol):
 
 class Vault(Protocol):
     def put_voice_credentials(self, company_id: str, config_id: str, credentials: VoiceCredentials) -> str: ...
+
+
+class HostResolver(Protocol):
+    def resolve(self, host: str, port: int) -> list[IPAddress]:
+        """Every address ``host`` resolves to now, in the order to try them.
+
+        Raises ``HostUnresolved`` when it has none (an unknown name, or DNS failing).
+        """
+        ...

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Port = Annotated[int, Field(ge=1, le=65_535)]
 
 
 class Settings(BaseSettings):
@@ -36,9 +39,21 @@ class Settings(BaseSettings):
     default_from_email: str | None = Field(default=None, validation_alias="DEFAULT_FROM_EMAIL")
     voice_webhook_url: str | None = Field(default=None, validation_alias="VOICE_WEBHOOK_URL")
     voice_timeout_seconds: float = Field(default=10.0, gt=0, le=60, validation_alias="VOICE_TIMEOUT_SECONDS")
-    allow_insecure_voice_endpoints: bool = Field(default=False, validation_alias="ALLOW_INSECURE_VOICE_ENDPOINTS")
+    # Ports a voice-agent endpoint may name (HTTPS only), comma-separated: "443,8443".
+    voice_endpoint_ports: Annotated[frozenset[Port], NoDecode] = Field(
+        default=frozenset({443}), min_length=1, validation_alias="VOICE_ENDPOINT_PORTS"
+    )
+    # Set by the Lambda runtime: the local stack's loopback allowance never applies inside Lambda.
+    lambda_function_name: str | None = Field(default=None, validation_alias="AWS_LAMBDA_FUNCTION_NAME")
     secret_name_prefix: str = Field(default="scheduled-comms", validation_alias="SECRET_NAME_PREFIX")
     webhook_tolerance_seconds: int = Field(default=300, ge=1, validation_alias="WEBHOOK_TOLERANCE_SECONDS")
+
+    @field_validator("voice_endpoint_ports", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
 
 @lru_cache(maxsize=1)

@@ -20,7 +20,9 @@ from scheduled_comms.adapters.dynamodb import (
     lease_shard,
     row_key,
     row_to_item,
+    spend_credit,
 )
+from scheduled_comms.errors import InsufficientCredits
 from scheduled_comms.models.domain import Channel, Communication, Status
 from scheduled_comms.models.values import format_instant
 
@@ -145,7 +147,9 @@ class DynamoDispatchStore:
     ) -> bool:
         """Write ``updated`` over the claimed ``current`` if its fence still holds (and, atomically, a new row).
 
-        Returns False when fenced out: another tick took the row over after this one's lease ran out.
+        A new pending row spends one of the company's credits in the same transaction; with none left,
+        nothing is written and ``InsufficientCredits`` is raised. Returns False when fenced out: another
+        tick took the row over after this one's lease ran out.
         """
         request = diff_update(self._table, current, updated, self._shards)
         request["ConditionExpression"] = "#status = :dispatching AND attempt_count = :fence"
@@ -155,20 +159,25 @@ class DynamoDispatchStore:
         try:
             if also_create is None:
                 self._client.update_item(**request)
-            else:
-                self._client.transact_write_items(
-                    TransactItems=[
-                        {"Update": request},
-                        {
-                            "Put": {
-                                "TableName": self._table,
-                                "Item": row_to_item(also_create, self._shards),
-                                "ConditionExpression": "attribute_not_exists(pk)",
-                            }
-                        },
-                    ]
-                )
+                return True
+            items: list[dict[str, Any]] = [
+                {"Update": request},
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": row_to_item(also_create, self._shards),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+            if also_create.status is Status.PENDING:
+                items.append({"Update": spend_credit(self._table, also_create.company_id, also_create.created_at)})
+            # The new row's id is the token: a resend after a lost answer applies nothing twice.
+            self._client.transact_write_items(TransactItems=items, ClientRequestToken=also_create.id)
         except ClientError as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+            if reasons[2:3] == ["ConditionalCheckFailed"] and reasons[0] != "ConditionalCheckFailed":
+                raise InsufficientCredits("No credits left to queue the next call") from exc
             if _condition_failed(exc):
                 return False
             raise
@@ -180,6 +189,15 @@ class DynamoDispatchStore:
         )
         return item_to_row(item) if item else None
 
+    def record_call_outcome(self, row: Communication, outcome: dict[str, Any]) -> bool:
+        """Store a call's outcome once, and only on the row that placed ``outcome["call_id"]``."""
+        request = diff_update(self._table, row, row.model_copy(update={"call_outcome": outcome}), self._shards)
+        request["ConditionExpression"] = "attribute_not_exists(#outcome) AND #external_id = :call_id"
+        names = request["ExpressionAttributeNames"]
+        names.update({"#outcome": "call_outcome", "#external_id": "dispatched_external_id"})
+        request["ExpressionAttributeValues"][":call_id"] = {"S": outcome["call_id"]}
+        return self._update_if(request)
+
     def update_if_status(self, current: Communication, updated: Communication, expected: Status) -> bool:
         """Write ``updated`` if the row still has status ``expected`` (webhook-side changes)."""
         request = diff_update(self._table, current, updated, self._shards)
@@ -188,6 +206,10 @@ class DynamoDispatchStore:
         request["ConditionExpression"] = "#status = :expected"
         request["ExpressionAttributeNames"]["#status"] = "status"
         request["ExpressionAttributeValues"][":expected"] = {"S": expected.value}
+        return self._update_if(request)
+
+    def _update_if(self, request: dict[str, Any]) -> bool:
+        """An UpdateItem with a condition: False when the condition did not hold."""
         try:
             self._client.update_item(**request)
         except ClientError as exc:

@@ -132,6 +132,17 @@ def _is_condition_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def spend_credit(table: str, company_id: str, now: datetime) -> dict[str, Any]:
+    """The transaction step that spends one of the company's credits, or cancels the transaction if none is left."""
+    return {
+        "TableName": table,
+        "Key": company_key(company_id),
+        "UpdateExpression": "SET credits = credits - :one, updated_at = :now",
+        "ConditionExpression": "credits >= :one",
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":now": {"S": format_instant(now)}},
+    }
+
+
 class DynamoCommunicationStore:
     """``CommunicationStore`` on DynamoDB."""
 
@@ -141,17 +152,8 @@ class DynamoCommunicationStore:
         self._client = client or aws_client("dynamodb")
 
     def create(self, row: Communication) -> int:
-        now = format_instant(row.created_at)
         items = [
-            {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": company_key(row.company_id),
-                    "UpdateExpression": "SET credits = credits - :one, updated_at = :now",
-                    "ConditionExpression": "credits >= :one",
-                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":now": {"S": now}},
-                }
-            },
+            {"Update": spend_credit(self._table, row.company_id, row.created_at)},
             {
                 "Put": {
                     "TableName": self._table,
@@ -162,12 +164,15 @@ class DynamoCommunicationStore:
         ]
         for attempt in range(_CONFLICT_RETRIES):
             try:
-                self._client.transact_write_items(TransactItems=items)
+                # The token makes a resend (botocore's retry after a lost answer, or ours) apply at most once.
+                self._client.transact_write_items(TransactItems=items, ClientRequestToken=row.id)
                 break
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                     raise
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed" and self._is_stored(row):
+                    break  # an earlier attempt of this very request landed: its row and its credit stand
                 if reasons and reasons[0] == "ConditionalCheckFailed":
                     raise InsufficientCredits("No credits left: scheduling a communication costs one credit") from exc
                 if "TransactionConflict" not in reasons:
@@ -181,6 +186,13 @@ class DynamoCommunicationStore:
     def get(self, company_id: str, row_id: str) -> Communication | None:
         item = self._client.get_item(TableName=self._table, Key=row_key(company_id, row_id)).get("Item")
         return item_to_row(item) if item else None
+
+    def _is_stored(self, row: Communication) -> bool:
+        """Whether ``row`` itself is in the table (its id is random: another row cannot hold it)."""
+        item = self._client.get_item(
+            TableName=self._table, Key=row_key(row.company_id, row.id), ConsistentRead=True
+        ).get("Item")
+        return item is not None and item_to_row(item).created_at == row.created_at
 
     def list(self, company_id: str, filters: ListFilters, limit: int, after_id: str | None) -> Page:
         wanted = limit + 1  # one more than asked tells whether another page exists

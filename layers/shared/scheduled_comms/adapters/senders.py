@@ -14,7 +14,11 @@ import urllib3
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 from scheduled_comms.adapters.aws import sending_client
 from scheduled_comms.adapters.directory import DynamoDirectory, SecretsVault
+from scheduled_comms.errors import EndpointRefused
+from scheduled_comms.logic.endpoints import CheckedEndpoint, EndpointRules, check_endpoint
+from scheduled_comms.logic.references import from_email_allowed
 from scheduled_comms.models.domain import Channel, Communication, SendResult
+from scheduled_comms.ports import HostResolver
 
 RETRYABLE_CODES = frozenset(
     {
@@ -51,10 +55,6 @@ def classify_transport_error(exc: Exception) -> SendResult:
     return SendResult.retry(f"{type(exc).__name__}: transport error, will retry")
 
 
-def _same_domain(address: str, reference: str | None) -> bool:
-    return bool(reference) and address.rpartition("@")[2].lower() == str(reference).rpartition("@")[2].lower()
-
-
 class SesEmailSender:
     """Email through SES v2 ``SendEmail``; the sender is the payload's (within the company's sender domain),
     else the company's default sender, else the service's."""
@@ -68,8 +68,7 @@ class SesEmailSender:
         payload = row.payload
         company_sender = self._directory.sender_settings(row.company_id).default_from_email
         requested = payload.get("from_email")
-        if requested and not _same_domain(requested, company_sender):
-            # SES would send as any identity verified in the account: a company sends only from its own domain.
+        if requested and not from_email_allowed(requested, company_sender):
             return SendResult.fail(
                 f"from_email domain {requested.rpartition('@')[2]} is not this company's sender domain"
                 " (set it with `scheduled-comms senders set`)"
@@ -132,10 +131,38 @@ class SnsSmsSender:
         return SendResult.sent(str(response["MessageId"]))
 
 
+def post_pinned(
+    http: urllib3.PoolManager,
+    endpoint: CheckedEndpoint,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: urllib3.Timeout,
+) -> urllib3.BaseHTTPResponse:
+    """POST to the address that was checked, never resolving the host name again (DNS rebinding).
+
+    TLS still names the host: SNI and certificate verification use ``endpoint.host``, and so does the
+    Host header. Redirects are not followed (a redirect could lead anywhere).
+    """
+    tls = {"server_hostname": endpoint.host, "assert_hostname": endpoint.host} if endpoint.scheme == "https" else {}
+    pool = http.connection_from_host(str(endpoint.address), endpoint.port, endpoint.scheme, pool_kwargs=tls)
+    return pool.urlopen(
+        "POST",
+        endpoint.target,
+        body=body,
+        headers={**headers, "Host": endpoint.host_header},
+        timeout=timeout,
+        retries=False,
+        redirect=False,
+    )
+
+
 class HttpVoiceSender:
     """A call through the voice-agent provider's HTTP API.
 
-    ``POST <endpoint_url>`` with ``Authorization: Bearer <api key>`` and ``Idempotency-Key: <row>:<attempt>``
+    Before every call the endpoint is checked again (``check_endpoint``): a host that no longer resolves
+    is retried, one that now resolves to a non-public address fails the row; the call then goes to the
+    checked address. ``POST <endpoint_url>`` with ``Authorization: Bearer <api key>`` and
+    ``Idempotency-Key: <row>:<attempt>``
     (a retry after a crashed tick reuses the crashed attempt's key, so the provider places one call);
     body ``{agent_id, to_number, dynamic_variables, metadata, webhook_url}``; answer ``{"call_id": ...}``.
     """
@@ -146,9 +173,13 @@ class HttpVoiceSender:
         vault: SecretsVault,
         webhook_url: str | None,
         timeout_seconds: float,
+        rules: EndpointRules,
+        resolver: HostResolver,
         http: urllib3.PoolManager | None = None,
     ) -> None:
         self._directory = directory
+        self._rules = rules
+        self._resolver = resolver
         self._vault = vault
         self._webhook_url = webhook_url
         self._timeout = urllib3.Timeout(connect=min(3.0, timeout_seconds), read=timeout_seconds)
@@ -165,6 +196,12 @@ class HttpVoiceSender:
         if found is None:
             return SendResult.fail(f"voice_agent_outbound_config_id {config_id} is not a registered voice-agent config")
         config, secret_arn = found
+        try:
+            endpoint = check_endpoint(config.endpoint_url, self._rules, self._resolver)
+        except EndpointRefused as exc:
+            if exc.retryable:
+                return SendResult.retry(f"endpoint_url refused: {exc.message}; will retry")
+            return SendResult.fail(f"endpoint_url refused: {exc.message}")
         credentials = self._vault.voice_credentials(secret_arn)
         body = {
             "agent_id": config.agent_id,
@@ -179,18 +216,16 @@ class HttpVoiceSender:
             "webhook_url": self._webhook_url,
         }
         try:
-            response = self._http.request(
-                "POST",
-                config.endpoint_url,
-                body=json.dumps(body).encode(),
-                headers={
+            response = post_pinned(
+                self._http,
+                endpoint,
+                json.dumps(body).encode(),
+                {
                     "Content-Type": "application/json",
                     "Authorization": f"Bearer {credentials.api_key}",
                     "Idempotency-Key": self.idempotency_key(row),
                 },
-                timeout=self._timeout,
-                retries=False,
-                redirect=False,
+                self._timeout,
             )
         except urllib3.exceptions.HTTPError as exc:
             return classify_transport_error(exc)

@@ -5,6 +5,7 @@ Every 4xx has one body: ``{"error": {"code", "message", "details": [{"field", "m
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Callable, Mapping
@@ -32,6 +33,7 @@ STATUS_OF: dict[type[errors.ServiceError], HTTPStatus] = {
     errors.NotPending: HTTPStatus.UNPROCESSABLE_ENTITY,
     errors.IdempotencyKeyReused: HTTPStatus.UNPROCESSABLE_ENTITY,
     errors.InvalidCursor: HTTPStatus.BAD_REQUEST,
+    errors.InvalidEncoding: HTTPStatus.BAD_REQUEST,
     errors.Unauthorized: HTTPStatus.UNAUTHORIZED,
     errors.InsufficientCredits: HTTPStatus.PAYMENT_REQUIRED,
     errors.Forbidden: HTTPStatus.FORBIDDEN,
@@ -110,13 +112,40 @@ def unsupported_media_type() -> errors.UnsupportedMediaType:
     )
 
 
-def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
-    """Checks made before routing: body size, JSON content type, and JSON that Python cannot take in."""
+def _body_bytes(event: Mapping[str, Any]) -> bytes | None:
+    """The body as the client sent it (API Gateway passes binary media types base64-encoded)."""
     body = event.get("body")
-    if body and len(body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body) > MAX_BODY_BYTES:
-        return errors.PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes")
-    if not body or str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
+    if not body:
         return None
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except ValueError:
+            raise errors.InvalidEncoding(
+                "The body is not valid base64", [errors.FieldError("body", "is not valid base64")]
+            ) from None
+    return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+
+
+def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
+    """Checks made before routing: body size, JSON content type, and that the body decodes as JSON Python can hold.
+
+    Every decoding failure is answered here, so none can reach a route as an unexpected error.
+    """
+    try:
+        raw = _body_bytes(event)
+    except errors.InvalidEncoding as exc:
+        return exc
+    if raw is not None and len(raw) > MAX_BODY_BYTES:
+        return errors.PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes")
+    if not raw or str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
+        return None
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return errors.InvalidEncoding(
+            "The body is not valid UTF-8", [errors.FieldError("body", f"is not valid UTF-8 (byte {exc.start})")]
+        )
     content_type = (_header(event, "content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         return unsupported_media_type()
@@ -130,8 +159,15 @@ def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
         return errors.ValidationFailed(
             "The body holds text that is not valid Unicode", [errors.FieldError("body", "contains a lone surrogate")]
         )
-    except ValueError:
-        pass  # malformed JSON: request validation reports it with its position
+    except json.JSONDecodeError as exc:
+        return errors.ValidationFailed(
+            "The body is not valid JSON",
+            [errors.FieldError("body", f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")],
+        )
+    except ValueError:  # an integer past Python's int-string conversion limit (4,300 digits)
+        return errors.ValidationFailed(
+            "The body holds a number too long to read", [errors.FieldError("body", "holds a number of too many digits")]
+        )
     return None
 
 
@@ -209,7 +245,7 @@ def current_caller(app: BaseRouter) -> Caller:
 def api_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """The Lambda entry point of a route function: logging, tracing and metrics around ``app.resolve``."""
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
     @tracer.capture_lambda_handler
     @discard_unpublished_metrics
     @metrics.log_metrics(raise_on_empty_metrics=False)

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from scheduled_comms.errors import FieldError, NotFound, NotPending, ValidationFailed, field_errors
 from scheduled_comms.logic.auth import require_scopes
 from scheduled_comms.logic.cursor import decode_cursor, encode_cursor
+from scheduled_comms.logic.references import check_references
 from scheduled_comms.models.api import (
     EDITABLE_FIELDS,
     MAX_SCHEDULE_AHEAD_DAYS,
@@ -38,7 +39,7 @@ from scheduled_comms.models.domain import (
     Status,
 )
 from scheduled_comms.models.values import new_id
-from scheduled_comms.ports import CommunicationStore, CreditLedger, IdempotencyGuard
+from scheduled_comms.ports import CommunicationStore, CreditLedger, IdempotencyGuard, ReferenceSource
 
 
 def check_schedule_time(scheduled_for: datetime, now: datetime) -> None:
@@ -55,12 +56,18 @@ def check_schedule_time(scheduled_for: datetime, now: datetime) -> None:
 
 
 def create_communication(
-    store: CommunicationStore, caller: Caller, request: CreateEmail | CreateSms | CreateVoiceCall, now: datetime
+    store: CommunicationStore,
+    references: ReferenceSource,
+    caller: Caller,
+    request: CreateEmail | CreateSms | CreateVoiceCall,
+    now: datetime,
 ) -> CommunicationResponse:
     """Queue a new pending row, spending one credit. Needs dispatcher:write and the channel's scope."""
     channel = Channel(request.channel)
     require_scopes(caller, Scope.DISPATCHER_WRITE, CHANNEL_SCOPE[channel])
     check_schedule_time(request.scheduled_for, now)
+    payload = request.payload.model_dump(mode="json", exclude_none=True)
+    check_references(references, caller.company_id, channel, payload)
     fields = request.model_dump(mode="json", exclude={"channel", "payload", "scheduled_for", "cancel_policy"})
     row = Communication(
         **fields,
@@ -69,7 +76,7 @@ def create_communication(
         channel=channel,
         status=Status.PENDING,
         scheduled_for=request.scheduled_for,
-        payload=request.payload.model_dump(mode="json", exclude_none=True),
+        payload=payload,
         cancel_policy=request.cancel_policy.model_dump(exclude_none=True) if request.cancel_policy else None,
         attempt_count=0,
         max_attempts=MAX_ATTEMPTS[channel],
@@ -86,6 +93,7 @@ MAX_IDEMPOTENCY_KEY = 255
 
 def schedule_communication(
     store: CommunicationStore,
+    references: ReferenceSource,
     guard: IdempotencyGuard,
     caller: Caller,
     request: CreateEmail | CreateSms | CreateVoiceCall,
@@ -97,7 +105,7 @@ def schedule_communication(
     require_scopes(caller, Scope.DISPATCHER_WRITE, CHANNEL_SCOPE[Channel(request.channel)])
 
     def create() -> dict[str, Any]:
-        return create_communication(store, caller, request, now).model_dump(mode="json")
+        return create_communication(store, references, caller, request, now).model_dump(mode="json")
 
     if idempotency_key is None:
         return create()
@@ -124,6 +132,15 @@ def _owned_row(store: CommunicationStore, caller: Caller, row_id: str) -> Commun
 
 def _pending_row(store: CommunicationStore, caller: Caller, row_id: str) -> Communication:
     row = _owned_row(store, caller, row_id)
+    if row.status is not Status.PENDING:
+        raise NotPending(f"Only pending rows can be changed; this one is {row.status.value}")
+    return row
+
+
+def _row_to_change(store: CommunicationStore, caller: Caller, row_id: str) -> Communication:
+    """A pending row the caller may change what and when it sends: its channel's scope is needed too."""
+    row = _owned_row(store, caller, row_id)
+    require_scopes(caller, CHANNEL_SCOPE[row.channel])
     if row.status is not Status.PENDING:
         raise NotPending(f"Only pending rows can be changed; this one is {row.status.value}")
     return row
@@ -173,13 +190,17 @@ def _within_response_budget(page: Page) -> Page:
 
 def update_communication(
     store: CommunicationStore,
+    references: ReferenceSource,
     ledger: CreditLedger,
     caller: Caller,
     row_id: str,
     request: UpdateCommunicationRequest,
     now: datetime,
 ) -> CommunicationResponse:
-    """Edit a pending row's schedule, timezone, business-hours flag, payload or cancel policy."""
+    """Edit a pending row's schedule, timezone, business-hours flag, payload or cancel policy.
+
+    Needs dispatcher:write and the row's channel scope: an edit decides what is sent, and to whom.
+    """
     require_scopes(caller, Scope.DISPATCHER_WRITE)
     given = request.model_fields_set
     if not given:
@@ -187,7 +208,7 @@ def update_communication(
             "Nothing to change",
             [FieldError("body", f"give at least one of: {', '.join(EDITABLE_FIELDS)}")],
         )
-    row = _pending_row(store, caller, row_id)
+    row = _row_to_change(store, caller, row_id)
     changes: dict[str, Any] = request.model_dump(exclude_unset=True, exclude={"payload", "cancel_policy"})
     if "scheduled_for" in changes:
         check_schedule_time(changes["scheduled_for"], now)
@@ -203,6 +224,7 @@ def update_communication(
                 f"payload is not a valid {row.channel.value} payload", field_errors(exc.errors(), ("payload",))
             ) from None
         changes["payload"] = payload.model_dump(mode="json", exclude_none=True)
+        check_references(references, caller.company_id, row.channel, changes["payload"])
     return _with_credits(ledger, caller, store.update_pending(row, changes, now))
 
 
@@ -215,9 +237,9 @@ def cancel_communication(store: CommunicationStore, caller: Caller, row_id: str,
 def dispatch_now(
     store: CommunicationStore, ledger: CreditLedger, caller: Caller, row_id: str, now: datetime
 ) -> CommunicationResponse:
-    """Make a pending row due now, ignoring business hours, so the next tick sends it."""
+    """Make a pending row due now, ignoring business hours, so the next tick sends it (needs its channel scope)."""
     require_scopes(caller, Scope.DISPATCHER_WRITE)
-    row = _pending_row(store, caller, row_id)
+    row = _row_to_change(store, caller, row_id)
     changes = {
         "scheduled_for": now,
         "respect_business_hours": False,

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from itertools import zip_longest
 from typing import Any, Literal
 
+from scheduled_comms.errors import InsufficientCredits
 from scheduled_comms.logic.business_hours import next_window_start
 from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.models.domain import (
@@ -30,6 +31,7 @@ from scheduled_comms.models.values import new_id
 from scheduled_comms.observability import logger, metrics
 from scheduled_comms.ports import BusinessHoursSource, DispatchStore, Sender
 
+NO_CREDIT_REASON = "no credits left to queue this follow-up call"
 # The cadence stops once the contact has spoken for this long on a call.
 CONVERSATION_SECONDS = 10
 # A follow-up call waits (held, not an attempt) while the previous call may still be going on.
@@ -403,17 +405,27 @@ class Dispatcher:
         return label, updated, lateness
 
     def _record(self, row: Communication, updated: Communication, follow_up: Communication | None) -> bool:
-        """The fenced transition, retried when the table errs: after a send, giving up means sending again."""
-        for attempt in range(1, RECORD_ATTEMPTS):
+        """The fenced transition, retried when the table errs: after a send, giving up means sending again.
+
+        A follow-up call costs a credit when it is queued; with none left it is queued ``skipped`` instead.
+        """
+        attempt = 1
+        while True:
             try:
                 return self._store.transition(row, updated, also_create=follow_up)
+            except InsufficientCredits:
+                if follow_up is None or follow_up.status is not Status.PENDING:
+                    raise
+                follow_up = follow_up.model_copy(update={"status": Status.SKIPPED, "skip_reason": NO_CREDIT_REASON})
             except Exception as exc:
+                if attempt >= RECORD_ATTEMPTS:
+                    raise
                 logger.warning(
                     "outcome not recorded; retrying",
                     extra={"communication_id": row.id, "attempt": attempt, "error_type": type(exc).__name__},
                 )
                 self._sleep(RECORD_PAUSE_SECONDS * attempt)
-        return self._store.transition(row, updated, also_create=follow_up)  # the last attempt's error is raised
+                attempt += 1
 
     @staticmethod
     def _release(row: Communication, now: datetime, **changes: Any) -> Communication:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from datetime import datetime
-from urllib.parse import urlsplit
 
-from scheduled_comms.errors import FieldError, ValidationFailed
+from scheduled_comms.errors import EndpointRefused, FieldError, ValidationFailed
 from scheduled_comms.logic.auth import require_scopes
-from scheduled_comms.models.business_hours import BusinessHours
+from scheduled_comms.logic.endpoints import EndpointRules, check_endpoint
+from scheduled_comms.models.business_hours import BusinessHours, BusinessHoursResponse
 from scheduled_comms.models.domain import Caller, Scope
 from scheduled_comms.models.registry import (
     PhoneNumber,
@@ -20,20 +19,20 @@ from scheduled_comms.models.registry import (
     VoiceCredentials,
 )
 from scheduled_comms.models.values import new_id
-from scheduled_comms.ports import Directory, Vault
-
-_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+from scheduled_comms.ports import Directory, HostResolver, Vault
 
 
-def get_business_hours(directory: Directory, caller: Caller) -> BusinessHours:
+def get_business_hours(directory: Directory, caller: Caller) -> BusinessHoursResponse:
     require_scopes(caller, Scope.DISPATCHER_READ)
-    return directory.business_hours(caller.company_id)
+    return BusinessHoursResponse(data=directory.business_hours(caller.company_id))
 
 
-def put_business_hours(directory: Directory, caller: Caller, hours: BusinessHours, now: datetime) -> BusinessHours:
+def put_business_hours(
+    directory: Directory, caller: Caller, hours: BusinessHours, now: datetime
+) -> BusinessHoursResponse:
     require_scopes(caller, Scope.DISPATCHER_WRITE)
     directory.put_business_hours(caller.company_id, hours, now)
-    return hours
+    return BusinessHoursResponse(data=hours)
 
 
 def register_phone_number(
@@ -50,21 +49,12 @@ def list_phone_numbers(directory: Directory, caller: Caller) -> list[PhoneNumber
     return directory.phone_numbers(caller.company_id)
 
 
-def check_provider_endpoint(url: str, allow_insecure_local: bool) -> None:
-    """Calls go only to public HTTPS endpoints (plain HTTP on localhost when running locally)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    local = host in _LOCAL_HOSTS
-    if parts.scheme != "https" and not (allow_insecure_local and local and parts.scheme == "http"):
-        raise ValidationFailed("endpoint_url must be HTTPS", [FieldError("endpoint_url", "must use https")])
-    if local and not allow_insecure_local:
-        raise ValidationFailed("endpoint_url is not public", [FieldError("endpoint_url", "must be a public host")])
+def check_provider_endpoint(url: str, rules: EndpointRules, resolver: HostResolver) -> None:
+    """Calls go only to HTTPS hosts that resolve to public addresses, on an allowed port (``check_endpoint``)."""
     try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return
-    if not local and (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved):
-        raise ValidationFailed("endpoint_url is not public", [FieldError("endpoint_url", "must be a public host")])
+        check_endpoint(url, rules, resolver)
+    except EndpointRefused as exc:
+        raise ValidationFailed(f"endpoint_url {exc.message}", [FieldError("endpoint_url", exc.message)]) from None
 
 
 def register_voice_agent_config(
@@ -73,11 +63,12 @@ def register_voice_agent_config(
     caller: Caller,
     request: VoiceAgentConfigCreate,
     now: datetime,
-    allow_insecure_local: bool,
+    rules: EndpointRules,
+    resolver: HostResolver,
 ) -> VoiceAgentConfigCreated:
     """Store a voice-agent config; its credentials go to the vault and the webhook secret is shown once."""
     require_scopes(caller, Scope.DISPATCHER_WRITE, Scope.CALLS_INITIATE)
-    check_provider_endpoint(str(request.endpoint_url), allow_insecure_local)
+    check_provider_endpoint(str(request.endpoint_url), rules, resolver)
     config = VoiceAgentConfig(
         id=new_id(now),
         name=request.name,

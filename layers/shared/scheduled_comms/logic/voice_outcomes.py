@@ -58,6 +58,12 @@ def verify(secret: str, header: str | None, body: bytes, now: datetime, toleranc
         raise refused
 
 
+def _same_outcome(stored: dict[str, Any], received: dict[str, Any]) -> bool:
+    if any(stored.get(name) != received[name] for name in ("call_id", "answered", "end_reason")):
+        return False
+    return float(stored.get("talk_seconds", -1)) == float(received["talk_seconds"])
+
+
 def record_call_outcome(
     store: OutcomeStore,
     configs: ConfigSource,
@@ -68,7 +74,11 @@ def record_call_outcome(
     now: datetime,
     tolerance_seconds: int,
 ) -> dict[str, Any]:
-    """Record a signed outcome on its row; a real conversation skips the cadence's queued next call."""
+    """Record a signed outcome on the row that placed the call; a real conversation skips the cadence's next call.
+
+    An outcome names the call actually placed (404 otherwise; 409 before the row was dialled). The
+    first outcome stays: the same one again is a replay that changes nothing, another one is a 409.
+    """
     meta = outcome.metadata
     found = configs.voice_config(meta.company_id, meta.voice_agent_outbound_config_id)
     if found is None:
@@ -82,6 +92,8 @@ def record_call_outcome(
         or row.dispatched_external_id not in (None, outcome.call_id)
     ):
         raise NotFound("No call with this id")
+    if row.dispatched_external_id is None:
+        raise Conflict("This call has not been placed yet; send its outcome once it has")
     recorded = {
         "call_id": outcome.call_id,
         "answered": outcome.answered,
@@ -89,14 +101,13 @@ def record_call_outcome(
         "end_reason": outcome.end_reason,
         "received_at": format_instant(now),
     }
-    saved = False
-    for _ in range(3):  # the row may move (a tick finishing) between the read and the write
-        saved = store.update_if_status(row, row.model_copy(update={"call_outcome": recorded}), row.status)
-        if saved:
-            break
-        row = store.get(meta.company_id, meta.communication_id) or row
+    saved = row.call_outcome is None and store.record_call_outcome(row, recorded)
     if not saved:
-        raise Conflict("The call's row kept changing; retry the webhook")
+        current = store.get(meta.company_id, meta.communication_id)
+        previous = (current.call_outcome if current else None) or {}
+        if not _same_outcome(previous, recorded):
+            raise Conflict("This call already has a different outcome; outcomes are not overwritten")
+        recorded = previous  # the same outcome again: nothing changes
     stopped = None
     if was_conversation(recorded) and row.cadence_next_id:
         queued = store.get(meta.company_id, row.cadence_next_id)
@@ -107,4 +118,4 @@ def record_call_outcome(
             skipped = queued.model_copy(update={"status": Status.SKIPPED, "skip_reason": reason, "updated_at": now})
             if store.update_if_status(queued, skipped, Status.PENDING):  # the stream publishes the skip
                 stopped = queued.id
-    return {"communication_id": row.id, "recorded": saved, "cadence_stopped": stopped}
+    return {"communication_id": row.id, "recorded": saved, "replayed": not saved, "cadence_stopped": stopped}

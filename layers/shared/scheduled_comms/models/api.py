@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from scheduled_comms.models.domain import Channel, Communication, Source, Status
 from scheduled_comms.models.values import (
     E164Number,
     EmailAddress,
     IanaTimezone,
+    SingleLine,
     UtcInstant,
     Uuid,
     VariableMap,
@@ -46,10 +56,10 @@ class CancelPolicy(StrictModel):
 
 class EmailPayload(StrictModel):
     to_email: EmailAddress
-    subject: Annotated[str, StringConstraints(min_length=1, max_length=998)]
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=998), SingleLine]
     html_body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_HTML_BODY_CHARS)]
     from_email: EmailAddress | None = None
-    to_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    to_name: Annotated[str, StringConstraints(min_length=1, max_length=200), SingleLine] | None = None
     cc: Annotated[list[EmailAddress], Field(max_length=20)] | None = None
     sender_user_id: Uuid | None = None
     mode: Literal["transactional", "marketing"] | None = Field(
@@ -116,13 +126,29 @@ class _CreateCommon(StrictModel):
     customer_id: Uuid | None = None
     deal_id: Uuid | None = None
     related_entity_type: EntityType | None = None
-    related_entity_id: Uuid | None = None
+    related_entity_id: Uuid | None = Field(default=None, validate_default=True)
     cancel_policy: CancelPolicy | None = None
+
+    @field_validator("related_entity_id")
+    @classmethod
+    def _related_entity_in_pairs(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if "related_entity_type" in info.data and (info.data["related_entity_type"] is None) != (value is None):
+            raise ValueError("related_entity_type and related_entity_id are given together, or neither")
+        return value
 
 
 class CreateEmail(_CreateCommon):
     channel: Literal["email"]
     payload: EmailPayload
+
+    @model_validator(mode="after")
+    def _links_from_the_payload(self) -> CreateEmail:
+        """The spec's email example carries contact_id (and deal_id, customer_id) in the payload: when the
+        row's own field is absent, the payload's is the row's, so filters find it."""
+        for name in ("contact_id", "deal_id", "customer_id"):
+            if getattr(self, name) is None and getattr(self.payload, name) is not None:
+                setattr(self, name, getattr(self.payload, name))
+        return self
 
 
 class CreateSms(_CreateCommon):

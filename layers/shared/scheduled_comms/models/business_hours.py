@@ -75,3 +75,9 @@ class BusinessHours(BaseModel):
                     raise ValueError(f"windows on {day.value} overlap")
             windows[day] = ordered
         return windows
+
+
+class BusinessHoursResponse(BaseModel):
+    """The company's business hours, in the ``{"data": ...}`` envelope every resource uses."""
+
+    data: BusinessHours

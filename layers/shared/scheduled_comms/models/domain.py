@@ -45,6 +45,7 @@ CHANNEL_SCOPE: dict[Channel, Scope] = {
     Channel.SMS: Scope.SMS_SEND,
     Channel.VOICE_CALL: Scope.CALLS_INITIATE,
 }
+CHANNEL_SCOPES = tuple(scope.value for scope in CHANNEL_SCOPE.values())
 
 # Dispatch attempts per row (transient failures are retried with backoff up to this many sends).
 MAX_ATTEMPTS: dict[Channel, int] = {Channel.EMAIL: 3, Channel.SMS: 3, Channel.VOICE_CALL: 2}

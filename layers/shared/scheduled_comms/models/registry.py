@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
-from scheduled_comms.models.values import E164Number, EmailAddress, UtcInstant
+from scheduled_comms.models.values import E164Number, EmailAddress, SingleLine, UtcInstant
 
-Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-Secret = Annotated[str, StringConstraints(min_length=16, max_length=512)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=100), SingleLine]
+Secret = Annotated[str, StringConstraints(min_length=16, max_length=512), SingleLine]  # sent in a header
 
 
 class PhoneNumberCreate(BaseModel):
@@ -35,7 +35,7 @@ class VoiceAgentConfigCreate(BaseModel):
     name: Label
     provider: Literal["http"] = Field(default="http", description="a provider speaking the documented HTTP contract")
     endpoint_url: HttpUrl = Field(description="HTTPS endpoint that places a call (POST)")
-    agent_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    agent_id: Annotated[str, StringConstraints(min_length=1, max_length=200), SingleLine]
     api_key: Secret = Field(description="bearer credential for the provider; stored in Secrets Manager, never returned")
     webhook_secret: Secret | None = Field(
         default=None, description="HMAC key the provider signs outcome webhooks with; generated when omitted"

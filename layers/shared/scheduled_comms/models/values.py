@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import decimal
+import importlib.resources
+import re
 import uuid
-import zoneinfo
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any
@@ -65,12 +66,14 @@ UtcInstant = Annotated[
 
 
 @lru_cache(maxsize=1)
-def _zone_names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+def iana_zone_names() -> frozenset[str]:
+    """The IANA database's zone names, as tzdata lists them: not the system's aliases such as ``localtime``."""
+    listed = importlib.resources.files("tzdata").joinpath("zones").read_text().split()
+    return frozenset(listed) - {"Factory"}
 
 
 def check_timezone(value: str) -> str:
-    if value not in _zone_names():
+    if value not in iana_zone_names():
         raise ValueError("must be an IANA time zone name, e.g. Australia/Sydney")
     return value
 
@@ -81,6 +84,19 @@ IanaTimezone = Annotated[
     AfterValidator(check_timezone),
     WithJsonSchema({"type": "string", "examples": ["Australia/Sydney"], "maxLength": 64}),
 ]
+
+
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def check_single_line(value: str) -> str:
+    """Text bound for a mail header or a display name: no control characters, so no line breaks to inject."""
+    if _CONTROL_CHARACTERS.search(value):
+        raise ValueError("must not contain control characters or line breaks")
+    return value
+
+
+SingleLine = AfterValidator(check_single_line)
 
 
 def _strict_str(value: Any) -> Any:
