@@ -7,7 +7,9 @@ import json
 import os
 import signal
 import threading
+from collections.abc import MutableMapping
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -30,6 +32,40 @@ TableOption = Annotated[
 ]
 StackOption = Annotated[str | None, typer.Option("--stack", help="CloudFormation stack to read table names from.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+LOCAL_REGION = "us-east-1"  # where `scheduled-comms dev` creates its resources
+
+
+def is_local_endpoint(endpoint_url: str | None) -> bool:
+    """Whether AWS_ENDPOINT_URL names a stand-in on this machine (the local stack), not AWS."""
+    if not endpoint_url:
+        return False
+    try:
+        return urlsplit(endpoint_url).hostname in LOCAL_HOSTS
+    except ValueError:
+        return False
+
+
+def apply_local_endpoint_defaults(environ: MutableMapping[str, str]) -> None:
+    """Against a local endpoint, a region and dummy credentials unless given; against AWS, nothing.
+
+    moto accepts any credentials, so a developer's real ones are never needed (nor sent) locally.
+    """
+    if not is_local_endpoint(environ.get("AWS_ENDPOINT_URL")):
+        return
+    if not (environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")):
+        environ["AWS_DEFAULT_REGION"] = LOCAL_REGION
+    if not (environ.get("AWS_ACCESS_KEY_ID") or environ.get("AWS_PROFILE")):
+        environ["AWS_ACCESS_KEY_ID"] = "testing"
+        environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+        environ.pop("AWS_SESSION_TOKEN", None)
+
+
+@app.callback()
+def _defaults() -> None:
+    apply_local_endpoint_defaults(os.environ)
 
 
 def _table_name(table: str | None, stack: str | None) -> str:
