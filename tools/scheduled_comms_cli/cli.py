@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
+import sys
 import threading
 from collections.abc import MutableMapping
 from typing import Annotated, Any
@@ -254,10 +254,15 @@ def dev(
         tick_interval=tick_interval,
         verbose=verbose,
     )
+    # SIGTERM and Ctrl-C (SIGINT) both ask for a clean stop, even one that arrives while starting.
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
     try:
         dev_company = stack.start(credits=credits)
     except PortInUse as exc:
         err.print(f"[red]{exc}[/red]")
+        stack.stop()
         raise typer.Exit(1) from None
     if voice_outcome:
         outcome, _, seconds = voice_outcome.partition(":")
@@ -283,11 +288,13 @@ def dev(
         print(f"admin           AWS_ENDPOINT_URL={info['aws_endpoint_url']} scheduled-comms api-keys create ...")
         print("API key (all scopes):")
         print(info["api_key"], flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stopped.wait()
+    stopped.wait()
     stack.stop()
+    # Everything is closed and written; skip the interpreter's teardown of moto's thousands of modules
+    # (over a second) so a supervisor sees the exit at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 @app.command()

@@ -16,11 +16,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from scheduled_comms_cli.http_server import POLL_SECONDS, LocalHTTPServer
 from scheduled_comms_cli.template import Route, Stack
 
 LOCAL_CREDENTIALS = {
@@ -94,16 +95,35 @@ def moto_dynamodb_lock() -> threading.RLock:
     return _serialise_lock
 
 
-def start_moto(port: int, verbose: bool = False) -> Any:
-    import logging
+class MotoServer:
+    """moto's server (its WSGI app under werkzeug's threaded server), started and stopped by the stack."""
 
-    from moto.server import ThreadedMotoServer
+    def __init__(self, port: int, verbose: bool = False) -> None:
+        import logging
 
-    logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
-    prepare_moto_dynamodb()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    return server
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
+        prepare_moto_dynamodb()
+        app = DomainDispatcherApplication(create_backend_app)
+        # werkzeug's server sets SO_REUSEADDR and a listen backlog of 128 itself.
+        self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(POLL_SECONDS,), name="moto", daemon=True
+        )
+
+    def start(self) -> MotoServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 @dataclass
@@ -329,7 +349,7 @@ class Gateway:
 BODY_READ_TIMEOUT_SECONDS = 3
 
 
-def make_http_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
+def make_http_server(gateway: Gateway, port: int) -> LocalHTTPServer:
     """The gateway over HTTP; a Content-Length that is not a number, or more than arrives, is a 400."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -378,23 +398,23 @@ def make_http_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
             if os.environ.get("SCHEDULED_COMMS_ACCESS_LOG"):
                 super().log_message(format, *args)
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    return server
+    return LocalHTTPServer(("127.0.0.1", port), Handler)
 
 
 class PortInUse(RuntimeError):
     pass
 
 
-def ensure_port_free(port: int) -> None:
+def ensure_port_free(port: int, option: str) -> None:
+    """Bind as the servers will (SO_REUSEADDR, so a restart's TIME-WAIT leftovers do not count)."""
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
-            raise PortInUse(f"port {port} on 127.0.0.1 is in use; choose another with --api-port/--aws-port") from None
+            raise PortInUse(f"port {port} on 127.0.0.1 is in use; choose another with {option}") from None
 
 
 DEV_SENDER_DOMAIN = "dev.example.com"
@@ -420,8 +440,8 @@ class LocalStack:
         self.verbose = verbose
         self.stack = Stack(stack_name)
         self.simulator: Any = None
-        self._moto: Any = None
-        self._http: ThreadingHTTPServer | None = None
+        self._moto: MotoServer | None = None
+        self._http: LocalHTTPServer | None = None
         self._stopping = threading.Event()
         self._host: FunctionHost | None = None
 
@@ -438,11 +458,15 @@ class LocalStack:
         return f"http://127.0.0.1:{self.console_port}"
 
     def start(self, credits: int = 50_000) -> dict[str, str]:
-        for port in (self.api_port, self.aws_port, self.console_port):
-            ensure_port_free(port)
+        for port, option in (
+            (self.api_port, "--api-port"),
+            (self.aws_port, "--aws-port"),
+            (self.console_port, "--console-port"),
+        ):
+            ensure_port_free(port, option)
         os.environ.update(LOCAL_CREDENTIALS)
         os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
-        self._moto = start_moto(self.aws_port, self.verbose)
+        self._moto = MotoServer(self.aws_port, self.verbose).start()
         import boto3
 
         from scheduled_comms_cli.template import create_resources
@@ -478,7 +502,7 @@ class LocalStack:
         self._host = FunctionHost(self.stack)
         gateway = Gateway(self.stack, self._host)
         self._http = make_http_server(gateway, self.api_port)
-        threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True).start()
+        threading.Thread(target=self._http.serve_forever, args=(POLL_SECONDS,), name="local-api", daemon=True).start()
         if self.tick_interval > 0:
             threading.Thread(target=self._schedule_ticks, name="tick-schedule", daemon=True).start()
         return company
@@ -556,6 +580,7 @@ class LocalStack:
             logging.getLogger("scheduled_comms_cli").exception("tick failed")
 
     def stop(self) -> None:
+        """Stop the tick schedule and close every port (the API first, so no request reaches a stopped moto)."""
         self._stopping.set()
         if self._http is not None:
             self._http.shutdown()
