@@ -6,7 +6,6 @@ Every 4xx has one body: ``{"error": {"code", "message", "details": [{"field", "m
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any, cast
@@ -135,12 +134,6 @@ def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
     return None
 
 
-# Powertools keeps the request being resolved on the BaseRouter class, one per process. Lambda runs
-# one invocation per process at a time; any host that runs handlers on several threads (the local
-# stack) must not interleave two resolutions, or one request would read another's event.
-_RESOLVING = threading.RLock()
-
-
 class ServiceResolver(APIGatewayRestResolver):
     """REST API resolver with request validation and the service-wide error mapping."""
 
@@ -164,8 +157,14 @@ class ServiceResolver(APIGatewayRestResolver):
                 "body": json.dumps(error_body(failure.code, failure.message, failure.details)),
                 "isBase64Encoded": False,
             }
-        with _RESOLVING:
-            return super().resolve(event, context)
+        # Powertools writes the request to BaseRouter's class attributes, which every resolver of the
+        # process shares (several module instances of one function share one Powertools). Its routes and
+        # middlewares read them through this resolver (a route's router asks its resolver), so the request
+        # kept on the instance is the one they see, even while another instance resolves on another
+        # thread (the local stack serves requests concurrently, one invocation per instance at a time).
+        self.current_event = APIGatewayProxyEvent(dict(event))
+        self.lambda_context = context
+        return super().resolve(event, context)
 
     @staticmethod
     def _service_error(exc: errors.ServiceError) -> Response:
