@@ -61,7 +61,12 @@ def dev_environment() -> dict[str, str]:
 def start_dev(
     api_port: int, aws_port: int, console_port: int, *extra: str
 ) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    """`scheduled-comms dev` in a subprocess, once its API answers; its printed settings."""
+    """`scheduled-comms dev` in a subprocess, once its API answers; its printed settings.
+
+    Each start gets a data directory of its own unless ``extra`` names one.
+    """
+    if "--data-dir" not in extra:
+        extra = (*extra, "--data-dir", tempfile.mkdtemp(prefix="scheduled-comms-dev-"))
     errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 - the process writes to it for as long as it runs
     process = subprocess.Popen(
         [

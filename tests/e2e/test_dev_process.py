@@ -80,13 +80,13 @@ def test_dev_restarts_while_the_last_runs_connections_linger_in_time_wait():
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
-def test_dev_stops_cleanly_on_a_signal_that_arrives_while_it_starts(signum):
+def test_dev_stops_cleanly_on_a_signal_that_arrives_while_it_starts(signum, tmp_path):
     # Given: a stack whose moto already listens but which has not finished starting (no settings printed)
     ports = free_port(), free_port(), free_port()
     process = subprocess.Popen(
         [
             *(str(BIN / "scheduled-comms"), "dev", "--api-port", str(ports[0]), "--aws-port", str(ports[1])),
-            *("--console-port", str(ports[2]), "--tick-interval", "0", "--json"),
+            *("--console-port", str(ports[2]), "--tick-interval", "0", "--json", "--data-dir", str(tmp_path)),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -111,7 +111,7 @@ def test_dev_stops_cleanly_on_a_signal_that_arrives_while_it_starts(signum):
 
 
 @pytest.mark.parametrize("taken", ["--api-port", "--aws-port", "--console-port"])
-def test_a_taken_port_is_reported_with_its_own_option(taken):
+def test_a_taken_port_is_reported_with_its_own_option(taken, tmp_path):
     # Given: one of the three ports has a server listening on it
     ports = {"--api-port": free_port(), "--aws-port": free_port(), "--console-port": free_port()}
     with socket.socket() as occupant:
@@ -120,7 +120,10 @@ def test_a_taken_port_is_reported_with_its_own_option(taken):
 
         # When
         result = subprocess.run(
-            [str(BIN / "scheduled-comms"), "dev", *(str(part) for pair in ports.items() for part in pair)],
+            [
+                *(str(BIN / "scheduled-comms"), "dev", "--data-dir", str(tmp_path)),
+                *(str(part) for pair in ports.items() for part in pair),
+            ],
             capture_output=True,
             text=True,
             env=dev_environment(),

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -242,10 +243,19 @@ def dev(
     ] = None,
     credits: Annotated[int, typer.Option("--credits", help="Credits of the dev company.")] = 50_000,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the functions' logs.")] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Where the stack keeps its state across restarts (default ~/.local/share/scheduled-comms/dev).",
+        ),
+    ] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start empty: forget the data directory's state.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run the whole service on this machine: moto as AWS, the API on 127.0.0.1, the tick, a dev company."""
     from scheduled_comms_cli.local_stack import LocalStack, PortInUse
+    from scheduled_comms_cli.persistence import DataDirInUse, default_data_dir
 
     stack = LocalStack(
         api_port=api_port,
@@ -253,6 +263,8 @@ def dev(
         console_port=console_port,
         tick_interval=tick_interval,
         verbose=verbose,
+        data_dir=data_dir or default_data_dir(),
+        fresh=fresh,
     )
     # SIGTERM and Ctrl-C (SIGINT) both ask for a clean stop, even one that arrives while starting.
     stopped = threading.Event()
@@ -260,7 +272,7 @@ def dev(
         signal.signal(signum, lambda *_: stopped.set())
     try:
         dev_company = stack.start(credits=credits)
-    except PortInUse as exc:
+    except (PortInUse, DataDirInUse) as exc:
         err.print(f"[red]{exc}[/red]")
         stack.stop()
         raise typer.Exit(1) from None
@@ -273,6 +285,7 @@ def dev(
         "console_url": stack.console_url,
         "communications_table": stack.stack.physical_name("CommunicationsTable"),
         "tick_interval_seconds": tick_interval,
+        "data_dir": str(stack.data_dir),
         **dev_company,
     }
     if as_json:
@@ -281,6 +294,7 @@ def dev(
         print(f"API             {info['api_url']}  (try GET /v1/health)")
         print(f"AWS (moto)      {info['aws_endpoint_url']}")
         print(f"dev console     {info['console_url']}  (scheduled-comms tick | outbox | voice-sim)")
+        print(f"data            {info['data_dir']}  (kept across restarts; --fresh starts empty)")
         print(f"tick            every {tick_interval:g} s" if tick_interval else "tick            on demand")
         print(f"dev company     {info['company_id']}  ({credits} credits)")
         print(f"sender number   phone_number_id {info['phone_number_id']}")

@@ -13,15 +13,18 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from scheduled_comms_cli.http_server import POLL_SECONDS, LocalHTTPServer
+from scheduled_comms_cli.persistence import StateStore
 from scheduled_comms_cli.template import Route, Stack
 
 LOCAL_CREDENTIALS = {
@@ -98,7 +101,7 @@ def moto_dynamodb_lock() -> threading.RLock:
 class MotoServer:
     """moto's server (its WSGI app under werkzeug's threaded server), started and stopped by the stack."""
 
-    def __init__(self, port: int, verbose: bool = False) -> None:
+    def __init__(self, port: int, verbose: bool = False, on_change: Callable[[], None] | None = None) -> None:
         import logging
 
         from moto.moto_server.werkzeug_app import (
@@ -110,7 +113,11 @@ class MotoServer:
 
         logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
         prepare_moto_dynamodb()
-        app = DomainDispatcherApplication(create_backend_app)
+        app: Any = DomainDispatcherApplication(create_backend_app)
+        if on_change is not None:
+            from scheduled_comms_cli.persistence import ChangeWatcher
+
+            app = ChangeWatcher(app, on_change)
         # werkzeug's server sets SO_REUSEADDR and a listen backlog of 128 itself.
         self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(
@@ -432,6 +439,8 @@ class LocalStack:
         tick_interval: float = 60,
         verbose: bool = False,
         stack_name: str = "scheduled-comms-local",
+        data_dir: Path | None = None,
+        fresh: bool = False,
     ) -> None:
         self.api_port = api_port
         self.aws_port = aws_port
@@ -444,6 +453,9 @@ class LocalStack:
         self._http: LocalHTTPServer | None = None
         self._stopping = threading.Event()
         self._host: FunctionHost | None = None
+        self.data_dir = data_dir
+        self.fresh = fresh
+        self._state: StateStore | None = None
 
     @property
     def api_url(self) -> str:
@@ -466,7 +478,14 @@ class LocalStack:
             ensure_port_free(port, option)
         os.environ.update(LOCAL_CREDENTIALS)
         os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
-        self._moto = MotoServer(self.aws_port, self.verbose).start()
+        restored = False
+        if self.data_dir is not None:
+            self._state = StateStore(self.data_dir, moto_dynamodb_lock())
+            self._state.open(fresh=self.fresh)
+        self._moto = MotoServer(self.aws_port, self.verbose, self._state.changed if self._state else None)
+        if self._state is not None:
+            restored = self._state.restore()
+        self._moto.start()
         import boto3
 
         from scheduled_comms_cli.template import create_resources
@@ -475,7 +494,8 @@ class LocalStack:
         create_resources(
             self.stack, session.client("dynamodb"), session.client("secretsmanager"), session.client("events")
         )
-        session.client("sesv2").create_email_identity(EmailIdentity=DEV_SENDER_DOMAIN)
+        if not restored:
+            session.client("sesv2").create_email_identity(EmailIdentity=DEV_SENDER_DOMAIN)
         os.environ.update(self.stack.environment())
         os.environ.update(
             {
@@ -496,9 +516,23 @@ class LocalStack:
 
         self.simulator = VoiceProviderSimulator(
             self.console_port,
-            routes={("GET", "/outbox"): self._outbox, ("POST", "/tick"): self._tick_route},
+            routes={
+                ("GET", "/outbox"): self._outbox,
+                ("POST", "/tick"): self._tick_route,
+                ("GET", "/state"): self._state_route,
+            },
         ).start()
-        company = self.create_dev_company(credits)
+        saved = self._state.load_dev_company() if self._state is not None and restored else None
+        if saved is not None:  # the same company, key, number and voice config as before the restart
+            company = saved["company"]
+            self.simulator.register(**saved["simulator"])
+        else:
+            company, simulator = self.create_dev_company(credits)
+            if self._state is not None:
+                self._state.save_dev_company({"company": company, "simulator": simulator})
+        if self._state is not None:
+            self._state.start()
+            self._state.changed()
         self._host = FunctionHost(self.stack)
         gateway = Gateway(self.stack, self._host)
         self._http = make_http_server(gateway, self.api_port)
@@ -507,7 +541,8 @@ class LocalStack:
             threading.Thread(target=self._schedule_ticks, name="tick-schedule", daemon=True).start()
         return company
 
-    def create_dev_company(self, credits: int) -> dict[str, str]:
+    def create_dev_company(self, credits: int) -> tuple[dict[str, str], dict[str, str]]:
+        """The dev company's ids and key, and the voice simulator's registration of its config."""
         from scheduled_comms.composition import api_key_store, credit_ledger, directory, vault
         from scheduled_comms.logic.auth import ALL_SCOPES, issue_api_key
         from scheduled_comms.logic.registry import register_phone_number, register_voice_agent_config
@@ -537,13 +572,15 @@ class LocalStack:
             now_utc(),
             allow_insecure_local=True,
         )
-        self.simulator.register(config.id, simulator_key, config.webhook_secret)
-        return {
+        simulator = {"config_id": config.id, "api_key": simulator_key, "webhook_secret": config.webhook_secret}
+        self.simulator.register(**simulator)
+        company = {
             "company_id": company_id,
             "api_key": api_key,
             "phone_number_id": number.id,
             "voice_agent_outbound_config_id": config.id,
         }
+        return company, simulator
 
     def tick(self, at: datetime | None = None, single_pass: bool = True) -> dict[str, Any]:
         assert self._host is not None
@@ -557,6 +594,11 @@ class LocalStack:
         except ValueError as exc:
             return 422, {"error": f"at {exc}"}
         return 200, self.tick(at)
+
+    def _state_route(self, _: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self._state is None:
+            return 404, {"error": "this stack keeps no state on disk"}
+        return 200, self._state.progress()
 
     def _outbox(self, _: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         from scheduled_comms_cli.outbox import sent_messages
@@ -589,3 +631,5 @@ class LocalStack:
             self.simulator.stop()
         if self._moto is not None:
             self._moto.stop()
+        if self._state is not None:
+            self._state.close()  # one last snapshot, taken once no request can change anything
