@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.e2e.conftest import free_port, start_dev, stop_dev
+from tests.e2e.conftest import BIN, dev_environment, free_port, start_dev, stop_dev
 
 pytestmark = pytest.mark.e2e
 
@@ -82,3 +83,27 @@ def test_state_survives_kill_9_and_fresh_starts_empty(tmp_path):
         assert own.json()["data"] == []
     finally:
         stop_dev(process)
+
+
+def test_a_state_it_cannot_read_is_refused_and_left_alone(tmp_path):
+    # Given: a data directory whose state file is not one this stack wrote
+    state = tmp_path / "moto-state.pickle"
+    state.write_bytes(b"not a snapshot")
+
+    # When
+    result = subprocess.run(
+        [
+            *(str(BIN / "scheduled-comms"), "dev", "--data-dir", str(tmp_path), "--tick-interval", "0"),
+            *("--api-port", str(free_port()), "--aws-port", str(free_port()), "--console-port", str(free_port())),
+        ],
+        capture_output=True,
+        text=True,
+        env=dev_environment(),
+        timeout=60,
+        check=False,
+    )
+
+    # Then: it stops, says how to start empty, and the file is as it was
+    assert result.returncode == 1
+    assert "--fresh" in " ".join(result.stderr.split())
+    assert state.read_bytes() == b"not a snapshot"

@@ -255,7 +255,7 @@ def dev(
 ) -> None:
     """Run the whole service on this machine: moto as AWS, the API on 127.0.0.1, the tick, a dev company."""
     from scheduled_comms_cli.local_stack import LocalStack, PortInUse
-    from scheduled_comms_cli.persistence import DataDirInUse, default_data_dir
+    from scheduled_comms_cli.persistence import DataDirError, default_data_dir
 
     stack = LocalStack(
         api_port=api_port,
@@ -272,7 +272,7 @@ def dev(
         signal.signal(signum, lambda *_: stopped.set())
     try:
         dev_company = stack.start(credits=credits)
-    except (PortInUse, DataDirInUse) as exc:
+    except (PortInUse, DataDirError) as exc:
         err.print(f"[red]{exc}[/red]")
         stack.stop()
         raise typer.Exit(1) from None

@@ -551,9 +551,8 @@ class LocalStack:
         if self.data_dir is not None:
             self._state = StateStore(self.data_dir, moto_dynamodb_lock())
             self._state.open(fresh=self.fresh)
-        self._moto = MotoServer(self.aws_port, self.verbose, self._state.changed if self._state else None)
-        if self._state is not None:
             restored = self._state.restore()
+        self._moto = MotoServer(self.aws_port, self.verbose, self._state.changed if self._state else None)
         self._moto.start()
         import boto3
 

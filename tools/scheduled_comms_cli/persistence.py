@@ -39,7 +39,11 @@ def default_data_dir() -> Path:
     return Path(base) / "scheduled-comms" / "dev"
 
 
-class DataDirInUse(RuntimeError):
+class DataDirError(RuntimeError):
+    """The data directory cannot be used: another stack holds it, or its state cannot be read."""
+
+
+class DataDirInUse(DataDirError):
     pass
 
 
@@ -130,6 +134,11 @@ class StateStore:
             saved = pickle.loads(self.state_path.read_bytes())  # our own file, written by save()
         except FileNotFoundError:
             return False
+        except Exception as exc:  # written by another moto version, or damaged by hand
+            raise DataDirError(
+                f"the state in {self.state_path} cannot be read ({type(exc).__name__}: {exc}); "
+                "start with --fresh to begin empty, or choose another --data-dir"
+            ) from None
         from moto.backends import get_backend
 
         for (service, account, region), backend in saved.items():
