@@ -120,7 +120,8 @@ def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
     if content_type != "application/json" and not content_type.endswith("+json"):
         return unsupported_media_type()
     try:
-        json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
+        parsed = json.loads(body)
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
     except RecursionError:
         return errors.ValidationFailed(
             "The body is nested too deeply", [errors.FieldError("body", "nested too deeply")]
@@ -130,7 +131,13 @@ def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
             "The body holds text that is not valid Unicode", [errors.FieldError("body", "contains a lone surrogate")]
         )
     except ValueError:
-        pass  # malformed JSON: request validation reports it with its position
+        return None  # malformed JSON: request validation reports it with its position
+    if not isinstance(parsed, dict):
+        # Every body of this API is an object. Powertools would validate only the first element of an
+        # array against the body's model, so `[{}]` would pass as `{}`.
+        return errors.ValidationFailed(
+            "The body must be a JSON object", [errors.FieldError("body", "must be a JSON object")]
+        )
     return None
 
 
