@@ -46,6 +46,7 @@ TICK_ROWS = int(os.environ.get("BENCH_TICK_ROWS", "5000"))
 API_REQUESTS = int(os.environ.get("BENCH_API_REQUESTS", "300"))
 SIM_ROWS = int(os.environ.get("BENCH_SIM_ROWS", "20000"))
 SIM_BURST = int(os.environ.get("BENCH_SIM_BURST", "5000"))
+LOCAL_API_REQUESTS_PER_CLIENT = int(os.environ.get("BENCH_LOCAL_API_REQUESTS", "60"))
 
 
 class RequestCounter:
@@ -210,6 +211,98 @@ def bench_api(counter: RequestCounter, stack: Any) -> dict[str, Any]:
         "create_counts": create_counts,
         "create_seconds_per_request": sum(durations) / API_REQUESTS,
     }
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _client_session(url: str, key: str, requests_each: int, latencies: list[float]) -> None:
+    """One integration-test client: its own connection, alternating a create and a list of its rows."""
+    import uuid
+
+    import requests
+
+    contact = str(uuid.uuid4())
+    body = {
+        "channel": "email",
+        "scheduled_for": (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT10:00:00Z"),
+        "contact_id": contact,
+        "payload": {"to_email": "client@example.com", "subject": "Bench", "html_body": "<p>Hi</p>"},
+    }
+    headers = {"Authorization": f"Bearer {key}"}
+    with requests.Session() as session:
+        for index in range(requests_each):
+            started = time.perf_counter()
+            if index % 2 == 0:
+                reply = session.post(f"{url}/v1/scheduled-communications", json=body, headers=headers, timeout=120)
+                expected = 201
+            else:
+                reply = session.get(
+                    f"{url}/v1/scheduled-communications",
+                    params={"contact_id": contact, "limit": 25},
+                    headers=headers,
+                    timeout=120,
+                )
+                expected = 200
+            latencies.append(time.perf_counter() - started)
+            if reply.status_code != expected:
+                raise RuntimeError(f"local API answered {reply.status_code}: {reply.text[:200]}")
+
+
+def bench_local_api() -> dict[str, Any]:
+    """`scheduled-comms dev` in its own process, driven over HTTP by 1 and then 8 concurrent clients.
+
+    Each client keeps one connection and alternates a create (POST, an email row) and a list of its own
+    rows (GET filtered by its contact, 25 a page), as a small team's integration tests do. requests/s is
+    all clients' requests over the wall time; p99 is over every request's latency.
+    """
+    import tempfile
+
+    import requests
+
+    ports = [_free_port() for _ in range(3)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "COMMUNICATIONS_"))}
+    command = [str(Path(sys.executable).parent / "scheduled-comms"), "dev", "--tick-interval", "0", "--json"]
+    command += ["--api-port", str(ports[0]), "--aws-port", str(ports[1]), "--console-port", str(ports[2])]
+    with tempfile.TemporaryDirectory() as data_dir:
+        if "--data-dir" in subprocess.run([*command[:2], "--help"], capture_output=True, text=True, env=env).stdout:
+            command += ["--data-dir", data_dir]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        try:
+            assert process.stdout is not None
+            info = json.loads(process.stdout.readline())
+            requests.get(f"{info['api_url']}/v1/health", timeout=30).raise_for_status()
+            figures: dict[str, Any] = {}
+            for clients in (1, 8):
+                latencies: list[float] = []
+                _client_session(info["api_url"], info["api_key"], 4, [])  # warm every handler once
+                began = time.perf_counter()
+                with ThreadPoolExecutor(clients) as pool:
+                    for done in [
+                        pool.submit(
+                            _client_session, info["api_url"], info["api_key"], LOCAL_API_REQUESTS_PER_CLIENT, latencies
+                        )
+                        for _ in range(clients)
+                    ]:
+                        done.result()
+                wall = time.perf_counter() - began
+                ordered = sorted(latencies)
+                figures[f"clients_{clients}"] = {
+                    "requests": len(latencies),
+                    "per_s": round(len(latencies) / wall, 1),
+                    "p50_ms": round(ordered[len(ordered) // 2] * 1000, 1),
+                    "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
+                }
+                print(f"  {clients} clients: {figures[f'clients_{clients}']}", flush=True)
+            return figures
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def bench_cold_imports() -> dict[str, float]:
@@ -419,7 +512,7 @@ def main() -> None:
         costs = measure_message_costs(stack, meter, FunctionHost(stack), create_event)
         counter = RequestCounter()
         client("dynamodb").meta.events.register("before-parameter-build.dynamodb", counter)
-        # The API first: moto copies every table for each transaction, so it slows as the table grows.
+        # The API first, on a small table: moto's scans and index queries slow as the table grows.
         print(f"api: {API_REQUESTS} creates through the handler, then bare puts ...", flush=True)
         api = bench_api(counter, stack)
         print(f"tick: {TICK_ROWS} due rows through the real tick, then the bare loop ...", flush=True)
@@ -439,6 +532,8 @@ def main() -> None:
     seconds_per_row = 1 / tick["tick"]["rows_per_s"] / 1  # measured, all threads together
     print(f"lateness: {SIM_ROWS} simulated rows ...", flush=True)
     lateness = bench_lateness(seconds_per_row)
+    print(f"local API: `scheduled-comms dev` over HTTP, 1 then 8 clients x {LOCAL_API_REQUESTS_PER_CLIENT} ...")
+    local_api = bench_local_api()
     results = {
         "tick": tick["tick"],
         "ddb_requests_per_message": per_message,
@@ -454,6 +549,7 @@ def main() -> None:
         },
         "cost_detail": costs,
         "cost_usd_per_million": costs["email_1kb"]["usd_per_million"],
+        "local_api": local_api,
         "suite_seconds": round(time.perf_counter() - began, 1),
     }
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -478,6 +574,8 @@ def report(results: dict[str, Any]) -> str:
         f"| DynamoDB requests per message | {per['total']} | create {per['create']}, claim {per['claim']}, finalize {per['finalize']}, query {per['query']} (botocore events) |",
         f"| lateness p50 / p99 / max (s) | {late['p50']} / {late['p99']} / {late['max']} | {late['rows']} simulated rows over 2 h, 5,000 due in one minute, 1/5 respecting business hours, default settings, each row costing the measured tick time |",
         f"| API creates/s (floor) | {api['create_per_s']} ({api['floor_per_s']}) | {API_REQUESTS} POSTs through the handler vs bare puts |",
+        f"| local API, 1 client: requests/s, p99 (ms) | {results['local_api']['clients_1']['per_s']}, {results['local_api']['clients_1']['p99_ms']} | `scheduled-comms dev` in its own process over HTTP; one keep-alive client alternating a create and a list of its own rows, {LOCAL_API_REQUESTS_PER_CLIENT} requests |",
+        f"| local API, 8 clients: requests/s, p99 (ms) | {results['local_api']['clients_8']['per_s']}, {results['local_api']['clients_8']['p99_ms']} | the same with 8 concurrent clients (a small team's integration tests), {8 * LOCAL_API_REQUESTS_PER_CLIENT} requests |",
         "",
         "## Cost per message",
         "",

@@ -54,45 +54,67 @@ class LocalService:
         )
 
 
+def dev_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COMMUNICATIONS_", "POWERTOOLS_"))}
+
+
+def start_dev(
+    api_port: int, aws_port: int, console_port: int, *extra: str
+) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """`scheduled-comms dev` in a subprocess, once its API answers; its printed settings.
+
+    Each start gets a data directory of its own unless ``extra`` names one.
+    """
+    if "--data-dir" not in extra:
+        extra = (*extra, "--data-dir", tempfile.mkdtemp(prefix="scheduled-comms-dev-"))
+    errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 - the process writes to it for as long as it runs
+    process = subprocess.Popen(
+        [
+            str(BIN / "scheduled-comms"),
+            "dev",
+            "--api-port",
+            str(api_port),
+            "--aws-port",
+            str(aws_port),
+            "--console-port",
+            str(console_port),
+            "--tick-interval",
+            "0",
+            "--json",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        text=True,
+        env=dev_environment(),
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line:
+        process.wait(timeout=30)
+        errors.seek(0)
+        raise RuntimeError(f"local stack did not start: {errors.read()}")
+    info = json.loads(line)
+    deadline = time.monotonic() + 30
+    while requests.get(f"{info['api_url']}/v1/health", timeout=5).status_code != 200:
+        assert time.monotonic() < deadline, "health never answered 200"
+        time.sleep(0.2)
+    return process, info
+
+
+def stop_dev(process: subprocess.Popen[str]) -> int:
+    process.terminate()
+    try:
+        return process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
+
+
 @pytest.fixture(scope="session")
 def service() -> Iterator[LocalService]:
-    api_port, aws_port, console_port = free_port(), free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COMMUNICATIONS_", "POWERTOOLS_"))}
-    with tempfile.TemporaryFile("w+") as errors:
-        process = subprocess.Popen(
-            [
-                str(BIN / "scheduled-comms"),
-                "dev",
-                "--api-port",
-                str(api_port),
-                "--aws-port",
-                str(aws_port),
-                "--console-port",
-                str(console_port),
-                "--tick-interval",
-                "0",
-                "--json",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            text=True,
-            env=env,
-        )
-        try:
-            assert process.stdout is not None
-            line = process.stdout.readline()
-            if not line:
-                errors.seek(0)
-                raise RuntimeError(f"local stack did not start: {errors.read()}")
-            info = json.loads(line)
-            deadline = time.monotonic() + 30
-            while requests.get(f"{info['api_url']}/v1/health", timeout=5).status_code != 200:
-                assert time.monotonic() < deadline, "health never answered 200"
-                time.sleep(0.2)
-            yield LocalService(info)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    process, info = start_dev(free_port(), free_port(), free_port())
+    try:
+        yield LocalService(info)
+    finally:
+        stop_dev(process)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+from tests.e2e.conftest import BIN
 
 pytestmark = pytest.mark.e2e
 
@@ -272,3 +276,35 @@ def test_the_local_stack_publishes_transitions_from_the_tables_stream(service):
         found += [b for b in bodies if b["detail"]["id"] == created["id"]]
     assert [event["detail-type"] for event in found] == ["ScheduledCommunication.Cancelled"]
     assert found[0]["detail"]["company_id"] == service.info["company_id"]
+
+
+def test_admin_cli_needs_only_the_endpoint_against_the_local_stack(service, tmp_path):
+    # Given: nothing but the endpoint, as the README writes the command (no region, no credentials)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AWS_ENDPOINT_URL": service.info["aws_endpoint_url"]}
+    company = str(uuid.uuid4())
+
+    # When
+    created = subprocess.run(
+        [str(BIN / "scheduled-comms"), "api-keys", "create", "--company", company, "--scopes", "dispatcher:read"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    granted = subprocess.run(
+        [str(BIN / "scheduled-comms"), "credits", "grant", "--company", company, "--amount", "3", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+    # Then
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    listed = service.request("GET", COLLECTION, key)
+    assert listed.status_code == 200
+    assert listed.json()["meta"]["credits_remaining"] == 3
+    assert granted.returncode == 0, granted.stderr

@@ -54,6 +54,19 @@ def test_invalid_business_hours_are_422(api, make_company, body, field):
     assert api.request("GET", "/v1/settings/business-hours", company).json()["data"]["timezone"] == "UTC"
 
 
+@pytest.mark.parametrize("raw", ['[{}, [null], {"": ""}]', '[{"timezone": "Asia/Tokyo"}]', "[]", "null", '"UTC"'])
+def test_business_hours_that_are_not_an_object_are_422_and_change_nothing(api, make_company, raw):
+    company = make_company()
+
+    reply = api.request(
+        "PUT", "/v1/settings/business-hours", company, body=raw, headers={"Content-Type": "application/json"}
+    )
+
+    assert reply.status == 422, reply.text
+    assert reply.json()["error"]["details"][0]["field"] == "body"
+    assert api.request("GET", "/v1/settings/business-hours", company).json()["data"]["timezone"] == "UTC"
+
+
 def test_settings_are_per_company(api, make_company):
     first, second = make_company(registered=False), make_company(registered=False)
     api.request("PUT", "/v1/settings/business-hours", first, {"timezone": "Asia/Tokyo"})

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
+import sys
 import threading
+from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -30,6 +33,40 @@ TableOption = Annotated[
 ]
 StackOption = Annotated[str | None, typer.Option("--stack", help="CloudFormation stack to read table names from.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+LOCAL_REGION = "us-east-1"  # where `scheduled-comms dev` creates its resources
+
+
+def is_local_endpoint(endpoint_url: str | None) -> bool:
+    """Whether AWS_ENDPOINT_URL names a stand-in on this machine (the local stack), not AWS."""
+    if not endpoint_url:
+        return False
+    try:
+        return urlsplit(endpoint_url).hostname in LOCAL_HOSTS
+    except ValueError:
+        return False
+
+
+def apply_local_endpoint_defaults(environ: MutableMapping[str, str]) -> None:
+    """Against a local endpoint, a region and dummy credentials unless given; against AWS, nothing.
+
+    moto accepts any credentials, so a developer's real ones are never needed (nor sent) locally.
+    """
+    if not is_local_endpoint(environ.get("AWS_ENDPOINT_URL")):
+        return
+    if not (environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")):
+        environ["AWS_DEFAULT_REGION"] = LOCAL_REGION
+    if not (environ.get("AWS_ACCESS_KEY_ID") or environ.get("AWS_PROFILE")):
+        environ["AWS_ACCESS_KEY_ID"] = "testing"
+        environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+        environ.pop("AWS_SESSION_TOKEN", None)
+
+
+@app.callback()
+def _defaults() -> None:
+    apply_local_endpoint_defaults(os.environ)
 
 
 def _table_name(table: str | None, stack: str | None) -> str:
@@ -206,10 +243,19 @@ def dev(
     ] = None,
     credits: Annotated[int, typer.Option("--credits", help="Credits of the dev company.")] = 50_000,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the functions' logs.")] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Where the stack keeps its state across restarts (default ~/.local/share/scheduled-comms/dev).",
+        ),
+    ] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start empty: forget the data directory's state.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run the whole service on this machine: moto as AWS, the API on 127.0.0.1, the tick, a dev company."""
     from scheduled_comms_cli.local_stack import LocalStack, PortInUse
+    from scheduled_comms_cli.persistence import DataDirError, default_data_dir
 
     stack = LocalStack(
         api_port=api_port,
@@ -217,11 +263,18 @@ def dev(
         console_port=console_port,
         tick_interval=tick_interval,
         verbose=verbose,
+        data_dir=data_dir or default_data_dir(),
+        fresh=fresh,
     )
+    # SIGTERM and Ctrl-C (SIGINT) both ask for a clean stop, even one that arrives while starting.
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
     try:
         dev_company = stack.start(credits=credits)
-    except PortInUse as exc:
+    except (PortInUse, DataDirError) as exc:
         err.print(f"[red]{exc}[/red]")
+        stack.stop()
         raise typer.Exit(1) from None
     if voice_outcome:
         outcome, _, seconds = voice_outcome.partition(":")
@@ -232,6 +285,7 @@ def dev(
         "console_url": stack.console_url,
         "communications_table": stack.stack.physical_name("CommunicationsTable"),
         "tick_interval_seconds": tick_interval,
+        "data_dir": str(stack.data_dir),
         **dev_company,
     }
     if as_json:
@@ -240,6 +294,7 @@ def dev(
         print(f"API             {info['api_url']}  (try GET /v1/health)")
         print(f"AWS (moto)      {info['aws_endpoint_url']}")
         print(f"dev console     {info['console_url']}  (scheduled-comms tick | outbox | voice-sim)")
+        print(f"data            {info['data_dir']}  (kept across restarts; --fresh starts empty)")
         print(f"tick            every {tick_interval:g} s" if tick_interval else "tick            on demand")
         print(f"dev company     {info['company_id']}  ({credits} credits)")
         print(f"sender number   phone_number_id {info['phone_number_id']}")
@@ -247,11 +302,13 @@ def dev(
         print(f"admin           AWS_ENDPOINT_URL={info['aws_endpoint_url']} scheduled-comms api-keys create ...")
         print("API key (all scopes):")
         print(info["api_key"], flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stopped.wait()
+    stopped.wait()
     stack.stop()
+    # Everything is closed and written; skip the interpreter's teardown of moto's thousands of modules
+    # (over a second) so a supervisor sees the exit at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 @app.command()

@@ -15,15 +15,19 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatch
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from scheduled_comms_cli.http_server import POLL_SECONDS, LocalHTTPServer
+from scheduled_comms_cli.persistence import StateStore
 from scheduled_comms_cli.template import Route, Stack
 
 LOCAL_CREDENTIALS = {
@@ -54,10 +58,19 @@ def prepare_moto_dynamodb() -> None:
     Its streams answer ``get_records`` through the generic response serializer, which walks every
     attribute of every image against the API model (seconds per thousand records); the records are
     already DynamoDB JSON, so they are answered as they are.
+
+    A transaction in moto deep-copies every table it names before it starts, to roll back on failure:
+    a create (one transaction) costs time in proportion to the whole table, over half a second at a few
+    hundred rows. Backing up only the items the transaction names, and putting them back on failure,
+    gives the same all-or-nothing outcome at the cost of those items.
     """
     global _prepared
     if _prepared:
         return
+    import copy
+
+    from moto.dynamodb import models as dynamodb_models
+    from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.models.utilities import dynamo_json_dump
@@ -96,6 +109,70 @@ def prepare_moto_dynamodb() -> None:
         return 200, {}, dynamo_json_dump(self.backend.get_records(self._get_param("ShardIterator"), limit))
 
     DynamoDBStreamsHandler.get_records = get_records  # type: ignore[method-assign,assignment]
+    in_transaction = threading.local()
+
+    class TablesStayInPlace:
+        """``copy`` as moto's DynamoDB models see it: a table is not copied while a transaction runs."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            if isinstance(value, Table) and getattr(in_transaction, "active", False):
+                return value
+            return copy.deepcopy(value, memo)
+
+    def item_backups(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
+        backups: list[tuple[Any, Any, Any, Any]] = []
+        for entry in transact_items:
+            if len(entry) != 1:
+                continue
+            op = next(iter(entry.values()))
+            table = backend.tables.get(op.get("TableName"))
+            source = op.get("Key") or op.get("Item") or {}
+            if table is None or table.hash_key_attr not in source:
+                continue
+            hash_value = DynamoType(source[table.hash_key_attr])
+            if table.range_key_attr is None:
+                backups.append((table, hash_value, None, copy.deepcopy(table.items.get(hash_value))))
+            elif table.range_key_attr in source:
+                range_value = DynamoType(source[table.range_key_attr])
+                current = table.items.get(hash_value, {}).get(range_value)
+                backups.append((table, hash_value, range_value, copy.deepcopy(current)))
+        return backups
+
+    def restore(backups: list[tuple[Any, Any, Any, Any]]) -> None:
+        for table, hash_value, range_value, item in reversed(backups):
+            if range_value is None:
+                if item is None:
+                    table.items.pop(hash_value, None)
+                else:
+                    table.items[hash_value] = item
+            elif item is None:
+                table.items.get(hash_value, {}).pop(range_value, None)
+            else:
+                table.items[hash_value][range_value] = item
+
+    original_transact = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        backups = item_backups(self, transact_items)
+        # A write moto applied before a later item failed also left a stream record: undone with it.
+        streams = {id(t): (t.stream_shard, len(t.stream_shard.items)) for t, *_ in backups if t.stream_shard}
+        in_transaction.active = True
+        try:
+            original_transact(self, transact_items)
+        except Exception:
+            restore(backups)  # all or nothing, as DynamoDB
+            for shard, length in streams.values():
+                del shard.items[length:]
+            raise
+        finally:
+            in_transaction.active = False
+
+    dynamodb_models.copy = TablesStayInPlace()  # type: ignore[assignment]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     DynamoType.cast_value = property(cast_value)  # type: ignore[method-assign,assignment]
     Table.all_items = all_items  # type: ignore[method-assign]
@@ -120,17 +197,40 @@ def moto_dynamodb_lock() -> threading.RLock:
     return _serialise_lock
 
 
-def start_moto(port: int, verbose: bool = False) -> Any:
-    import logging
+class MotoServer:
+    """moto's server (its WSGI app under werkzeug's threaded server), started and stopped by the stack."""
 
-    from moto.server import ThreadedMotoServer
+    def __init__(self, port: int, verbose: bool = False, on_change: Callable[[], None] | None = None) -> None:
+        import logging
 
-    logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
-    prepare_moto_dynamodb()
-    prepare_moto_events()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    return server
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
+        prepare_moto_dynamodb()
+        prepare_moto_events()
+        app: Any = DomainDispatcherApplication(create_backend_app)
+        if on_change is not None:
+            from scheduled_comms_cli.persistence import ChangeWatcher
+
+            app = ChangeWatcher(app, on_change)
+        # werkzeug's server sets SO_REUSEADDR and a listen backlog of 128 itself.
+        self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(POLL_SECONDS,), name="moto", daemon=True
+        )
+
+    def start(self) -> MotoServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 @dataclass
@@ -367,7 +467,7 @@ class Gateway:
 BODY_READ_TIMEOUT_SECONDS = 3
 
 
-def make_http_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
+def make_http_server(gateway: Gateway, port: int) -> LocalHTTPServer:
     """The gateway over HTTP; a Content-Length that is not a number, or more than arrives, is a 400."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -416,23 +516,23 @@ def make_http_server(gateway: Gateway, port: int) -> ThreadingHTTPServer:
             if os.environ.get("SCHEDULED_COMMS_ACCESS_LOG"):
                 super().log_message(format, *args)
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    return server
+    return LocalHTTPServer(("127.0.0.1", port), Handler)
 
 
 class PortInUse(RuntimeError):
     pass
 
 
-def ensure_port_free(port: int) -> None:
+def ensure_port_free(port: int, option: str) -> None:
+    """Bind as the servers will (SO_REUSEADDR, so a restart's TIME-WAIT leftovers do not count)."""
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
-            raise PortInUse(f"port {port} on 127.0.0.1 is in use; choose another with --api-port/--aws-port") from None
+            raise PortInUse(f"port {port} on 127.0.0.1 is in use; choose another with {option}") from None
 
 
 DEV_SENDER_DOMAIN = "dev.example.com"
@@ -451,6 +551,8 @@ class LocalStack:
         tick_interval: float = 60,
         verbose: bool = False,
         stack_name: str = "scheduled-comms-local",
+        data_dir: Path | None = None,
+        fresh: bool = False,
     ) -> None:
         self.api_port = api_port
         self.aws_port = aws_port
@@ -459,11 +561,14 @@ class LocalStack:
         self.verbose = verbose
         self.stack = Stack(stack_name)
         self.simulator: Any = None
-        self._moto: Any = None
-        self._http: ThreadingHTTPServer | None = None
+        self._moto: MotoServer | None = None
+        self._http: LocalHTTPServer | None = None
         self._stopping = threading.Event()
         self._host: FunctionHost | None = None
         self._pumps: list[Any] = []
+        self.data_dir = data_dir
+        self.fresh = fresh
+        self._state: StateStore | None = None
 
     @property
     def api_url(self) -> str:
@@ -478,11 +583,21 @@ class LocalStack:
         return f"http://127.0.0.1:{self.console_port}"
 
     def start(self, credits: int = 50_000) -> dict[str, str]:
-        for port in (self.api_port, self.aws_port, self.console_port):
-            ensure_port_free(port)
+        for port, option in (
+            (self.api_port, "--api-port"),
+            (self.aws_port, "--aws-port"),
+            (self.console_port, "--console-port"),
+        ):
+            ensure_port_free(port, option)
         os.environ.update(LOCAL_CREDENTIALS)
         os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
-        self._moto = start_moto(self.aws_port, self.verbose)
+        restored = False
+        if self.data_dir is not None:
+            self._state = StateStore(self.data_dir, moto_dynamodb_lock())
+            self._state.open(fresh=self.fresh)
+            restored = self._state.restore()
+        self._moto = MotoServer(self.aws_port, self.verbose, self._state.changed if self._state else None)
+        self._moto.start()
         import boto3
 
         from scheduled_comms_cli.template import create_resources
@@ -491,7 +606,8 @@ class LocalStack:
         create_resources(
             self.stack, session.client("dynamodb"), session.client("secretsmanager"), session.client("events")
         )
-        session.client("sesv2").create_email_identity(EmailIdentity=DEV_SENDER_DOMAIN)
+        if not restored:
+            session.client("sesv2").create_email_identity(EmailIdentity=DEV_SENDER_DOMAIN)
         os.environ.update(self.stack.environment())
         os.environ.update(
             {
@@ -513,13 +629,27 @@ class LocalStack:
 
         self.simulator = VoiceProviderSimulator(
             self.console_port,
-            routes={("GET", "/outbox"): self._outbox, ("POST", "/tick"): self._tick_route},
+            routes={
+                ("GET", "/outbox"): self._outbox,
+                ("POST", "/tick"): self._tick_route,
+                ("GET", "/state"): self._state_route,
+            },
         ).start()
-        company = self.create_dev_company(credits)
+        saved = self._state.load_dev_company() if self._state is not None and restored else None
+        if saved is not None:  # the same company, key, number and voice config as before the restart
+            company = saved["company"]
+            self.simulator.register(**saved["simulator"])
+        else:
+            company, simulator = self.create_dev_company(credits)
+            if self._state is not None:
+                self._state.save_dev_company({"company": company, "simulator": simulator})
+        if self._state is not None:
+            self._state.start()
+            self._state.changed()
         self._host = FunctionHost(self.stack)
         gateway = Gateway(self.stack, self._host)
         self._http = make_http_server(gateway, self.api_port)
-        threading.Thread(target=self._http.serve_forever, name="local-api", daemon=True).start()
+        threading.Thread(target=self._http.serve_forever, args=(POLL_SECONDS,), name="local-api", daemon=True).start()
         if self.tick_interval > 0:
             threading.Thread(target=self._schedule_ticks, name="tick-schedule", daemon=True).start()
         from scheduled_comms_cli.streams import StreamPump
@@ -528,7 +658,8 @@ class LocalStack:
         threading.Thread(target=self._poll_streams, name="stream-pollers", daemon=True).start()
         return company
 
-    def create_dev_company(self, credits: int) -> dict[str, str]:
+    def create_dev_company(self, credits: int) -> tuple[dict[str, str], dict[str, str]]:
+        """The dev company's ids and key, and the voice simulator's registration of its config."""
         from scheduled_comms.composition import (
             api_key_store,
             credit_ledger,
@@ -566,13 +697,15 @@ class LocalStack:
             endpoint_rules(),
             host_resolver(),
         )
-        self.simulator.register(config.id, simulator_key, config.webhook_secret)
-        return {
+        simulator = {"config_id": config.id, "api_key": simulator_key, "webhook_secret": config.webhook_secret}
+        self.simulator.register(**simulator)
+        company = {
             "company_id": company_id,
             "api_key": api_key,
             "phone_number_id": number.id,
             "voice_agent_outbound_config_id": config.id,
         }
+        return company, simulator
 
     def tick(self, at: datetime | None = None, single_pass: bool = True) -> dict[str, Any]:
         assert self._host is not None
@@ -604,6 +737,11 @@ class LocalStack:
             return 422, {"error": f"at {exc}"}
         return 200, self.tick(at)
 
+    def _state_route(self, _: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self._state is None:
+            return 404, {"error": "this stack keeps no state on disk"}
+        return 200, self._state.progress()
+
     def _outbox(self, _: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         from scheduled_comms_cli.outbox import sent_messages
 
@@ -626,6 +764,7 @@ class LocalStack:
             logging.getLogger("scheduled_comms_cli").exception("tick failed")
 
     def stop(self) -> None:
+        """Stop the tick schedule and close every port (the API first, so no request reaches a stopped moto)."""
         self._stopping.set()
         if self._http is not None:
             self._http.shutdown()
@@ -634,3 +773,5 @@ class LocalStack:
             self.simulator.stop()
         if self._moto is not None:
             self._moto.stop()
+        if self._state is not None:
+            self._state.close()  # one last snapshot, taken once no request can change anything

@@ -15,11 +15,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib import request as urllib_request
 
 from scheduled_comms.logic.voice_outcomes import SIGNATURE_HEADER, sign
+
+from scheduled_comms_cli.http_server import POLL_SECONDS, LocalHTTPServer
 
 OUTCOMES = {
     "no_answer": {"answered": False, "talk_seconds": 0, "end_reason": "no_answer"},
@@ -71,15 +73,16 @@ class VoiceProviderSimulator:
         self.fault: Callable[[str], Fault | None] | None = None  # given the Idempotency-Key
         self.auto_outcome: tuple[str, float] | None = None  # (outcome, seconds) applied to every new call
         self.webhook_statuses: list[int] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._server.daemon_threads = True
+        self._server = LocalHTTPServer(("127.0.0.1", port), self._handler())
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> VoiceProviderSimulator:
-        threading.Thread(target=self._server.serve_forever, name="voice-simulator", daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, args=(POLL_SECONDS,), name="voice-simulator", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:

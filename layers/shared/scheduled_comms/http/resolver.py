@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any, cast
@@ -150,7 +149,8 @@ def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
     if content_type != "application/json" and not content_type.endswith("+json"):
         return unsupported_media_type()
     try:
-        json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
+        parsed = json.loads(body)
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
     except RecursionError:
         return errors.ValidationFailed(
             "The body is nested too deeply", [errors.FieldError("body", "nested too deeply")]
@@ -168,13 +168,13 @@ def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
         return errors.ValidationFailed(
             "The body holds a number too long to read", [errors.FieldError("body", "holds a number of too many digits")]
         )
+    if not isinstance(parsed, dict):
+        # Every body of this API is an object. Powertools would validate only the first element of an
+        # array against the body's model, so `[{}]` would pass as `{}`.
+        return errors.ValidationFailed(
+            "The body must be a JSON object", [errors.FieldError("body", "must be a JSON object")]
+        )
     return None
-
-
-# Powertools keeps the request being resolved on the BaseRouter class, one per process. Lambda runs
-# one invocation per process at a time; any host that runs handlers on several threads (the local
-# stack) must not interleave two resolutions, or one request would read another's event.
-_RESOLVING = threading.RLock()
 
 
 class ServiceResolver(APIGatewayRestResolver):
@@ -200,8 +200,14 @@ class ServiceResolver(APIGatewayRestResolver):
                 "body": json.dumps(error_body(failure.code, failure.message, failure.details)),
                 "isBase64Encoded": False,
             }
-        with _RESOLVING:
-            return super().resolve(event, context)
+        # Powertools writes the request to BaseRouter's class attributes, which every resolver of the
+        # process shares (several module instances of one function share one Powertools). Its routes and
+        # middlewares read them through this resolver (a route's router asks its resolver), so the request
+        # kept on the instance is the one they see, even while another instance resolves on another
+        # thread (the local stack serves requests concurrently, one invocation per instance at a time).
+        self.current_event = APIGatewayProxyEvent(dict(event))
+        self.lambda_context = context
+        return super().resolve(event, context)
 
     @staticmethod
     def _service_error(exc: errors.ServiceError) -> Response:
