@@ -122,6 +122,31 @@ def test_company_default_sender_is_used(service):
     assert sent[dispatched["dispatched_external_id"]]["from"] == "team@dev.example.com"
 
 
+def test_the_dev_company_sends_from_any_address_of_the_dev_domain_and_no_other(service):
+    key = service.info["api_key"]
+    body = {
+        "channel": "email",
+        "scheduled_for": now_text(),
+        "payload": {
+            "to_email": f"dev-{uuid.uuid4().hex[:8]}@example.com",
+            "subject": "From sales",
+            "html_body": "<p>hi</p>",
+            "from_email": "sales@dev.example.com",
+        },
+    }
+    row = service.request("POST", COLLECTION, key, json=body)
+    foreign = service.request(
+        "POST", COLLECTION, key, json={**body, "payload": {**body["payload"], "from_email": "sales@example.org"}}
+    )
+
+    assert row.status_code == 201, row.text
+    assert foreign.status_code == 422 and foreign.json()["error"]["details"][0]["field"] == "payload.from_email"
+    assert service.console_cli("tick", "--json").returncode == 0
+    sent = {e["external_id"]: e for e in json.loads(service.console_cli("outbox", "--json").stdout)}
+    dispatched = service.request("GET", f"{COLLECTION}/{row.json()['data']['id']}", key).json()["data"]
+    assert sent[dispatched["dispatched_external_id"]]["from"] == "sales@dev.example.com"
+
+
 @pytest.mark.parametrize(
     ("endpoint", "status"),
     [

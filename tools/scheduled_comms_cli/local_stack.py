@@ -671,7 +671,7 @@ class LocalStack:
         from scheduled_comms.logic.auth import ALL_SCOPES, issue_api_key
         from scheduled_comms.logic.registry import register_phone_number, register_voice_agent_config
         from scheduled_comms.models.domain import Caller, now_utc
-        from scheduled_comms.models.registry import PhoneNumberCreate, VoiceAgentConfigCreate
+        from scheduled_comms.models.registry import PhoneNumberCreate, SenderSettings, VoiceAgentConfigCreate
 
         company_id = str(uuid.uuid4())
         credit_ledger().grant(company_id, credits, now_utc(), name="Dev company")
@@ -680,6 +680,9 @@ class LocalStack:
         number = register_phone_number(
             directory(), caller, PhoneNumberCreate(number="+14155550100", label="dev sender"), now_utc()
         )
+        # Its sender is in the dev domain, so a row may name any from_email there.
+        sender = SenderSettings(default_from_email=f"noreply@{DEV_SENDER_DOMAIN}")
+        directory().put_sender_settings(company_id, sender, now_utc())
         simulator_key = f"sim-{uuid.uuid4().hex}"
         config = register_voice_agent_config(
             directory(),
