@@ -187,3 +187,32 @@ def test_voice_accepts_at_most_once(api, make_company):
 
     assert reply.status == 201, reply.text
     assert reply.json()["data"]["delivery"] == "at_most_once"
+
+
+def test_an_unknown_outcome_that_could_not_be_written_is_not_sent_again(api, make_company, ticker, monkeypatch):
+    company = make_company()
+    row, recipient = due_row(api, company, "email", "at_most_once")
+    crash_after_the_first_send(monkeypatch, "email")
+    moment = soon(5)
+    with pytest.raises(SimulatedCrash):
+        ticker.at(moment)
+    store = composition.dispatch_store()
+    real_transition, refused = store.transition, []
+
+    def transition(current, updated, also_create=None):
+        if updated.last_error == "outcome_unknown" and len(refused) < 3:
+            refused.append(current.id)  # the tick tries three times, then puts the row back to pending
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "down"}}, "UpdateItem")
+        return real_transition(current, updated, also_create)
+
+    monkeypatch.setattr(store, "transition", transition)
+    ticker.at(moment + LEASE + timedelta(seconds=1))
+    released = fetch(api, company, row["id"])
+    assert len(refused) == 3
+    assert released["status"] == "pending"
+
+    ticker.at(datetime.fromisoformat(released["scheduled_for"]) + timedelta(seconds=1))
+
+    data = fetch(api, company, row["id"])
+    assert (data["status"], data["last_error"]) == ("failed", "outcome_unknown")
+    assert len(outbox_for(recipient)) == 1

@@ -355,6 +355,8 @@ class Dispatcher:
         except Exception as exc:  # one row's trouble must not end the tick for the others
             logger.exception("dispatch failed", extra={"communication_id": row.id, "error_type": type(exc).__name__})
             updated, _, label = self._after_send(row, SendResult.retry(f"internal error: {type(exc).__name__}"), now)
+            # A send may have started (an outcome_unknown failure may be what did not get written): keep its mark.
+            updated = updated.model_copy(update={"send_started_attempt": row.send_started_attempt})
             try:
                 if self._store.transition(row, updated):
                     return label, updated, None
