@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 from scheduled_comms import composition
-from scheduled_comms.models.domain import Channel, SendResult
+from scheduled_comms.models.domain import Channel, Delivery, SendResult, now_utc
 
 from tests.integration.conftest import SimulatedCrash, outbox_for, soon
 from tests.integration.test_create import COLLECTION, sms_body, voice_body
 from tests.integration.test_dispatch import email_now, fetch, register_number, schedule
 
 LEASE = timedelta(seconds=180)
+# Tests that tick use tables of their own: another worker's tick would otherwise claim or take over their rows.
 
 
 def due_row(api, company, channel: str, delivery: str | None) -> tuple[dict, str]:
@@ -46,7 +47,9 @@ def crash_after_the_first_send(monkeypatch, channel: str) -> list[str]:
 
 
 @pytest.mark.parametrize("channel", ["email", "sms"])
-def test_at_least_once_sends_again_when_a_crash_followed_the_send(api, make_company, ticker, monkeypatch, channel):
+def test_at_least_once_sends_again_when_a_crash_followed_the_send(
+    api, make_company, isolated_tables, ticker, monkeypatch, channel
+):
     company = make_company()
     row, recipient = due_row(api, company, channel, "at_least_once")
     crashed = crash_after_the_first_send(monkeypatch, channel)
@@ -65,7 +68,7 @@ def test_at_least_once_sends_again_when_a_crash_followed_the_send(api, make_comp
 
 @pytest.mark.parametrize("channel", ["email", "sms"])
 def test_at_most_once_fails_outcome_unknown_when_a_crash_followed_the_send(
-    api, make_company, ticker, monkeypatch, channel
+    api, make_company, isolated_tables, ticker, monkeypatch, channel
 ):
     company = make_company()
     row, recipient = due_row(api, company, channel, "at_most_once")
@@ -84,7 +87,9 @@ def test_at_most_once_fails_outcome_unknown_when_a_crash_followed_the_send(
     assert len(outbox_for(recipient)) == 1, "the provider got exactly one message"
 
 
-def test_at_most_once_crash_before_the_send_still_sends_on_takeover(api, make_company, ticker, monkeypatch):
+def test_at_most_once_crash_before_the_send_still_sends_on_takeover(
+    api, make_company, isolated_tables, ticker, monkeypatch
+):
     company = make_company()
     row, recipient = due_row(api, company, "email", "at_most_once")
     store = composition.dispatch_store()
@@ -107,7 +112,9 @@ def test_at_most_once_crash_before_the_send_still_sends_on_takeover(api, make_co
     assert len(outbox_for(recipient)) == 1
 
 
-def test_at_most_once_resends_after_a_recorded_retryable_failure(api, make_company, ticker, monkeypatch):
+def test_at_most_once_resends_after_a_recorded_retryable_failure(
+    api, make_company, isolated_tables, ticker, monkeypatch
+):
     company = make_company()
     row, recipient = due_row(api, company, "email", "at_most_once")
     sender = composition.senders()._by_channel[Channel.EMAIL]
@@ -130,7 +137,9 @@ def test_at_most_once_resends_after_a_recorded_retryable_failure(api, make_compa
     assert len(outbox_for(recipient)) == 1
 
 
-def test_at_most_once_is_not_sent_when_its_send_start_is_not_recorded(api, make_company, ticker, monkeypatch):
+def test_at_most_once_is_not_sent_when_its_send_start_is_not_recorded(
+    api, make_company, isolated_tables, ticker, monkeypatch
+):
     company = make_company()
     row, recipient = due_row(api, company, "email", "at_most_once")
     store = composition.dispatch_store()
@@ -189,7 +198,9 @@ def test_voice_accepts_at_most_once(api, make_company):
     assert reply.json()["data"]["delivery"] == "at_most_once"
 
 
-def test_an_unknown_outcome_that_could_not_be_written_is_not_sent_again(api, make_company, ticker, monkeypatch):
+def test_an_unknown_outcome_that_could_not_be_written_is_not_sent_again(
+    api, make_company, isolated_tables, ticker, monkeypatch
+):
     company = make_company()
     row, recipient = due_row(api, company, "email", "at_most_once")
     crash_after_the_first_send(monkeypatch, "email")
@@ -216,3 +227,16 @@ def test_an_unknown_outcome_that_could_not_be_written_is_not_sent_again(api, mak
     data = fetch(api, company, row["id"])
     assert (data["status"], data["last_error"]) == ("failed", "outcome_unknown")
     assert len(outbox_for(recipient)) == 1
+
+
+def test_a_row_without_delivery_takes_the_company_default(api, make_company):
+    company, other = make_company(), make_company()
+    composition.directory().put_default_delivery(company.id, Delivery.AT_MOST_ONCE, now_utc())
+
+    defaulted = schedule(api, company, email_now())
+    chosen = schedule(api, company, email_now(delivery="at_least_once"))
+    elsewhere = schedule(api, other, email_now())
+
+    assert fetch(api, company, defaulted["id"])["delivery"] == "at_most_once"
+    assert fetch(api, company, chosen["id"])["delivery"] == "at_least_once"
+    assert fetch(api, other, elsewhere["id"])["delivery"] == "at_least_once"

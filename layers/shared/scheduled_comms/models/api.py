@@ -117,7 +117,8 @@ PAYLOAD_MODELS: dict[Channel, type[StrictModel]] = {
 
 DELIVERY_DESCRIPTION = (
     "What a crash between the provider accepting a message and the row recording it may cost. "
-    "at_least_once (default): the row is sent again, so an email or SMS may arrive twice. "
+    "Omitted: the company's default (set by an admin with `scheduled-comms delivery set`), else at_least_once. "
+    "at_least_once: the row is sent again, so an email or SMS may arrive twice. "
     "at_most_once: the row records that its send started before sending; if that attempt's outcome was "
     "never recorded, the row ends failed with last_error outcome_unknown instead of being sent again. "
     "Voice calls are never placed twice in either mode (the provider's idempotency key), so for voice_call "
@@ -137,7 +138,8 @@ class _CreateCommon(StrictModel):
     related_entity_type: EntityType | None = None
     related_entity_id: Uuid | None = Field(default=None, validate_default=True)
     cancel_policy: CancelPolicy | None = None
-    delivery: Delivery = Field(default=Delivery.AT_LEAST_ONCE, description=DELIVERY_DESCRIPTION)
+    # Omitted means the company's default; null is not a mode.
+    delivery: Delivery = Field(default=None, validate_default=False, description=DELIVERY_DESCRIPTION)  # type: ignore[assignment]
 
     @field_validator("related_entity_id")
     @classmethod
