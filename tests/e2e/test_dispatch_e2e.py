@@ -147,6 +147,28 @@ def test_the_dev_company_sends_from_any_address_of_the_dev_domain_and_no_other(s
     assert sent[dispatched["dispatched_external_id"]]["from"] == "sales@dev.example.com"
 
 
+def test_company_default_delivery_applies_to_rows_that_name_none(service):
+    key = service.info["api_key"]
+    company = service.info["company_id"]
+    body = {
+        "channel": "email",
+        "scheduled_for": now_text(),
+        "payload": {"to_email": "delivery@example.com", "subject": "Once", "html_body": "<p>hi</p>"},
+    }
+    assert service.cli("delivery", "set", "--company", company, "--mode", "exactly_once").returncode != 0
+    assert service.cli("delivery", "set", "--company", company, "--mode", "at_most_once").returncode == 0
+    try:
+        defaulted = service.request("POST", COLLECTION, key, json=body).json()["data"]
+        chosen = service.request("POST", COLLECTION, key, json={**body, "delivery": "at_least_once"}).json()["data"]
+    finally:
+        assert service.cli("delivery", "set", "--company", company, "--mode", "at_least_once").returncode == 0
+
+    assert defaulted["delivery"] == "at_most_once"
+    assert chosen["delivery"] == "at_least_once"
+    for row in (defaulted, chosen):
+        assert service.request("DELETE", f"{COLLECTION}/{row['id']}", key).status_code in (200, 204)
+
+
 @pytest.mark.parametrize(
     ("endpoint", "status"),
     [

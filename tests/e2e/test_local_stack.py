@@ -26,6 +26,7 @@ ROW_FIELDS = {
     "original_scheduled_for",
     "timezone",
     "respect_business_hours",
+    "delivery",
     "payload",
     "contact_id",
     "customer_id",

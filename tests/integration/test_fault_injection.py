@@ -1,7 +1,8 @@
 """Fault injection: rows through ten concurrent ticks while every step that can fail, does.
 
-CI runs 1,200 rows (``FAULT_TEST_ROWS``); ``make reliability`` runs 10,000. A smaller run raises the
-rarer faults' rates so that each is still expected at least ``MIN_EXPECTED_HITS`` times.
+CI runs 1,200 rows (``FAULT_TEST_ROWS``); ``make reliability`` runs 10,000. They are split between
+the two delivery modes, one run each (600 rows each in CI). A smaller run raises the rarer faults'
+rates so that each is still expected at least ``MIN_EXPECTED_HITS`` times in each mode's run.
 
 Each round fires five tick events, each delivered twice (ten overlapping ticks), at a moment of a
 simulated clock; rounds go on until every row is terminal. Meanwhile:
@@ -18,8 +19,9 @@ AWS faults are answered in place of moto's, per HTTP attempt, so the clients' ow
 as they would on AWS; a DynamoDB fault may come before moto applies the request or after (the write
 landed, its answer was lost). The test prints its figures and asserts
 that no row is lost or stuck, that races send nothing twice, and that the only duplicates are those
-a crash between send and record can cause, and never for voice, where the provider's idempotency
-key absorbs them. Transitions are published from the table's stream, polled after each round as
+a crash between send and record can cause (at_least_once), and never for voice, where the provider's
+idempotency key absorbs them. In at_most_once there are no email/SMS duplicates at all: every email or
+SMS a crash hit after its send ends failed with ``outcome_unknown``. Transitions are published from the table's stream, polled after each round as
 Lambda would: every row that ended terminal has exactly one event, of its final status, crash or not.
 """
 
@@ -42,7 +44,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from scheduled_comms import composition
-from scheduled_comms.models.domain import TERMINAL, Channel, Status
+from scheduled_comms.logic.dispatch import OUTCOME_UNKNOWN
+from scheduled_comms.models.domain import TERMINAL, Channel, Delivery, Status
 from scheduled_comms.models.values import parse_instant
 from scheduled_comms_cli.local_stack import moto_dynamodb_lock, scheduled_event
 from scheduled_comms_cli.outbox import ACCOUNT, REGION
@@ -53,7 +56,8 @@ from scheduled_comms_cli.voice_simulator import Fault
 from tests.integration.conftest import SimulatedCrash, published, soon
 from tests.integration.test_dispatch import register_number, register_voice
 
-ROWS = int(os.environ.get("FAULT_TEST_ROWS", "1200"))
+MODES = tuple(Delivery)
+ROWS = int(os.environ.get("FAULT_TEST_ROWS", "1200")) // len(MODES)  # per delivery mode
 # A safety net, not a deadline: three times what a slow machine takes per row (0.11 s), plus ten minutes.
 pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.timeout(600 + int(ROWS * 0.35))]
 
@@ -294,7 +298,7 @@ def install_faults(plan: FaultPlan, monkeypatch: pytest.MonkeyPatch, simulator: 
     monkeypatch.setattr(senders, "send", send)
 
 
-CENSUS = ("status", "channel", "scheduled_for", "lease_until", "attempt_count", "max_attempts")
+CENSUS = ("status", "channel", "scheduled_for", "lease_until", "attempt_count", "max_attempts", "last_error")
 
 
 @dataclass
@@ -360,14 +364,17 @@ def provider_totals(simulator: Any) -> tuple[int, int, int]:
     )
 
 
+@pytest.mark.parametrize("delivery", MODES, ids=[mode.value for mode in MODES])
 def test_every_row_survives_ten_overlapping_ticks_under_injected_faults(
-    api, make_company, ticker, isolated_tables, faulty_voice, monkeypatch, capsys
+    api, make_company, ticker, isolated_tables, faulty_voice, monkeypatch, capsys, delivery
 ):
     company = make_company()
     number_id = register_number(api, company)
     voice_config_id = register_voice(api, company, faulty_voice)
     start = soon(5)
-    ids = seed_due_rows(company.id, number_id, ROWS, start - timedelta(seconds=5), voice_config_id=voice_config_id)
+    ids = seed_due_rows(
+        company.id, number_id, ROWS, start - timedelta(seconds=5), voice_config_id=voice_config_id, delivery=delivery
+    )
     id_set = set(ids)
     table = os.environ["COMMUNICATIONS_TABLE"]
     before = provider_totals(faulty_voice)
@@ -455,6 +462,17 @@ def test_every_row_survives_ten_overlapping_ticks_under_injected_faults(
     crash_duplicates = {row_id: n for row_id, n in email_sms_duplicates.items() if row_id in plan.crashed_after_send}
     unrecorded_duplicates = {row_id: n for row_id, n in email_sms_duplicates.items() if row_id in unrecorded}
     voice_duplicates = {row_id: n for row_id, n in calls_per_row.items() if n > 1}
+    email_sms = {row_id for row_id, row in census.rows.items() if row["channel"] != Channel.VOICE_CALL.value}
+    outcome_unknown = {
+        row_id
+        for row_id, row in census.rows.items()
+        if row_id in email_sms and row["status"] == "failed" and row.get("last_error") == OUTCOME_UNKNOWN
+    }
+    crashed_email_sms = plan.crashed_after_send & email_sms
+    crashed_not_unknown = {
+        row_id: (census.rows[row_id]["status"], census.rows[row_id].get("last_error"))
+        for row_id in crashed_email_sms - outcome_unknown
+    }
     dispatched_unsent = [
         row_id
         for row_id, row in census.rows.items()
@@ -466,6 +484,7 @@ def test_every_row_survives_ten_overlapping_ticks_under_injected_faults(
         totals.update({k: v for k, v in summary.items() if isinstance(v, int)})
 
     figures = {
+        "delivery": delivery.value,
         "rows": ROWS,
         "rounds (10 ticks each)": rounds,
         "tick invocations": len(summaries) + crashed_ticks,
@@ -487,6 +506,10 @@ def test_every_row_survives_ten_overlapping_ticks_under_injected_faults(
         "email/SMS sends that crash hit": len(plan.crashed_after_send - set(calls_per_row)),
         "email/SMS duplicates after a send whose outcome could not be written": len(unrecorded_duplicates),
         "email/SMS sends whose outcome could not be written": len(unrecorded - set(calls_per_row)),
+        "email/SMS duplicates in all": len(email_sms_duplicates),
+        "email/SMS rows failed outcome_unknown": len(outcome_unknown),
+        "of which a crash hit after the send": len(outcome_unknown & crashed_email_sms),
+        "of which the provider got none": sum(1 for row_id in outcome_unknown if not plan.accepted[row_id]),
         "voice calls placed twice (idempotency key)": len(voice_duplicates),
         "voice sends hit by either": len(explained & set(calls_per_row)),
         "terminal writes a crash followed": len(plan.crashed_after_record),
@@ -497,7 +520,7 @@ def test_every_row_survives_ten_overlapping_ticks_under_injected_faults(
         "stream batches given up": pump.batches_given_up,
     }
     with capsys.disabled():
-        print("\nFault-injection figures:")
+        print(f"\nFault-injection figures ({delivery.value}):")
         for name, value in figures.items():
             print(f"  {name}: {value}")
 
@@ -517,3 +540,10 @@ def test_every_row_survives_ten_overlapping_ticks_under_injected_faults(
     assert plan.crashed_after_record, "some terminal writes were followed by a crash"
     assert wrong_events == {}, "every terminal row's transition reached the bus once, crash or not"
     assert pump.batches_given_up == 0
+    assert crashed_email_sms, "a crash hit some email/SMS sends"
+    if delivery is Delivery.AT_MOST_ONCE:
+        assert email_sms_duplicates == {}, "at_most_once sends no email or SMS twice"
+        assert crashed_not_unknown == {}, "every email/SMS a crash hit after its send ends failed outcome_unknown"
+    else:
+        assert crash_duplicates, "at_least_once sends again what a crash hit after its send"
+        assert outcome_unknown == set(), "at_least_once never gives up on an unknown outcome"

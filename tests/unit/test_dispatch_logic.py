@@ -9,9 +9,16 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
-from scheduled_comms.logic.dispatch import DispatchConfig, Dispatcher, backoff_delay, decide, next_cadence_row
+from scheduled_comms.logic.dispatch import (
+    OUTCOME_UNKNOWN,
+    DispatchConfig,
+    Dispatcher,
+    backoff_delay,
+    decide,
+    next_cadence_row,
+)
 from scheduled_comms.models.business_hours import BusinessHours
-from scheduled_comms.models.domain import Channel, Communication, SendResult, Source, Status
+from scheduled_comms.models.domain import Channel, Communication, Delivery, SendResult, Source, Status
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 
@@ -56,6 +63,22 @@ def test_decide_skips_expired_rows_and_holds_that_would_outlive_the_policy():
 
 def test_decide_fails_a_row_whose_attempts_are_used_up():
     assert decide(make_row(attempt_count=4, max_attempts=3), T0, None)[0] == "fail"
+
+
+def test_decide_fails_an_at_most_once_row_whose_started_send_has_no_outcome():
+    started = make_row(delivery=Delivery.AT_MOST_ONCE, send_started_attempt=1, attempt_count=2)
+    assert decide(started, T0, None) == ("fail", OUTCOME_UNKNOWN)
+    # Even on its last attempt, the unknown outcome is the reason given.
+    assert decide(started.model_copy(update={"attempt_count": 4, "max_attempts": 3}), T0, None) == (
+        "fail",
+        OUTCOME_UNKNOWN,
+    )
+
+
+def test_decide_ignores_the_send_mark_of_rows_it_does_not_apply_to():
+    assert decide(make_row(send_started_attempt=1, attempt_count=2), T0, None) == ("send", None)
+    voice = make_row(channel=Channel.VOICE_CALL, delivery=Delivery.AT_MOST_ONCE, send_started_attempt=1)
+    assert decide(voice, T0, None) == ("send", None)
 
 
 @given(attempt=st.integers(1, 30), seed=st.integers(0, 2**32))

@@ -225,6 +225,34 @@ def set_sender(
     _emit(as_json, {"company_id": company_id, **settings.model_dump()}, f"{company_id} sends as {from_email}")
 
 
+delivery_app = typer.Typer(help="Company delivery settings.", no_args_is_help=True)
+app.add_typer(delivery_app, name="delivery")
+
+
+@delivery_app.command("set")
+def set_delivery(
+    company: Annotated[str, typer.Option("--company", help="Company id (uuid).")],
+    mode: Annotated[
+        str, typer.Option("--mode", help="at_least_once or at_most_once, for rows created without delivery.")
+    ],
+    table: TableOption = None,
+    stack: StackOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set a company's default delivery mode (rows that give ``delivery`` keep their own)."""
+    from scheduled_comms.adapters.directory import DynamoDirectory
+    from scheduled_comms.models.domain import Delivery, now_utc
+    from scheduled_comms.models.values import check_uuid
+
+    try:
+        company_id = check_uuid(company)
+        delivery = Delivery(mode)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    DynamoDirectory(_table_name(table, stack)).put_default_delivery(company_id, delivery, now_utc())
+    _emit(as_json, {"company_id": company_id, "default_delivery": delivery.value}, f"{company_id} delivers {delivery}")
+
+
 @app.command()
 def dev(
     api_port: Annotated[int, typer.Option("--api-port", help="Port of the HTTP API.")] = 3000,

@@ -7,7 +7,7 @@ from typing import Any
 
 from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.adapters.dynamodb import row_to_item
-from scheduled_comms.models.domain import MAX_ATTEMPTS, Channel, Communication, Source, Status
+from scheduled_comms.models.domain import MAX_ATTEMPTS, Channel, Communication, Delivery, Source, Status
 from scheduled_comms.models.values import new_id
 from scheduled_comms.settings import get_settings
 
@@ -28,6 +28,7 @@ def seed_due_rows(
     now: datetime,
     client: Any = None,
     voice_config_id: str | None = None,
+    delivery: Delivery = Delivery.AT_LEAST_ONCE,
 ) -> list[str]:
     """``count`` pending rows due within the minute before ``now``, each to a recipient of its own.
 
@@ -48,6 +49,7 @@ def seed_due_rows(
                 payload=payload,
                 max_attempts=MAX_ATTEMPTS[channel],
                 source=Source.API,
+                delivery=delivery,
                 created_at=now,
                 updated_at=now,
             )

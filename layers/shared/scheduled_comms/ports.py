@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from scheduled_comms.models.business_hours import BusinessHours
-from scheduled_comms.models.domain import ApiKeyRecord, Communication, ListFilters, Page, SendResult, Status
+from scheduled_comms.models.domain import ApiKeyRecord, Communication, Delivery, ListFilters, Page, SendResult, Status
 from scheduled_comms.models.registry import PhoneNumber, SenderSettings, VoiceAgentConfig, VoiceCredentials
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -121,6 +121,10 @@ class ReferenceSource(Protocol):
     def voice_config(self, company_id: str, config_id: str) -> tuple[VoiceAgentConfig, str] | None: ...
 
     def sender_settings(self, company_id: str) -> SenderSettings: ...
+
+    def default_delivery(self, company_id: str) -> Delivery:
+        """The company's delivery mode for rows that name none (at_least_once unless an admin set it)."""
+        ...
 
 
 class ConfigSource(Protocol):

@@ -16,6 +16,7 @@ from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.adapters.dynamodb import company_pk, from_attributes, to_attributes
 from scheduled_comms.adapters.secrets import SecretReader
 from scheduled_comms.models.business_hours import BusinessHours
+from scheduled_comms.models.domain import Delivery
 from scheduled_comms.models.registry import PhoneNumber, SenderSettings, VoiceAgentConfig, VoiceCredentials
 from scheduled_comms.models.values import format_instant
 
@@ -108,6 +109,13 @@ class DynamoDirectory:
 
     def put_sender_settings(self, company_id: str, settings: SenderSettings, now: datetime) -> None:
         self._set_setting(company_id, "default_from_email", settings.default_from_email, now)
+
+    def default_delivery(self, company_id: str) -> Delivery:
+        stored = (self._get(company_id, SETTINGS_SK) or {}).get("default_delivery")
+        return Delivery(stored) if stored else Delivery.AT_LEAST_ONCE
+
+    def put_default_delivery(self, company_id: str, delivery: Delivery, now: datetime) -> None:
+        self._set_setting(company_id, "default_delivery", delivery.value, now)
 
     def put_phone_number(self, company_id: str, number: PhoneNumber) -> None:
         item = {

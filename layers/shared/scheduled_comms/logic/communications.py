@@ -68,9 +68,12 @@ def create_communication(
     check_schedule_time(request.scheduled_for, now)
     payload = request.payload.model_dump(mode="json", exclude_none=True)
     check_references(references, caller.company_id, channel, payload)
-    fields = request.model_dump(mode="json", exclude={"channel", "payload", "scheduled_for", "cancel_policy"})
+    fields = request.model_dump(
+        mode="json", exclude={"channel", "payload", "scheduled_for", "cancel_policy", "delivery"}
+    )
     row = Communication(
         **fields,
+        delivery=request.delivery or references.default_delivery(caller.company_id),
         id=new_id(now),
         company_id=caller.company_id,
         channel=channel,

@@ -23,6 +23,7 @@ from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.models.domain import (
     Channel,
     Communication,
+    Delivery,
     SendResult,
     Source,
     Status,
@@ -38,9 +39,11 @@ CONVERSATION_SECONDS = 10
 OUTCOME_WAIT = timedelta(minutes=30)
 OUTCOME_RECHECK = timedelta(minutes=2)
 # After a send, recording its outcome is retried this many times (with a short pause) before giving up:
-# a row the provider accepted but the table never heard of is sent again by whoever takes it over.
+# an at_least_once row the provider accepted but the table never heard of is sent again by whoever takes it over.
 RECORD_ATTEMPTS = 3
 RECORD_PAUSE_SECONDS = 0.2
+# An at_most_once row whose send started but whose outcome was never recorded ends failed with this error.
+OUTCOME_UNKNOWN = "outcome_unknown"
 
 
 def was_conversation(outcome: dict[str, Any] | None) -> bool:
@@ -115,8 +118,18 @@ def expiry_of(row: Communication) -> datetime | None:
     return row.intended_time + timedelta(minutes=minutes) if minutes else None
 
 
+def marks_send_start(row: Communication) -> bool:
+    """Whether the tick records that a row's send started before sending it (at_most_once email and SMS).
+
+    Voice calls carry the provider's idempotency key instead: a resend never places a second call.
+    """
+    return row.delivery is Delivery.AT_MOST_ONCE and row.channel is not Channel.VOICE_CALL
+
+
 def decide(row: Communication, now: datetime, hours: BusinessHours | None) -> Decision:
     """What to do with a freshly claimed row at ``now``."""
+    if row.send_started_attempt is not None and marks_send_start(row):
+        return "fail", OUTCOME_UNKNOWN  # a tick died between starting the send and recording its outcome
     if row.attempt_count > row.max_attempts:
         return "fail", row.last_error or f"no attempts left ({row.max_attempts} allowed)"
     deadline = expiry_of(row)
@@ -167,6 +180,7 @@ def next_cadence_row(row: Communication, now: datetime) -> Communication | None:
         cancel_policy=row.cancel_policy,
         max_attempts=row.max_attempts,
         source=Source.CADENCE,
+        delivery=row.delivery,
         created_at=now,
         updated_at=now,
         cadence_id=row.cadence_id or row.id,
@@ -341,6 +355,8 @@ class Dispatcher:
         except Exception as exc:  # one row's trouble must not end the tick for the others
             logger.exception("dispatch failed", extra={"communication_id": row.id, "error_type": type(exc).__name__})
             updated, _, label = self._after_send(row, SendResult.retry(f"internal error: {type(exc).__name__}"), now)
+            # A send may have started (an outcome_unknown failure may be what did not get written): keep its mark.
+            updated = updated.model_copy(update={"send_started_attempt": row.send_started_attempt})
             try:
                 if self._store.transition(row, updated):
                     return label, updated, None
@@ -389,11 +405,29 @@ class Dispatcher:
                 now,
                 status=Status.FAILED,
                 last_error=detail,
-                attempt_count=min(row.attempt_count, row.max_attempts),
+                # An unknown outcome was the previous holder's attempt; this claim made none.
+                attempt_count=row.attempt_count - 1
+                if detail == OUTCOME_UNKNOWN
+                else min(row.attempt_count, row.max_attempts),
             )
             label = "failed"
         else:
-            result = self._sender.send(row)
+            if marks_send_start(row):
+                started = row.model_copy(update={"send_started_attempt": row.attempt_count, "updated_at": now})
+                try:
+                    if not self._store.transition(row, started):
+                        return "fenced_out", None, None
+                except Exception as exc:
+                    return self._release_unsent(started, now, exc)
+                row = started
+            try:
+                result = self._sender.send(row)
+            except Exception:
+                if row.send_started_attempt is None:
+                    raise
+                # The provider may have taken the message before the error: sending again could duplicate it.
+                logger.exception("send ended in an error; its outcome is unknown", extra={"communication_id": row.id})
+                result = SendResult.fail(OUTCOME_UNKNOWN)
             updated, follow_up, label = self._after_send(row, result, now)
         if not self._record(row, updated, follow_up):
             return "fenced_out", None, None
@@ -427,6 +461,23 @@ class Dispatcher:
                 self._sleep(RECORD_PAUSE_SECONDS * attempt)
                 attempt += 1
 
+    def _release_unsent(self, started: Communication, now: datetime, exc: Exception) -> Outcome:
+        """The send-started mark did not get written (as far as we know): do not send; retry later.
+
+        The release is written against the marked row, so a mark that landed unseen is removed with it.
+        """
+        logger.warning(
+            "send start not recorded; not sending",
+            extra={"communication_id": started.id, "error_type": type(exc).__name__},
+        )
+        updated, _, label = self._after_send(started, SendResult.retry(f"internal error: {type(exc).__name__}"), now)
+        try:
+            if self._store.transition(started, updated):
+                return label, updated, None
+        except Exception:
+            logger.exception("could not release the row; its lease will expire", extra={"communication_id": started.id})
+        return "fenced_out", None, None
+
     @staticmethod
     def _release(row: Communication, now: datetime, **changes: Any) -> Communication:
         return row.model_copy(update={"lease_until": None, "updated_at": now, **changes})
@@ -450,6 +501,7 @@ class Dispatcher:
                 dispatched_at=now,
                 dispatched_external_id=result.external_id,
                 resend_of_attempt=None,
+                send_started_attempt=None,
                 **cadence,
             )
             return updated, follow_up, "dispatched"
@@ -468,7 +520,10 @@ class Dispatcher:
                 resend_of_attempt=(row.resend_of_attempt or row.attempt_count)
                 if row.channel is Channel.VOICE_CALL
                 else None,
+                send_started_attempt=None,  # the outcome is recorded: the next claim sends again
             )
             return updated, None, "retried"
-        updated = self._release(row, now, status=Status.FAILED, last_error=result.error, resend_of_attempt=None)
+        updated = self._release(
+            row, now, status=Status.FAILED, last_error=result.error, resend_of_attempt=None, send_started_attempt=None
+        )
         return updated, None, "failed"

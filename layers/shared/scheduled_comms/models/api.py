@@ -14,7 +14,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from scheduled_comms.models.domain import Channel, Communication, Source, Status
+from scheduled_comms.models.domain import Channel, Communication, Delivery, Source, Status
 from scheduled_comms.models.values import (
     E164Number,
     EmailAddress,
@@ -115,6 +115,16 @@ PAYLOAD_MODELS: dict[Channel, type[StrictModel]] = {
     Channel.VOICE_CALL: VoiceCallPayload,
 }
 
+DELIVERY_DESCRIPTION = (
+    "What a crash between the provider accepting a message and the row recording it may cost. "
+    "Omitted: the company's default (set by an admin with `scheduled-comms delivery set`), else at_least_once. "
+    "at_least_once: the row is sent again, so an email or SMS may arrive twice. "
+    "at_most_once: the row records that its send started before sending; if that attempt's outcome was "
+    "never recorded, the row ends failed with last_error outcome_unknown instead of being sent again. "
+    "Voice calls are never placed twice in either mode (the provider's idempotency key), so for voice_call "
+    "the option is accepted but changes nothing."
+)
+
 EntityType = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_.\-]*$")]
 
 
@@ -128,6 +138,8 @@ class _CreateCommon(StrictModel):
     related_entity_type: EntityType | None = None
     related_entity_id: Uuid | None = Field(default=None, validate_default=True)
     cancel_policy: CancelPolicy | None = None
+    # Omitted means the company's default; null is not a mode.
+    delivery: Delivery = Field(default=None, validate_default=False, description=DELIVERY_DESCRIPTION)  # type: ignore[assignment]
 
     @field_validator("related_entity_id")
     @classmethod
@@ -202,6 +214,7 @@ class CommunicationOut(BaseModel):
     dispatched_at: UtcInstant | None
     cancelled_at: UtcInstant | None
     source: Source
+    delivery: Delivery = Field(description=DELIVERY_DESCRIPTION)
     created_at: UtcInstant
     updated_at: UtcInstant
     skip_reason: str | None

@@ -26,6 +26,18 @@ class Status(StrEnum):
     SKIPPED = "skipped"
 
 
+class Delivery(StrEnum):
+    """What a crash between a send and its record may cost: a second message, or an unknown outcome.
+
+    ``at_least_once`` sends again whoever takes the row over; ``at_most_once`` records that the send
+    started first, and a row taken over with a send started but never recorded fails ``outcome_unknown``.
+    Voice calls carry the provider's idempotency key, so neither mode places a call twice (the mode is moot).
+    """
+
+    AT_LEAST_ONCE = "at_least_once"
+    AT_MOST_ONCE = "at_most_once"
+
+
 class Source(StrEnum):
     API = "api"
     CADENCE = "cadence"
@@ -103,11 +115,14 @@ class Communication(BaseModel):
     dispatched_at: UtcInstant | None = None
     cancelled_at: UtcInstant | None = None
     source: Source = Source.API
+    delivery: Delivery = Delivery.AT_LEAST_ONCE
     created_at: UtcInstant
     updated_at: UtcInstant
     # Dispatch bookkeeping: the lease of the tick holding a dispatching row (attempt_count is its fence).
     lease_until: UtcInstant | None = None
     resend_of_attempt: int | None = None
+    # at_most_once: the attempt whose send started and whose outcome is not recorded yet.
+    send_started_attempt: int | None = None
     skip_reason: str | None = None
     # Voice cadence: every attempt links to the first row; ``cadence_next_id`` is the queued next attempt.
     cadence_id: str | None = None
