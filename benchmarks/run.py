@@ -584,7 +584,7 @@ def report(results: dict[str, Any]) -> str:
         "and the tables and indexes of `template.yaml`, by DynamoDB's published rules (see its docstring:",
         "sizes, index entries, transactions at 2x, refused conditional writes). Lambda is the handlers' time",
         "in this process against moto (an upper bound), at the template's memory sizes; EventBridge is the",
-        "events the stream consumer published. Storage: the sent row and its index entries, as kept today (no expiry).",
+        "events the stream consumer published. Storage: the sent row and its index entries, kept for the retention (`RETENTION_DAYS`, 90 days by default) before TTL deletes it.",
         "",
         "| Message | request bytes | write units (create) | read units | events | USD per million (DynamoDB / Lambda / EventBridge) | stored bytes |",
         "|---|---|---|---|---|---|---|",

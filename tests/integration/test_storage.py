@@ -149,3 +149,27 @@ def test_a_create_whose_first_answer_was_lost_answers_its_row_once(api, make_com
     assert [item["sk"]["S"] for item in stored_rows(company.id)] == [f"SC#{reply.json()['data']['id']}"]
     assert credit_ledger().balance(company.id, consistent=True) == credits - 1
     assert reply.json()["meta"]["credits_remaining"] == credits - 1
+
+
+def test_terminal_rows_expire_after_the_retention_and_live_rows_never(api, make_company, ticker):
+    from datetime import datetime, timedelta
+
+    from tests.integration.conftest import soon
+    from tests.integration.test_dispatch import email_now, fetch
+
+    company = make_company()
+    kept = create(api, company, email_body())
+    cancelled = create(api, company, email_body())
+    sent = create(api, company, email_now())
+    assert api.request("DELETE", f"{COLLECTION}/{cancelled['id']}", company).status == 204
+    ticker.at(soon(5))
+    items = {item["sk"]["S"].removeprefix("SC#"): item for item in stored_rows(company.id)}
+    retention = timedelta(days=get_settings().retention_days)
+
+    assert "expires_at" not in items[kept["id"]], "a pending row is never deleted"
+    for row_id in (cancelled["id"], sent["id"]):
+        row = fetch(api, company, row_id)
+        assert row["status"] in ("cancelled", "dispatched")
+        expires = datetime.fromisoformat(row["updated_at"]) + retention
+        assert int(items[row_id]["expires_at"]["N"]) == int(expires.timestamp())
+        assert "expires_at" not in row, "the TTL attribute is storage, not part of the row"

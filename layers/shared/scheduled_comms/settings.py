@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     idempotency_table: str = Field(default="scheduled-comms-idempotency", validation_alias="IDEMPOTENCY_TABLE")
     cursor_secret_arn: str = Field(default="scheduled-comms/cursor-signing", validation_alias="CURSOR_SECRET_ARN")
     due_shard_count: int = Field(default=8, ge=1, le=100, validation_alias="DUE_SHARD_COUNT")
+    retention_days: int = Field(default=90, ge=1, le=3650, validation_alias="RETENTION_DAYS")
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60, validation_alias="IDEMPOTENCY_TTL_SECONDS")
     secret_cache_seconds: int = Field(default=300, ge=0, validation_alias="SECRET_CACHE_SECONDS")
     # How long the tick keeps a company's settings, numbers and voice configs before reading them again.

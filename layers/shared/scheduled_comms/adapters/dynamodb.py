@@ -19,7 +19,7 @@ import time
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -27,8 +27,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.errors import Conflict, InsufficientCredits, NotFound, NotPending
-from scheduled_comms.models.domain import ApiKeyRecord, Communication, ListFilters, Page, Status
+from scheduled_comms.models.domain import TERMINAL, ApiKeyRecord, Communication, ListFilters, Page, Status
 from scheduled_comms.models.values import format_instant
+from scheduled_comms.settings import get_settings
 
 COMPANY_SK = "#COMPANY"
 _CONFLICT_RETRIES = 4
@@ -117,10 +118,21 @@ def row_to_item(row: Communication, shard_count: int) -> dict[str, Any]:
         values["due_shard"] = due_shard(row.id, shard_count)
     if row.status is Status.DISPATCHING and row.lease_until is not None:
         values["lease_shard"] = lease_shard(row.id, shard_count)
+    if row.status in TERMINAL:
+        # The table's TTL attribute: a terminal row is deleted once its retention has passed.
+        retention = timedelta(days=get_settings().retention_days)
+        values["expires_at"] = int((row.updated_at + retention).timestamp())
     return to_attributes(values)
 
 
-_STORAGE_ONLY = {"pk", "sk", "due_shard", "lease_shard", *(index.attribute for index in FILTER_INDEXES)}
+_STORAGE_ONLY = {
+    "pk",
+    "sk",
+    "due_shard",
+    "lease_shard",
+    "expires_at",
+    *(index.attribute for index in FILTER_INDEXES),
+}
 
 
 def item_to_row(item: dict[str, Any]) -> Communication:
