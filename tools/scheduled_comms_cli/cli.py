@@ -87,6 +87,16 @@ def _table_name(table: str | None, stack: str | None) -> str:
     raise typer.BadParameter("give --table or --stack (or set AWS_ENDPOINT_URL for the local stack)")
 
 
+def _company_id(company: str) -> str:
+    """The --company option as a company id, or the CLI's own error naming the option."""
+    from scheduled_comms.models.values import check_uuid
+
+    try:
+        return check_uuid(company)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--company") from None
+
+
 def _emit(as_json: bool, data: dict[str, Any], text: str) -> None:
     print(json.dumps(data) if as_json else text)
 
@@ -105,10 +115,9 @@ def create_key(
     from scheduled_comms.errors import ValidationFailed
     from scheduled_comms.logic.auth import issue_api_key, parse_scopes
     from scheduled_comms.models.domain import now_utc
-    from scheduled_comms.models.values import check_uuid
 
+    company_id = _company_id(company)
     try:
-        company_id = check_uuid(company)
         scope_list = parse_scopes(scopes)
     except (ValueError, ValidationFailed) as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -158,12 +167,8 @@ def grant_credits(
     """Add credits to a company's balance (creating the company record if needed)."""
     from scheduled_comms.adapters.dynamodb import DynamoCreditLedger
     from scheduled_comms.models.domain import now_utc
-    from scheduled_comms.models.values import check_uuid
 
-    try:
-        company_id = check_uuid(company)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--company") from None
+    company_id = _company_id(company)
     balance = DynamoCreditLedger(_table_name(table, stack)).grant(company_id, amount, now_utc())
     _emit(as_json, {"company_id": company_id, "credits": balance}, f"company {company_id} now has {balance} credits")
 
@@ -214,10 +219,9 @@ def set_sender(
     from scheduled_comms.adapters.directory import DynamoDirectory
     from scheduled_comms.models.domain import now_utc
     from scheduled_comms.models.registry import SenderSettings
-    from scheduled_comms.models.values import check_uuid
 
+    company_id = _company_id(company)
     try:
-        company_id = check_uuid(company)
         settings = SenderSettings(default_from_email=from_email)
     except (ValueError, ValidationError) as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -242,10 +246,9 @@ def set_delivery(
     """Set a company's default delivery mode (rows that give ``delivery`` keep their own)."""
     from scheduled_comms.adapters.directory import DynamoDirectory
     from scheduled_comms.models.domain import Delivery, now_utc
-    from scheduled_comms.models.values import check_uuid
 
+    company_id = _company_id(company)
     try:
-        company_id = check_uuid(company)
         delivery = Delivery(mode)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
