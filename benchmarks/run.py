@@ -104,7 +104,7 @@ def company_with_number() -> tuple[str, str]:
 def bench_tick(counter: RequestCounter) -> dict[str, Any]:
     """The real tick (Dispatcher) against a bare loop of the minimum calls, on 5,000 due rows each."""
     from scheduled_comms import composition
-    from scheduled_comms.adapters.dispatch_store import RowKey
+    from scheduled_comms.adapters.dynamodb.dispatch import RowKey
     from scheduled_comms.models.domain import Status
     from scheduled_comms_cli.seeding import seed_due_rows
 
@@ -159,7 +159,7 @@ def bench_tick(counter: RequestCounter) -> dict[str, Any]:
 def bench_api(counter: RequestCounter, stack: Any) -> dict[str, Any]:
     """POSTs through the create handler in-process against a bare put on the same backend."""
     from scheduled_comms import composition
-    from scheduled_comms.adapters.dynamodb import row_to_item
+    from scheduled_comms.adapters.dynamodb.items import row_to_item
     from scheduled_comms.logic.auth import ALL_SCOPES
     from scheduled_comms.models.domain import MAX_ATTEMPTS, Channel, Communication, Source, Status
     from scheduled_comms.models.values import new_id

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from scheduled_comms import composition
-from scheduled_comms.adapters.dispatch_store import RowKey
+from scheduled_comms.adapters.dynamodb.dispatch import RowKey
 from scheduled_comms.models.domain import Channel, now_utc
 from scheduled_comms.models.registry import SenderSettings
 from scheduled_comms.settings import get_settings
@@ -105,7 +105,7 @@ def test_sms_goes_out_from_the_registered_number(api, make_company, ticker):
 
 def forget_registration(company_id: str, sort_key: str) -> None:
     """A registration gone after a row named it: the send-time check is the second line."""
-    from scheduled_comms.adapters.dynamodb import company_pk
+    from scheduled_comms.adapters.dynamodb.items import company_pk
 
     boto3.client("dynamodb").delete_item(
         TableName=get_settings().communications_table, Key={"pk": {"S": company_pk(company_id)}, "sk": {"S": sort_key}}

@@ -197,7 +197,7 @@ def test_list_needs_read_scope(api, make_company):
 
 def test_sparse_filters_stop_reading_early_and_resume(api, make_company, isolated_tables, monkeypatch):
     """When a filter matches little of what its index reads, a page ends early with a cursor."""
-    from scheduled_comms.adapters import dynamodb
+    from scheduled_comms.adapters.dynamodb import communications as dynamodb
 
     company = make_company(credits=300)
     contact = CONTACTS[0]

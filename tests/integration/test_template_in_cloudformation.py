@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from samtranslator.translator.transform import transform
-from scheduled_comms.adapters.dynamodb import FILTER_INDEXES
+from scheduled_comms.adapters.dynamodb.items import FILTER_INDEXES
 from scheduled_comms_cli.template import load_template
 
 CODE = "s3://artifacts/code.zip"

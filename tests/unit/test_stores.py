@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError
-from scheduled_comms.adapters.dynamodb import DynamoCommunicationStore
+from scheduled_comms.adapters.dynamodb.communications import DynamoCommunicationStore
 from scheduled_comms.errors import Conflict, InsufficientCredits
 from scheduled_comms.logic.communications import MAX_PAGE_BYTES, _within_response_budget
 from scheduled_comms.models.domain import Channel, Communication, Page, Status

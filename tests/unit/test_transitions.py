@@ -6,7 +6,7 @@ from itertools import product
 from typing import Any
 
 import pytest
-from scheduled_comms.adapters.dynamodb import row_to_item
+from scheduled_comms.adapters.dynamodb.items import row_to_item
 from scheduled_comms.adapters.stream_records import row_change
 from scheduled_comms.logic.transitions import EventNotPublished, RowChange, publish_change, transition_to_publish
 from scheduled_comms.models.domain import TERMINAL, Communication, Status

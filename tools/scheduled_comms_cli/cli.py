@@ -111,7 +111,7 @@ def create_key(
     as_json: JsonOption = False,
 ) -> None:
     """Create an API key; the key itself is printed once, as the last line."""
-    from scheduled_comms.adapters.dynamodb import DynamoApiKeyStore
+    from scheduled_comms.adapters.dynamodb.api_keys import DynamoApiKeyStore
     from scheduled_comms.errors import ValidationFailed
     from scheduled_comms.logic.auth import issue_api_key, parse_scopes
     from scheduled_comms.models.domain import now_utc
@@ -143,7 +143,7 @@ def revoke_key(
     as_json: JsonOption = False,
 ) -> None:
     """Revoke an API key (takes effect once the authorizer cache expires on AWS)."""
-    from scheduled_comms.adapters.dynamodb import DynamoApiKeyStore
+    from scheduled_comms.adapters.dynamodb.api_keys import DynamoApiKeyStore
     from scheduled_comms.errors import NotFound
     from scheduled_comms.models.domain import now_utc
 
@@ -165,7 +165,7 @@ def grant_credits(
     as_json: JsonOption = False,
 ) -> None:
     """Add credits to a company's balance (creating the company record if needed)."""
-    from scheduled_comms.adapters.dynamodb import DynamoCreditLedger
+    from scheduled_comms.adapters.dynamodb.credits import DynamoCreditLedger
     from scheduled_comms.models.domain import now_utc
 
     company_id = _company_id(company)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scheduled_comms.adapters.aws import client as aws_client
-from scheduled_comms.adapters.dynamodb import row_to_item
+from scheduled_comms.adapters.dynamodb.items import row_to_item
 from scheduled_comms.models.domain import MAX_ATTEMPTS, Channel, Communication, Delivery, Source, Status
 from scheduled_comms.models.values import new_id
 from scheduled_comms.settings import get_settings

@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 from scheduled_comms.adapters.directory import DynamoDirectory, SecretsVault
-from scheduled_comms.adapters.dispatch_store import DynamoDispatchStore
-from scheduled_comms.adapters.dynamodb import DynamoApiKeyStore, DynamoCommunicationStore, DynamoCreditLedger
+from scheduled_comms.adapters.dynamodb.api_keys import DynamoApiKeyStore
+from scheduled_comms.adapters.dynamodb.communications import DynamoCommunicationStore
+from scheduled_comms.adapters.dynamodb.credits import DynamoCreditLedger
+from scheduled_comms.adapters.dynamodb.dispatch import DynamoDispatchStore
 from scheduled_comms.adapters.events import EventBridgePublisher
 from scheduled_comms.adapters.idempotency import PowertoolsIdempotency
 from scheduled_comms.adapters.resolver import SystemResolver

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from scheduled_comms.adapters.aws import client as aws_client
-from scheduled_comms.adapters.dynamodb import company_pk, from_attributes, to_attributes
+from scheduled_comms.adapters.dynamodb.items import company_pk, from_attributes, to_attributes
 from scheduled_comms.adapters.secrets import SecretReader
 from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.models.domain import Delivery

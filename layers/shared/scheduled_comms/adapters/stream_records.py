@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.base import FailureResponse, SuccessResponse
-from scheduled_comms.adapters.dynamodb import ROW_PREFIX, item_to_row
+from scheduled_comms.adapters.dynamodb.items import ROW_PREFIX, item_to_row
 from scheduled_comms.logic.transitions import RowChange
 
 

@@ -13,8 +13,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from scheduled_comms.adapters.aws import client as aws_client
-from scheduled_comms.adapters.dynamodb import (
+from scheduled_comms.adapters.dynamodb.items import (
     ROW_PREFIX,
+    condition_failed,
     diff_update,
     item_to_row,
     lease_shard,
@@ -40,16 +41,6 @@ def _row_key_of(item: dict[str, Any]) -> RowKey:
         row_id=item["sk"]["S"].removeprefix(ROW_PREFIX),
         channel=Channel(item["channel"]["S"]),
     )
-
-
-def _condition_failed(exc: ClientError) -> bool:
-    code = exc.response.get("Error", {}).get("Code")
-    if code == "ConditionalCheckFailedException":
-        return True
-    if code == "TransactionCanceledException":
-        reasons = exc.response.get("CancellationReasons") or []
-        return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
-    return False
 
 
 class DynamoDispatchStore:
@@ -137,7 +128,7 @@ class DynamoDispatchStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if _condition_failed(exc):
+            if condition_failed(exc):
                 return None
             raise
         return item_to_row(response["Attributes"])
@@ -178,7 +169,7 @@ class DynamoDispatchStore:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
             if reasons[2:3] == ["ConditionalCheckFailed"] and reasons[0] != "ConditionalCheckFailed":
                 raise InsufficientCredits("No credits left to queue the next call") from exc
-            if _condition_failed(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -213,7 +204,7 @@ class DynamoDispatchStore:
         try:
             self._client.update_item(**request)
         except ClientError as exc:
-            if _condition_failed(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True

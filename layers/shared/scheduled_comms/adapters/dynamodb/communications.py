@@ -1,0 +1,172 @@
+"""Scheduled communications on DynamoDB: create (spending a credit), read, list with filters, change while pending."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from botocore.exceptions import ClientError
+from scheduled_comms.adapters.aws import client as aws_client
+from scheduled_comms.adapters.dynamodb.credits import DynamoCreditLedger
+from scheduled_comms.adapters.dynamodb.items import (
+    FILTER_FIELDS,
+    FILTER_INDEXES,
+    ROW_PREFIX,
+    company_pk,
+    diff_update,
+    from_attributes,
+    is_condition_failure,
+    item_to_row,
+    row_key,
+    row_to_item,
+    spend_credit,
+)
+from scheduled_comms.errors import Conflict, InsufficientCredits, NotFound, NotPending
+from scheduled_comms.models.domain import Communication, ListFilters, Page, Status
+
+_CONFLICT_RETRIES = 4
+MAX_QUERY_PAGES_PER_LIST = 5
+
+
+class DynamoCommunicationStore:
+    """``CommunicationStore`` on DynamoDB."""
+
+    def __init__(self, table_name: str, shard_count: int, client: Any | None = None) -> None:
+        self._table = table_name
+        self._shards = shard_count
+        self._client = client or aws_client("dynamodb")
+
+    def create(self, row: Communication) -> int:
+        items = [
+            {"Update": spend_credit(self._table, row.company_id, row.created_at)},
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": row_to_item(row, self._shards),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                # The token makes a resend (botocore's retry after a lost answer, or ours) apply at most once.
+                self._client.transact_write_items(TransactItems=items, ClientRequestToken=row.id)
+                break
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed" and self._is_stored(row):
+                    break  # an earlier attempt of this very request landed: its row and its credit stand
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    raise InsufficientCredits("No credits left: scheduling a communication costs one credit") from exc
+                if "TransactionConflict" not in reasons:
+                    raise
+                if attempt == _CONFLICT_RETRIES - 1:
+                    raise Conflict("Too many concurrent requests for this company; retry shortly") from exc
+                # Another create touched the company's credit item at the same moment: try again shortly.
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+        return DynamoCreditLedger(self._table, self._client).balance(row.company_id, consistent=True)
+
+    def get(self, company_id: str, row_id: str) -> Communication | None:
+        item = self._client.get_item(TableName=self._table, Key=row_key(company_id, row_id)).get("Item")
+        return item_to_row(item) if item else None
+
+    def _is_stored(self, row: Communication) -> bool:
+        """Whether ``row`` itself is in the table (its id is random: another row cannot hold it)."""
+        item = self._client.get_item(
+            TableName=self._table, Key=row_key(row.company_id, row.id), ConsistentRead=True
+        ).get("Item")
+        return item is not None and item_to_row(item).created_at == row.created_at
+
+    def list(self, company_id: str, filters: ListFilters, limit: int, after_id: str | None) -> Page:
+        wanted = limit + 1  # one more than asked tells whether another page exists
+        found: list[Communication] = []
+        for page_number, (items, last_key) in enumerate(self._query(company_id, filters, after_id, page_size=wanted)):
+            for item in items:
+                found.append(item_to_row(item))
+                if len(found) == wanted:
+                    return Page(items=found[:limit], next_after_id=found[limit - 1].id)
+            if last_key is None:
+                break
+            if page_number + 1 >= MAX_QUERY_PAGES_PER_LIST:
+                # A filter matched little of what the index read: stop, and go on from where reading stopped.
+                return Page(items=found, next_after_id=last_key["sk"]["S"].removeprefix(ROW_PREFIX))
+        return Page(items=found, next_after_id=None)
+
+    def _query(
+        self, company_id: str, filters: ListFilters, after_id: str | None, page_size: int
+    ) -> Iterator[tuple[Sequence[dict[str, Any]], dict[str, Any] | None]]:
+        """Pages of items, each with the key reading stopped at (None after the last page)."""
+        index = next((ix for ix in FILTER_INDEXES if ix.value(company_id, filters) is not None), None)
+        names: dict[str, str] = {"#k": "pk" if index is None else index.attribute}
+        values: dict[str, Any] = {}
+        if index is None:
+            condition = "#k = :k AND begins_with(sk, :prefix)"
+            values[":k"] = {"S": company_pk(company_id)}
+            values[":prefix"] = {"S": ROW_PREFIX}
+        else:
+            condition = "#k = :k"
+            values[":k"] = {"S": index.value(company_id, filters)}
+        residual = [
+            field
+            for field in FILTER_FIELDS
+            if getattr(filters, field) is not None and (index is None or field not in index.fields)
+        ]
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+            "Limit": page_size if not residual else max(page_size, 100),
+        }
+        if index is not None:
+            request["IndexName"] = index.name
+        if residual:
+            request["FilterExpression"] = " AND ".join(f"#f{i} = :f{i}" for i in range(len(residual)))
+            for i, field in enumerate(residual):
+                names[f"#f{i}"] = field
+                values[f":f{i}"] = {"S": str(getattr(filters, field))}
+        request["ExpressionAttributeNames"] = names
+        request["ExpressionAttributeValues"] = values
+        if after_id is not None:
+            start = row_key(company_id, after_id)
+            if index is not None:
+                start[index.attribute] = values[":k"]
+            request["ExclusiveStartKey"] = start
+        while True:
+            response = self._client.query(**request)
+            yield response.get("Items", []), response.get("LastEvaluatedKey")
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def update_pending(self, row: Communication, changes: dict[str, Any], now: datetime) -> Communication:
+        updated = row.model_copy(update={**changes, "updated_at": now})
+        return self._write_if_pending(row, updated)
+
+    def cancel_pending(self, row: Communication, now: datetime) -> Communication:
+        updated = row.model_copy(update={"status": Status.CANCELLED, "cancelled_at": now, "updated_at": now})
+        return self._write_if_pending(row, updated)
+
+    def _write_if_pending(self, current: Communication, updated: Communication) -> Communication:
+        """Replace the row's changed attributes, on condition that it is still pending."""
+        request = diff_update(self._table, current, updated, self._shards)
+        request["ConditionExpression"] = "attribute_exists(pk) AND #status = :expected"
+        request["ExpressionAttributeNames"]["#status"] = "status"
+        request["ExpressionAttributeValues"][":expected"] = {"S": Status.PENDING.value}
+        try:
+            response = self._client.update_item(
+                **request, ReturnValues="ALL_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD"
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            old_item = cast(dict[str, Any], exc.response).get("Item")
+            if old_item:
+                status = from_attributes(old_item).get("status")
+                raise NotPending(f"Only pending rows can be changed; this one is {status}") from exc
+            raise NotFound("No scheduled communication with this id") from exc
+        return item_to_row(response["Attributes"])
