@@ -104,8 +104,7 @@ def company_with_number() -> tuple[str, str]:
 def bench_tick(counter: RequestCounter) -> dict[str, Any]:
     """The real tick (Dispatcher) against a bare loop of the minimum calls, on 5,000 due rows each."""
     from scheduled_comms import composition
-    from scheduled_comms.adapters.dynamodb.dispatch import RowKey
-    from scheduled_comms.models.domain import Status
+    from scheduled_comms.models.domain import DueRow, Status
     from scheduled_comms_cli.seeding import seed_due_rows
 
     now = datetime.now(UTC) + timedelta(seconds=5)
@@ -123,7 +122,7 @@ def bench_tick(counter: RequestCounter) -> dict[str, Any]:
     store, senders = composition.dispatch_store(), composition.senders()
     lease = now + timedelta(minutes=3)
 
-    def bare(key: RowKey) -> None:
+    def bare(key: DueRow) -> None:
         row = store.claim(key, now, lease)
         if row is None:
             return
@@ -358,8 +357,10 @@ class SimStore:
         self.rows[row.id] = row
         heapq.heappush(self.heaps[self._shard(row.id)], (row.scheduled_for, row.id))
 
-    def due(self, shard: int, now: datetime, limit: int) -> list[str]:
+    def due(self, shard: int, now: datetime, limit: int) -> list[Any]:
         """Like the Due index, reading does not consume: entries leave only once their row moves on."""
+        from scheduled_comms.models.domain import DueRow
+
         heap, found = self.heaps[shard], []
         while heap and heap[0][0] <= now and len(found) < limit:
             when, row_id = heapq.heappop(heap)
@@ -368,24 +369,21 @@ class SimStore:
                 found.append((when, row_id))
         for entry in found:
             heapq.heappush(heap, entry)
-        return [row_id for _, row_id in found]
+        return [DueRow(self.rows[row_id].company_id, row_id, self.rows[row_id].channel) for _, row_id in found]
 
-    def expired_leases(self, shard: int, now: datetime, limit: int) -> list[str]:
-        return []
-
-    def claim(self, key: str, now: datetime, lease_until: datetime) -> Any:
+    def claim(self, key: Any, now: datetime, lease_until: datetime) -> Any:
         from scheduled_comms.models.domain import Status
 
-        row = self.rows[key]
+        row = self.rows[key.row_id]
         if row.status is not Status.PENDING or row.scheduled_for > now:
             return None
         claimed = row.model_copy(
             update={"status": Status.DISPATCHING, "attempt_count": row.attempt_count + 1, "lease_until": lease_until}
         )
-        self.rows[key] = claimed
+        self.rows[key.row_id] = claimed
         return claimed
 
-    def take_over(self, key: str, now: datetime, lease_until: datetime) -> Any:
+    def take_over(self, key: Any, now: datetime, lease_until: datetime) -> Any:
         return None
 
     def get(self, company_id: str, row_id: str) -> Any:

@@ -18,7 +18,7 @@ from scheduled_comms.logic.dispatch import (
     next_cadence_row,
 )
 from scheduled_comms.models.business_hours import BusinessHours
-from scheduled_comms.models.domain import Channel, Communication, Delivery, SendResult, Source, Status
+from scheduled_comms.models.domain import Channel, Communication, Delivery, DueRow, SendResult, Source, Status
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 
@@ -142,27 +142,24 @@ class FakeStore:
     def __init__(self, rows: list[Communication]) -> None:
         self.rows = {row.id: row for row in rows}
 
-    def due(self, shard: int, now: datetime, limit: int) -> list[str]:
+    def due(self, shard: int, now: datetime, limit: int) -> list[DueRow]:
         return [
-            r.id
+            DueRow(r.company_id, r.id, r.channel)
             for r in self.rows.values()
             if r.status is Status.PENDING and r.scheduled_for <= now and hash(r.id) % 2 == shard
         ][:limit]
 
-    def expired_leases(self, shard: int, now: datetime, limit: int) -> list[str]:
-        return []
-
-    def claim(self, key: str, now: datetime, lease_until: datetime) -> Communication | None:
-        row = self.rows[key]
+    def claim(self, key: DueRow, now: datetime, lease_until: datetime) -> Communication | None:
+        row = self.rows[key.row_id]
         if row.status is not Status.PENDING or row.scheduled_for > now:
             return None
         claimed = row.model_copy(
             update={"status": Status.DISPATCHING, "attempt_count": row.attempt_count + 1, "lease_until": lease_until}
         )
-        self.rows[key] = claimed
+        self.rows[key.row_id] = claimed
         return claimed
 
-    def take_over(self, key: str, now: datetime, lease_until: datetime) -> Communication | None:
+    def take_over(self, key: DueRow, now: datetime, lease_until: datetime) -> Communication | None:
         return None
 
     def transition(
@@ -255,11 +252,11 @@ class FlakyStore(FakeStore):
             self.failures[name] -= 1
             raise Throttled(name)
 
-    def due(self, shard: int, now: datetime, limit: int) -> list[str]:
+    def due(self, shard: int, now: datetime, limit: int) -> list[DueRow]:
         self._maybe_fail("due")
         return super().due(shard, now, limit)
 
-    def claim(self, key: str, now: datetime, lease_until: datetime) -> Communication | None:
+    def claim(self, key: DueRow, now: datetime, lease_until: datetime) -> Communication | None:
         self._maybe_fail("claim")
         return super().claim(key, now, lease_until)
 

@@ -8,7 +8,16 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from scheduled_comms.models.business_hours import BusinessHours
-from scheduled_comms.models.domain import ApiKeyRecord, Communication, Delivery, ListFilters, Page, SendResult, Status
+from scheduled_comms.models.domain import (
+    ApiKeyRecord,
+    Communication,
+    Delivery,
+    DueRow,
+    ListFilters,
+    Page,
+    SendResult,
+    Status,
+)
 from scheduled_comms.models.registry import PhoneNumber, SenderSettings, VoiceAgentConfig, VoiceCredentials
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -69,18 +78,18 @@ class EventPublisher(Protocol):
 
 
 class DispatchStore(Protocol):
-    """The tick's view of the table: due and expired-lease keys, claims and fenced transitions."""
+    """The tick's view of the table: due rows, claims and fenced transitions."""
 
     @property
     def shard_count(self) -> int: ...
 
-    def due(self, shard: int, now: datetime, limit: int) -> list[Any]: ...
+    def due(self, shard: int, now: datetime, limit: int) -> list[DueRow]:
+        """One shard's due rows, oldest first: pending ones, and dispatching ones whose lease ran out."""
+        ...
 
-    def expired_leases(self, shard: int, now: datetime, limit: int) -> list[Any]: ...
+    def claim(self, key: DueRow, now: datetime, lease_until: datetime) -> Communication | None: ...
 
-    def claim(self, key: Any, now: datetime, lease_until: datetime) -> Communication | None: ...
-
-    def take_over(self, key: Any, now: datetime, lease_until: datetime) -> Communication | None: ...
+    def take_over(self, key: DueRow, now: datetime, lease_until: datetime) -> Communication | None: ...
 
     def transition(
         self, current: Communication, updated: Communication, also_create: Communication | None = None

@@ -24,6 +24,7 @@ from scheduled_comms.models.domain import (
     Channel,
     Communication,
     Delivery,
+    DueRow,
     SendResult,
     Source,
     Status,
@@ -239,9 +240,6 @@ class Dispatcher:
     ) -> None:
         shards = range(self._store.shard_count)
         limit = self._config.page_size
-        expired = self._read(pool, lambda s: self._store.expired_leases(s, now, limit), shards, report)
-        if remaining() > self._config.reserve_seconds:
-            self._count(report, list(pool.map(lambda key: self._take_over(key, now), expired)))
         while remaining() > self._config.reserve_seconds:
             per_shard = self._read_shards(pool, lambda s: self._store.due(s, now, limit), shards, report)
             due = [key for group in zip_longest(*per_shard) for key in group if key is not None]
@@ -256,7 +254,7 @@ class Dispatcher:
 
     def _claim_all(
         self,
-        due: list[Any],
+        due: list[DueRow],
         now: datetime,
         pool: ThreadPoolExecutor,
         report: TickReport,
@@ -290,11 +288,11 @@ class Dispatcher:
                 progressed = progressed or not latest[-1]
 
     def _read_shards(
-        self, pool: ThreadPoolExecutor, query: Callable[[int], list[Any]], shards: range, report: TickReport
-    ) -> list[list[Any]]:
+        self, pool: ThreadPoolExecutor, query: Callable[[int], list[DueRow]], shards: range, report: TickReport
+    ) -> list[list[DueRow]]:
         """One query per shard; a shard whose query fails (say, throttled past its retries) waits a pass."""
 
-        def read(shard: int) -> list[Any] | None:
+        def read(shard: int) -> list[DueRow] | None:
             try:
                 return query(shard)
             except Exception as exc:
@@ -304,11 +302,6 @@ class Dispatcher:
         found = list(pool.map(read, shards))
         report.store_errors += sum(keys is None for keys in found)
         return [keys or [] for keys in found]
-
-    def _read(
-        self, pool: ThreadPoolExecutor, query: Callable[[int], list[Any]], shards: range, report: TickReport
-    ) -> list[Any]:
-        return [key for keys in self._read_shards(pool, query, shards, report) for key in keys]
 
     def _count(self, report: TickReport, outcomes: list[Outcome]) -> None:
         """Count outcomes in the report (their transitions are published from the table's stream)."""
@@ -327,7 +320,9 @@ class Dispatcher:
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._config.lease_seconds)
 
-    def _claim(self, key: Any, now: datetime) -> Outcome:
+    def _claim(self, key: DueRow, now: datetime) -> Outcome:
+        if key.lease_expired:
+            return self._take_over(key, now)
         try:
             row = self._store.claim(key, now, self._lease(now))
         except Exception as exc:  # unclaimed stays due; a claim that landed unseen is taken over after its lease
@@ -337,7 +332,7 @@ class Dispatcher:
             return "lost", None, None
         return self._dispatch(row, now)
 
-    def _take_over(self, key: Any, now: datetime) -> Outcome:
+    def _take_over(self, key: DueRow, now: datetime) -> Outcome:
         try:
             row = self._store.take_over(key, now, self._lease(now))
         except Exception as exc:

@@ -137,6 +137,16 @@ class Communication(BaseModel):
         return self.original_scheduled_for or self.scheduled_for
 
 
+@dataclass(frozen=True)
+class DueRow:
+    """A row the tick found due: pending and due, or dispatching with a lease that has run out."""
+
+    company_id: str
+    row_id: str
+    channel: Channel
+    lease_expired: bool = False
+
+
 TERMINAL = frozenset({Status.DISPATCHED, Status.FAILED, Status.CANCELLED, Status.SKIPPED})
 
 

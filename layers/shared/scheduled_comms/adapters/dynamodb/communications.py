@@ -29,6 +29,7 @@ from scheduled_comms.models.domain import Communication, ListFilters, Page, Stat
 
 _CONFLICT_RETRIES = 4
 MAX_QUERY_PAGES_PER_LIST = 5
+_BATCH_GET_LIMIT = 100  # keys per BatchGetItem request
 
 
 class DynamoCommunicationStore:
@@ -100,48 +101,70 @@ class DynamoCommunicationStore:
     def _query(
         self, company_id: str, filters: ListFilters, after_id: str | None, page_size: int
     ) -> Iterator[tuple[Sequence[dict[str, Any]], dict[str, Any] | None]]:
-        """Pages of items, each with the key reading stopped at (None after the last page)."""
+        """Pages of matching items, newest first, each with the key reading stopped at (None after the last)."""
         index = next((ix for ix in FILTER_INDEXES if ix.value(company_id, filters) is not None), None)
-        names: dict[str, str] = {"#k": "pk" if index is None else index.attribute}
-        values: dict[str, Any] = {}
-        if index is None:
-            condition = "#k = :k AND begins_with(sk, :prefix)"
-            values[":k"] = {"S": company_pk(company_id)}
-            values[":prefix"] = {"S": ROW_PREFIX}
-        else:
-            condition = "#k = :k"
-            values[":k"] = {"S": index.value(company_id, filters)}
-        residual = [
-            field
+        residual = {
+            field: str(getattr(filters, field))
             for field in FILTER_FIELDS
             if getattr(filters, field) is not None and (index is None or field not in index.fields)
-        ]
+        }
         request: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": condition,
             "ScanIndexForward": False,
             "Limit": page_size if not residual else max(page_size, 100),
         }
-        if index is not None:
+        if index is None:
+            request["KeyConditionExpression"] = "pk = :k AND begins_with(sk, :prefix)"
+            request["ExpressionAttributeValues"] = {
+                ":k": {"S": company_pk(company_id)},
+                ":prefix": {"S": ROW_PREFIX},
+            }
+            if residual:
+                # Only the rows' own partition carries status and channel: filter where the items are read.
+                request["FilterExpression"] = " AND ".join(f"#f{i} = :f{i}" for i in range(len(residual)))
+                request["ExpressionAttributeNames"] = {f"#f{i}": field for i, field in enumerate(residual)}
+                for i, value in enumerate(residual.values()):
+                    request["ExpressionAttributeValues"][f":f{i}"] = {"S": value}
+        else:
+            key = index.value(company_id, filters)
             request["IndexName"] = index.name
-        if residual:
-            request["FilterExpression"] = " AND ".join(f"#f{i} = :f{i}" for i in range(len(residual)))
-            for i, field in enumerate(residual):
-                names[f"#f{i}"] = field
-                values[f":f{i}"] = {"S": str(getattr(filters, field))}
-        request["ExpressionAttributeNames"] = names
-        request["ExpressionAttributeValues"] = values
+            request["KeyConditionExpression"] = "#k = :k"
+            request["ExpressionAttributeNames"] = {"#k": index.attribute}
+            request["ExpressionAttributeValues"] = {":k": {"S": key}}
         if after_id is not None:
             start = row_key(company_id, after_id)
             if index is not None:
-                start[index.attribute] = values[":k"]
+                start[index.attribute] = request["ExpressionAttributeValues"][":k"]
             request["ExclusiveStartKey"] = start
         while True:
             response = self._client.query(**request)
-            yield response.get("Items", []), response.get("LastEvaluatedKey")
+            items = response.get("Items", [])
+            if index is not None:
+                # The index holds keys only: read the rows, and apply the other filters to them.
+                items = [
+                    item
+                    for item in self._rows_by_key(items)
+                    if all(
+                        str(from_attributes({f: item[f]})[f]) == v if f in item else False for f, v in residual.items()
+                    )
+                ]
+            yield items, response.get("LastEvaluatedKey")
             if "LastEvaluatedKey" not in response:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _rows_by_key(self, entries: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
+        """The rows an index's entries point to, in the entries' order (a row gone since is left out)."""
+        keys = [{"pk": entry["pk"], "sk": entry["sk"]} for entry in entries]
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, len(keys), _BATCH_GET_LIMIT):
+            pending: dict[str, Any] = {self._table: {"Keys": keys[start : start + _BATCH_GET_LIMIT]}}
+            while pending:
+                response = self._client.batch_get_item(RequestItems=pending)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    found[(item["pk"]["S"], item["sk"]["S"])] = item
+                pending = response.get("UnprocessedKeys") or {}
+        return [found[k] for k in ((key["pk"]["S"], key["sk"]["S"]) for key in keys) if k in found]
 
     def update_pending(self, row: Communication, changes: dict[str, Any], now: datetime) -> Communication:
         updated = row.model_copy(update={**changes, "updated_at": now})

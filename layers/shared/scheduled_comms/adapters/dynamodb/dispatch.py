@@ -1,13 +1,13 @@
-"""The tick's side of the table: due and lease queries, claims, and fenced transitions.
+"""The tick's side of the table: the due query, claims, and fenced transitions.
 
-A claim is one conditional update (pending and due -> dispatching, ``attempt_count`` + 1, a lease,
-the row out of the ``Due`` index and into ``Leases``). ``attempt_count`` is the fence: every later
-write on the claimed row is conditional on it, so a tick that lost its lease can no longer write.
+A claim is one conditional update (pending and due -> dispatching, ``attempt_count`` + 1, a lease).
+The row keeps its ``Due`` keys while dispatching, so the same query that finds due rows finds those
+whose lease ran out. ``attempt_count`` is the fence: every later write on the claimed row is
+conditional on it, so a tick that lost its lease can no longer write.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,31 +15,29 @@ from botocore.exceptions import ClientError
 from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.adapters.dynamodb.items import (
     ROW_PREFIX,
+    company_id_of,
     condition_failed,
     diff_update,
+    due_shard_key,
     item_to_row,
-    lease_shard,
     row_key,
     row_to_item,
     spend_credit,
 )
 from scheduled_comms.errors import InsufficientCredits
-from scheduled_comms.models.domain import Channel, Communication, Status
+from scheduled_comms.models.domain import Channel, Communication, DueRow, Status
 from scheduled_comms.models.values import format_instant
 
-
-@dataclass(frozen=True)
-class RowKey:
-    company_id: str
-    row_id: str
-    channel: Channel
+# Pages of the Due index read per shard to fill one batch (live leases are read and dropped by a filter).
+_MAX_DUE_PAGES = 4
 
 
-def _row_key_of(item: dict[str, Any]) -> RowKey:
-    return RowKey(
-        company_id=item["pk"]["S"].removeprefix("CO#"),
+def _due_row(item: dict[str, Any]) -> DueRow:
+    return DueRow(
+        company_id=company_id_of(item),
         row_id=item["sk"]["S"].removeprefix(ROW_PREFIX),
         channel=Channel(item["channel"]["S"]),
+        lease_expired=item["status"]["S"] == Status.DISPATCHING.value,
     )
 
 
@@ -53,50 +51,42 @@ class DynamoDispatchStore:
     def shard_count(self) -> int:
         return self._shards
 
-    def _index_query(
-        self, index: str, key_attr: str, key: str, sort_attr: str, upto: datetime, limit: int
-    ) -> list[RowKey]:
-        response = self._client.query(
-            TableName=self._table,
-            IndexName=index,
-            KeyConditionExpression="#k = :k AND #s <= :upto",
-            ExpressionAttributeNames={"#k": key_attr, "#s": sort_attr},
-            ExpressionAttributeValues={":k": {"S": key}, ":upto": {"S": format_instant(upto)}},
-            Limit=limit,
-        )
-        return [_row_key_of(item) for item in response.get("Items", [])]
-
-    def due(self, shard: int, now: datetime, limit: int) -> list[RowKey]:
-        """Pending rows of one shard whose ``scheduled_for`` has come, oldest first."""
-        return self._index_query("Due", "due_shard", f"pending#{shard}", "scheduled_for", now, limit)
-
-    def expired_leases(self, shard: int, now: datetime, limit: int) -> list[RowKey]:
-        """Dispatching rows of one shard whose lease has run out (their tick died or stalled)."""
-        return self._index_query("Leases", "lease_shard", f"lease#{shard}", "lease_until", now, limit)
-
-    def _status_keys(self, key: RowKey, status: Status) -> dict[str, Any]:
-        return {
-            ":gs": {"S": f"{key.company_id}#{status.value}"},
-            ":gsc": {"S": f"{key.company_id}#{status.value}#{key.channel.value}"},
+    def due(self, shard: int, now: datetime, limit: int) -> list[DueRow]:
+        """Rows of one shard that are due, oldest first: pending ones, and dispatching ones whose lease ran out."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "Due",
+            "KeyConditionExpression": "due_shard = :shard AND scheduled_for <= :now",
+            "FilterExpression": "#status = :pending OR lease_until <= :now",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":shard": {"S": due_shard_key(shard)},
+                ":now": {"S": format_instant(now)},
+                ":pending": {"S": Status.PENDING.value},
+            },
+            "Limit": limit,
         }
+        found: list[DueRow] = []
+        for _ in range(_MAX_DUE_PAGES):
+            response = self._client.query(**request)
+            found.extend(_due_row(item) for item in response.get("Items", []))
+            if len(found) >= limit or "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return found[:limit]
 
-    def claim(self, key: RowKey, now: datetime, lease_until: datetime) -> Communication | None:
+    def claim(self, key: DueRow, now: datetime, lease_until: datetime) -> Communication | None:
         """Pending and due -> dispatching, in one conditional update; None when another tick won."""
         return self._update_returning_row(
             key,
-            "SET #status = :dispatching, attempt_count = attempt_count + :one, lease_until = :lease, "
-            "lease_shard = :ls, updated_at = :now, gsi_status = :gs, gsi_status_channel = :gsc REMOVE due_shard",
+            "SET #status = :dispatching, attempt_count = attempt_count + :one, lease_until = :lease, updated_at = :now",
             "#status = :pending AND scheduled_for <= :now",
-            {
-                ":pending": {"S": Status.PENDING.value},
-                ":ls": {"S": lease_shard(key.row_id, self._shards)},
-                **self._status_keys(key, Status.DISPATCHING),
-            },
+            {":pending": {"S": Status.PENDING.value}},
             now,
             lease_until,
         )
 
-    def take_over(self, key: RowKey, now: datetime, lease_until: datetime) -> Communication | None:
+    def take_over(self, key: DueRow, now: datetime, lease_until: datetime) -> Communication | None:
         """Re-claim a dispatching row whose lease expired: a new fence, and its key for a resend."""
         return self._update_returning_row(
             key,
@@ -109,7 +99,7 @@ class DynamoDispatchStore:
         )
 
     def _update_returning_row(
-        self, key: RowKey, update: str, condition: str, values: dict[str, Any], now: datetime, lease_until: datetime
+        self, key: DueRow, update: str, condition: str, values: dict[str, Any], now: datetime, lease_until: datetime
     ) -> Communication | None:
         try:
             response = self._client.update_item(

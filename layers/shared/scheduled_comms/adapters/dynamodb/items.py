@@ -1,4 +1,4 @@
-"""DynamoDB storage: one table, partitioned per company, with sparse filter indexes and a sharded due index.
+"""The table's items: every key format, the codecs between rows and items, and condition checks.
 
 Item layout (the storage shape; the domain model never sees these keys):
 
@@ -6,9 +6,16 @@ Item layout (the storage shape; the domain model never sees these keys):
 * row          ``pk=CO#<company>``  ``sk=SC#<uuid7>``   the communication; uuid7 sorts by creation time
 * API key      ``pk=KEY#<key_id>``  ``sk=#KEY``         company, scopes, sha256 of the secret, revoked_at
 
-Filter indexes (partition ``<company>#<value>``, sort ``sk``, so every list is newest-first):
-``ByStatus``, ``ByChannel``, ``ByStatusChannel``, ``ByContact``, ``ByDeal``, ``ByCustomer``.
-``Due`` (partition ``pending#<shard>``, sort ``scheduled_for``) is carried only by pending rows.
+Indexes are chosen for what they cost to write, not only for what they serve:
+
+* ``ByContact``, ``ByDeal``, ``ByCustomer`` (partition ``<company>#<id>``, sort ``sk``): keys only, so
+  an entry is written once, when the row is created, and no later change of the row touches it. A
+  list reads the entries' rows by key. Status and channel filters read the company's rows newest
+  first with a filter, a bounded number of pages at a time (no index to rewrite at every status change).
+* ``Due`` (partition ``pending#<shard>``, sort ``scheduled_for``): pending and dispatching rows, with
+  ``status`` and ``lease_until`` projected. A claim keeps the row's keys (one index write, not a
+  delete and a put into another index), and the same query finds rows whose lease ran out. A row
+  leaves the index when it becomes terminal.
 """
 
 from __future__ import annotations
@@ -70,16 +77,20 @@ def company_key(company_id: str) -> dict[str, Any]:
     return {"pk": {"S": company_pk(company_id)}, "sk": {"S": COMPANY_SK}}
 
 
+def company_id_of(item: dict[str, Any]) -> str:
+    return item["pk"]["S"].removeprefix("CO#")
+
+
+def due_shard_key(shard: int) -> str:
+    return f"pending#{shard}"
+
+
 def due_shard(row_id: str, shard_count: int) -> str:
-    return f"pending#{zlib.crc32(row_id.encode()) % shard_count}"
-
-
-def lease_shard(row_id: str, shard_count: int) -> str:
-    return f"lease#{zlib.crc32(row_id.encode()) % shard_count}"
+    return due_shard_key(zlib.crc32(row_id.encode()) % shard_count)
 
 
 @dataclass(frozen=True)
-class _Index:
+class LinkIndex:
     name: str
     attribute: str
     fields: tuple[str, ...]
@@ -91,14 +102,11 @@ class _Index:
         return "#".join([company_id, *(str(part) for part in parts)])
 
 
-# In order of preference when several filters are given: entity links are the most selective.
+# In order of preference when several filters are given.
 FILTER_INDEXES = (
-    _Index("ByContact", "gsi_contact", ("contact_id",)),
-    _Index("ByDeal", "gsi_deal", ("deal_id",)),
-    _Index("ByCustomer", "gsi_customer", ("customer_id",)),
-    _Index("ByStatusChannel", "gsi_status_channel", ("status", "channel")),
-    _Index("ByStatus", "gsi_status", ("status",)),
-    _Index("ByChannel", "gsi_channel", ("channel",)),
+    LinkIndex("ByContact", "gsi_contact", ("contact_id",)),
+    LinkIndex("ByDeal", "gsi_deal", ("deal_id",)),
+    LinkIndex("ByCustomer", "gsi_customer", ("customer_id",)),
 )
 FILTER_FIELDS = ("status", "channel", "contact_id", "deal_id", "customer_id")
 
@@ -111,10 +119,8 @@ def row_to_item(row: Communication, shard_count: int) -> dict[str, Any]:
         key = index.value(row.company_id, row)
         if key is not None:
             values[index.attribute] = key
-    if row.status is Status.PENDING:
+    if row.status in (Status.PENDING, Status.DISPATCHING):
         values["due_shard"] = due_shard(row.id, shard_count)
-    if row.status is Status.DISPATCHING and row.lease_until is not None:
-        values["lease_shard"] = lease_shard(row.id, shard_count)
     if row.status in TERMINAL:
         # The table's TTL attribute: a terminal row is deleted once its retention has passed.
         retention = timedelta(days=get_settings().retention_days)
@@ -126,7 +132,6 @@ _STORAGE_ONLY = {
     "pk",
     "sk",
     "due_shard",
-    "lease_shard",
     "expires_at",
     *(index.attribute for index in FILTER_INDEXES),
 }
