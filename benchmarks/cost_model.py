@@ -246,6 +246,27 @@ INDEX_STORAGE_OVERHEAD = 100  # bytes DynamoDB adds to each index entry it store
 MESSAGES_PER_SCENARIO = 20
 
 
+def prose_html(size: int, seed: int = 7) -> str:
+    """``size`` bytes of HTML paragraphs whose words are drawn at random (seeded) from this repository's README.
+
+    Rows are stored compressed, so a body of repeated characters would flatter the figures: drawn words
+    compress about as well as prose does (real email HTML, with its repeated markup, usually compresses better).
+    """
+    import random
+    import re
+    from pathlib import Path
+
+    words = re.findall(r"[A-Za-z]{2,}", (Path(__file__).resolve().parents[1] / "README.md").read_text())
+    rng = random.Random(seed)
+    parts: list[str] = []
+    length = 0
+    while length < size:
+        paragraph = "<p>" + " ".join(rng.choice(words) for _ in range(rng.randint(20, 60))) + ".</p>"
+        parts.append(paragraph)
+        length += len(paragraph) + 1
+    return "\n".join(parts)[:size]
+
+
 def _email(html_bytes: int, links: bool) -> dict[str, Any]:
     ids = {
         "contact_id": "3b0c7f38-8d0b-4f0e-a7a5-2a4c2b1e9d11",
@@ -258,7 +279,7 @@ def _email(html_bytes: int, links: bool) -> dict[str, Any]:
         "payload": {
             "to_email": "client@example.com",
             "subject": "Following up on your quote",
-            "html_body": "<p>" + "x" * max(0, html_bytes - 7) + "</p>",
+            "html_body": prose_html(html_bytes),
         },
     }
     if links:

@@ -108,7 +108,7 @@ def test_email_example_is_created_pending_and_costs_one_credit(api, make_company
         assert data[field] is None
     assert datetime.fromisoformat(data["created_at"]).utcoffset() == timedelta(0)
     rows = stored_rows(company.id)
-    assert [row["id"]["S"] for row in rows] == [data["id"]]
+    assert [row["sk"]["S"].removeprefix("SC#") for row in rows] == [data["id"]]
     assert rows[0]["due_shard"]["S"].startswith("pending#")
 
 

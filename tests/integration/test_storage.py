@@ -110,7 +110,7 @@ def test_concurrent_requests_of_two_companies_never_see_each_other(api, make_com
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(work, [first, second] * 2))
 
-    mine = {c.id: {r["id"]["S"] for r in stored_rows(c.id)} for c in (first, second)}
+    mine = {c.id: {r["sk"]["S"].removeprefix("SC#") for r in stored_rows(c.id)} for c in (first, second)}
     assert results[0] | results[2] == mine[first.id]
     assert results[1] | results[3] == mine[second.id]
     assert not mine[first.id] & mine[second.id]

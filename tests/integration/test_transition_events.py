@@ -164,7 +164,7 @@ def test_a_record_the_bus_never_takes_ends_in_the_on_failure_queue_and_the_rest_
 
 def test_the_sample_stream_batch_publishes_each_transition_and_reports_no_failure(stack, events_queue):
     event = load_event("publish_transitions.json")
-    ids = [record["dynamodb"]["NewImage"]["id"]["S"] for record in event["Records"]]
+    ids = [record["dynamodb"]["Keys"]["sk"]["S"].removeprefix("SC#") for record in event["Records"]]
     published(events_queue)
 
     response = FunctionHost(stack).invoke("PublishTransitionsFunction", event)
