@@ -326,3 +326,21 @@ def test_a_slow_send_holds_up_only_its_own_slot():
 
     assert released == [True]
     assert report.dispatched == 40
+
+
+def test_lateness_is_measured_at_the_send_not_at_the_start_of_the_pass():
+    clock = FakeClock()
+    rows = [make_row(status=Status.PENDING, attempt_count=0) for _ in range(3)]
+
+    class SlowSender:
+        def send(self, row: Communication) -> SendResult:
+            clock.now += 7.0  # every send takes 7 s of the tick's time
+            return SendResult.sent(f"msg-{row.id[-4:]}")
+
+    config = DispatchConfig(poll_step_seconds=5, tick_interval_seconds=60, reserve_seconds=20, concurrency=1)
+    hours = type("Hours", (), {"business_hours": lambda self, company: BusinessHours()})()
+    report = Dispatcher(
+        FakeStore(rows), SlowSender(), hours, config, monotonic=clock.monotonic, sleep=clock.sleep
+    ).run(T0, remaining_seconds=lambda: 90.0, single_pass=True)
+
+    assert sorted(report.lateness_seconds) == [7.0, 14.0, 21.0]

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import zip_longest
 from typing import Any, Literal
 
@@ -210,6 +210,7 @@ class Dispatcher:
         self._rng = rng or random.Random()
         self._monotonic = monotonic
         self._sleep = sleep
+        self._epoch = (datetime.now(UTC), monotonic())  # replaced by each run's own
 
     def run(
         self, started_at: datetime, remaining_seconds: Callable[[], float], single_pass: bool = False
@@ -217,6 +218,7 @@ class Dispatcher:
         """Dispatch what is due as of ``started_at`` and keep polling until the tick's time is up."""
         report = TickReport()
         origin = self._monotonic()
+        self._epoch = (started_at, origin)
         stop_at = origin + self._config.tick_interval_seconds  # the next tick takes over from there
         with ThreadPoolExecutor(max_workers=self._config.concurrency, thread_name_prefix="dispatch") as pool:
             while True:
@@ -317,6 +319,11 @@ class Dispatcher:
             if lateness is not None:
                 report.lateness_seconds.append(lateness)
 
+    def _clock(self) -> datetime:
+        """The tick's time now (a pass's ``now`` is when the pass began, not when one of its rows was sent)."""
+        started_at, origin = self._epoch
+        return started_at + timedelta(seconds=self._monotonic() - origin)
+
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._config.lease_seconds)
 
@@ -379,6 +386,7 @@ class Dispatcher:
         if action == "send":
             action, detail = self._cadence_decision(row, now) or (action, detail)
         follow_up = None
+        sent_at: datetime | None = None
         if action == "hold":
             updated = self._release(
                 row,
@@ -417,6 +425,7 @@ class Dispatcher:
                 row = started
             try:
                 result = self._sender.send(row)
+                sent_at = self._clock()
             except Exception:
                 if row.send_started_attempt is None:
                     raise
@@ -426,7 +435,8 @@ class Dispatcher:
             updated, follow_up, label = self._after_send(row, result, now)
         if not self._record(row, updated, follow_up):
             return "fenced_out", None, None
-        lateness = (now - row.scheduled_for).total_seconds() if label == "dispatched" else None
+        # Lateness is the send's time against when the row was due: what a recipient sees.
+        lateness = (sent_at - row.scheduled_for).total_seconds() if label == "dispatched" and sent_at else None
         logger.info(
             "row dispatched" if label == "dispatched" else f"row {label}",
             extra={"communication_id": row.id, "channel": row.channel.value, "attempt": row.attempt_count},
