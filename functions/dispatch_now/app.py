@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from scheduled_comms.composition import communication_store, credit_ledger
+from scheduled_comms.composition import communication_store, credit_ledger, directory
 from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires_any
 from scheduled_comms.logic.communications import dispatch_now
 from scheduled_comms.models.api import CommunicationResponse
@@ -24,7 +24,7 @@ router = Router()
 def dispatch_now_route(id: Annotated[Uuid, Path()]) -> CommunicationResponse:
     caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id, communication_id=id)
-    result = dispatch_now(communication_store(), credit_ledger(), caller, id, now_utc())
+    result = dispatch_now(communication_store(), credit_ledger(), directory(), caller, id, now_utc())
     metrics.add_metric(name="CommunicationsFlushed", unit="Count", value=1)
     return result
 

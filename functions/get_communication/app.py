@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from scheduled_comms.composition import communication_store, credit_ledger
+from scheduled_comms.composition import communication_store, credit_ledger, directory
 from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.communications import get_communication
 from scheduled_comms.models.api import CommunicationResponse
@@ -23,7 +23,7 @@ router = Router()
 def get_route(id: Annotated[Uuid, Path()]) -> CommunicationResponse:
     caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id, communication_id=id)
-    result = get_communication(communication_store(), credit_ledger(), caller, id)
+    result = get_communication(communication_store(), credit_ledger(), directory(), caller, id)
     metrics.add_metric(name="CommunicationsRead", unit="Count", value=1)
     return result
 

@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from scheduled_comms.composition import communication_store, credit_ledger, cursor_key
+from scheduled_comms.composition import communication_store, credit_ledger, cursor_key, directory
 from scheduled_comms.errors import FieldError, ValidationFailed
 from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.communications import list_communications
@@ -42,7 +42,9 @@ def list_route(
     filters = ListFilters(
         status=status, channel=channel, contact_id=contact_id, deal_id=deal_id, customer_id=customer_id
     )
-    result = list_communications(communication_store(), credit_ledger(), caller, filters, limit, cursor, cursor_key())
+    result = list_communications(
+        communication_store(), credit_ledger(), directory(), caller, filters, limit, cursor, cursor_key()
+    )
     metrics.add_metric(name="CommunicationsListed", unit="Count", value=len(result.data))
     return result
 

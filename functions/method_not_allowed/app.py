@@ -16,6 +16,8 @@ ALLOWED = {
     "/v1/settings/business-hours": "GET, PUT",
     "/v1/phone-numbers": "GET, POST",
     "/v1/voice-agent-configs": "GET, POST",
+    "/v1/senders": "GET",
+    "/v1/senders/{user_id}": "GET, PUT, DELETE",
     "/v1/webhooks/voice": "POST",
     "/v1/openapi.json": "GET",
     "/v1/docs": "GET",

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from scheduled_comms_cli.openapi import DOCUMENT_PATHS
@@ -53,6 +54,10 @@ def sdk(tmp_path_factory: pytest.TempPathFactory) -> Any:
                 "api.registry.list_phone_numbers",
                 "api.registry.register_voice_agent_config",
                 "api.registry.list_voice_agent_configs",
+                "api.registry.put_user_sender",
+                "api.registry.get_user_sender",
+                "api.registry.list_user_senders",
+                "api.registry.delete_user_sender",
                 "api.scheduled_communications.create_scheduled_communication",
                 "api.scheduled_communications.list_scheduled_communications",
                 "api.scheduled_communications.get_scheduled_communication",
@@ -108,16 +113,44 @@ def test_every_operation_through_the_generated_client(sdk: Any, client: Any, ser
     configs = sdk.list_voice_agent_configs.sync_detailed(client=client)
     assert service.info["voice_agent_outbound_config_id"] in [c.id for c in configs.parsed.data]
 
+    user_id = uuid.uuid4()
+    sender = m.UserSenderPut(from_email="sarah@dev.example.com", from_name="Sarah at Dev")
+    put_sender = sdk.put_user_sender.sync_detailed(user_id, client=client, body=sender)
+    assert put_sender.status_code == 200 and isinstance(put_sender.parsed, m.UserSenderResponse)
+    got_sender = sdk.get_user_sender.sync_detailed(user_id, client=client)
+    assert got_sender.parsed.data.from_name == "Sarah at Dev"
+    senders = sdk.list_user_senders.sync_detailed(client=client)
+    assert str(user_id) in [s.user_id for s in senders.parsed.data]
+    outside = sdk.put_user_sender.sync_detailed(
+        uuid.uuid4(), client=client, body=m.UserSenderPut(from_email="sarah@elsewhere.example.com")
+    )
+    assert outside.status_code == 422 and [d.field for d in outside.parsed.error.details] == ["from_email"]
+
+    # A local time without offset, read in the company's zone (its business hours, set above).
+    local = later().replace(tzinfo=None, hour=9, minute=0, second=0)
     email = m.CreateEmail.from_dict(
         {
             "channel": "email",
-            "scheduled_for": later().isoformat(),
-            "payload": {"to_email": "client@example.com", "subject": "Hello", "html_body": "<p>Hi</p>"},
+            "scheduled_for": local.isoformat(),
+            "payload": {
+                "to_email": "client@example.com",
+                "subject": "Hello",
+                "html_body": "<p>Hi</p>",
+                "sender_user_id": str(user_id),
+            },
         }
     )
     created = sdk.create_scheduled_communication.sync_detailed(client=client, body=email)
     assert created.status_code == 201 and isinstance(created.parsed, m.CommunicationResponse)
     row_id = created.parsed.data.id
+    assert created.parsed.data.timezone == "America/New_York"
+    assert created.parsed.data.timezone_source == m.TimezoneSource.COMPANY_DEFAULT
+    assert created.parsed.data.scheduled_for == local.replace(tzinfo=ZoneInfo("America/New_York"))
+    stranger = email.to_dict()
+    stranger["payload"]["sender_user_id"] = str(uuid.uuid4())
+    unknown = sdk.create_scheduled_communication.sync_detailed(client=client, body=m.CreateEmail.from_dict(stranger))
+    assert unknown.status_code == 422
+    assert [d.field for d in unknown.parsed.error.details] == ["payload.sender_user_id"]
     sms = m.CreateSms.from_dict(
         {
             "channel": "sms",
@@ -156,6 +189,7 @@ def test_every_operation_through_the_generated_client(sdk: Any, client: Any, ser
     change = m.UpdateCommunicationRequest.from_dict({"timezone": "Europe/Paris"})
     updated = sdk.update_scheduled_communication.sync_detailed(row_id, client=client, body=change)
     assert updated.status_code == 200 and updated.parsed.data.timezone == "Europe/Paris"
+    assert updated.parsed.data.timezone_source == m.TimezoneSource.REQUEST
     flushed = sdk.dispatch_scheduled_communication_now.sync_detailed(row_id, client=client)
     assert flushed.status_code == 200 and flushed.parsed.data.original_scheduled_for is not None
 
@@ -164,6 +198,11 @@ def test_every_operation_through_the_generated_client(sdk: Any, client: Any, ser
     assert cancelled.status_code == 204 and cancelled.parsed is None
     again = sdk.cancel_scheduled_communication.sync_detailed(doomed, client=client)
     assert again.status_code == 422 and again.parsed.error.code == "not_pending"
+
+    removed = sdk.delete_user_sender.sync_detailed(user_id, client=client)
+    assert removed.status_code == 204 and removed.parsed is None
+    removed_again = sdk.delete_user_sender.sync_detailed(user_id, client=client)
+    assert removed_again.status_code == 404 and removed_again.parsed.error.code == "not_found"
 
     outcome = m.CallOutcome.from_dict(
         {

@@ -103,7 +103,7 @@ def test_patch_null_timezone_and_cancel_policy_clears_them(api, make_company):
     reply = api.request("PATCH", f"{COLLECTION}/{row['id']}", company, {"timezone": None, "cancel_policy": None})
 
     assert reply.status == 200
-    assert reply.json()["data"]["timezone"] is None
+    assert (reply.json()["data"]["timezone"], reply.json()["data"]["timezone_source"]) == ("UTC", "company_default")
     assert reply.json()["data"]["cancel_policy"] is None
     item = raw_item(company.id, row["id"])
     assert "timezone" not in item

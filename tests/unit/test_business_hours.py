@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from scheduled_comms.logic.business_hours import is_open, next_window_start
+from scheduled_comms.logic.business_hours import is_open, local_time_instant, next_window_start
 from scheduled_comms.models.business_hours import BusinessHours, TimeWindow, Weekday
 from scheduled_comms.models.values import iana_zone_names
 
@@ -140,3 +141,66 @@ def test_window_in_the_repeated_hour_opens_again_on_the_second_pass():
     hours = hours_in("America/New_York", sun=[("01:30", "01:45")])
     start = next_window_start(utc("2024-11-03T05:50:00Z"), hours)
     assert start == utc("2024-11-03T06:30:00Z")
+
+
+@lru_cache(maxsize=512)
+def offset_changes(zone: str, year: int) -> tuple[datetime, ...]:
+    """The instants (to the second) in ``year`` at which ``zone``'s UTC offset changes."""
+    tz = zoneinfo.ZoneInfo(zone)
+    found = []
+    step = timedelta(hours=3)
+    moment, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    while moment < end:
+        if moment.astimezone(tz).utcoffset() != (moment + step).astimezone(tz).utcoffset():
+            low, high = moment, moment + step
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                if middle.astimezone(tz).utcoffset() == low.astimezone(tz).utcoffset():
+                    low = middle
+                else:
+                    high = middle
+            found.append(high.replace(microsecond=0))
+        moment += step
+    return tuple(found)
+
+
+@st.composite
+def local_times(draw):
+    """A zone and a wall-clock time there, most often within three hours of one of its offset changes."""
+    zone = draw(st.sampled_from(ZONES))
+    year = draw(st.integers(min_value=1971, max_value=2037))
+    changes = offset_changes(zone, year)
+    if changes and draw(st.integers(0, 4)):
+        change = draw(st.sampled_from(changes))
+        around = change.astimezone(zoneinfo.ZoneInfo(zone)).replace(tzinfo=None)
+        return zone, around + timedelta(seconds=draw(st.integers(-3 * 3600, 3 * 3600)))
+    return zone, draw(st.datetimes(min_value=datetime(year, 1, 1), max_value=datetime(year, 12, 31)))
+
+
+def wall(instant: datetime, zone: str) -> datetime:
+    return instant.astimezone(zoneinfo.ZoneInfo(zone)).replace(tzinfo=None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(local_times())
+def test_a_local_time_is_its_first_instant_or_the_end_of_its_gap(zone_and_local):
+    zone, local = zone_and_local
+    local = local.replace(microsecond=0)
+
+    instant = local_time_instant(local, zone)
+
+    readings = [local.replace(tzinfo=zoneinfo.ZoneInfo(zone), fold=fold).astimezone(UTC) for fold in (0, 1)]
+    existing = [reading for reading in readings if wall(reading, zone) == local]
+    if existing:  # the wall clock reads this time once, or twice in a repeated hour: the first pass
+        assert instant == min(existing)
+    else:  # the clocks skip this time: the moment they jump past it
+        assert wall(instant, zone) > local
+    assert wall(instant - timedelta(seconds=1), zone) < local
+    assert instant.microsecond == 0
+
+
+def test_local_times_in_a_gap_and_in_a_repeated_hour():
+    # New York, 2027-03-14 02:00 EST jumps to 03:00 EDT; 2027-11-07 02:00 EDT falls back to 01:00 EST.
+    assert local_time_instant(datetime(2027, 3, 14, 2, 30), "America/New_York") == utc("2027-03-14T07:00:00Z")
+    assert local_time_instant(datetime(2027, 11, 7, 1, 30), "America/New_York") == utc("2027-11-07T05:30:00Z")
+    assert local_time_instant(datetime(2027, 5, 1, 9, 0), "Australia/Sydney") == utc("2027-04-30T23:00:00Z")

@@ -339,8 +339,8 @@ def test_lateness_is_measured_at_the_send_not_at_the_start_of_the_pass():
 
     config = DispatchConfig(poll_step_seconds=5, tick_interval_seconds=60, reserve_seconds=20, concurrency=1)
     hours = type("Hours", (), {"business_hours": lambda self, company: BusinessHours()})()
-    report = Dispatcher(
-        FakeStore(rows), SlowSender(), hours, config, monotonic=clock.monotonic, sleep=clock.sleep
-    ).run(T0, remaining_seconds=lambda: 90.0, single_pass=True)
+    report = Dispatcher(FakeStore(rows), SlowSender(), hours, config, monotonic=clock.monotonic, sleep=clock.sleep).run(
+        T0, remaining_seconds=lambda: 90.0, single_pass=True
+    )
 
     assert sorted(report.lateness_seconds) == [7.0, 14.0, 21.0]

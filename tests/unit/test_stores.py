@@ -78,8 +78,8 @@ def test_pages_stop_before_the_response_limit():
     big = "é" * 90_000
     rows = [row(big, f"01a209ba-22c7-7214-ac0f-{i:012d}") for i in range(100)]
 
-    page = _within_response_budget(Page(items=rows, next_after_id=None))
+    answered, next_after_id = _within_response_budget(Page(items=rows, next_after_id=None), "Europe/Paris")
 
-    assert 0 < len(page.items) < 100
-    assert page.next_after_id == page.items[-1].id
-    assert sum(len(r.model_dump_json()) for r in page.items) <= MAX_PAGE_BYTES + len(rows[0].model_dump_json())
+    assert 0 < len(answered) < 100
+    assert next_after_id == answered[-1].id
+    assert sum(len(r.model_dump_json()) for r in answered) <= MAX_PAGE_BYTES + len(answered[0].model_dump_json())

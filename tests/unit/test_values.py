@@ -16,6 +16,7 @@ from scheduled_comms.models.values import (
     check_uuid,
     format_instant,
     new_id,
+    parse_client_time,
     parse_instant,
 )
 
@@ -46,6 +47,29 @@ def test_naive_or_malformed_instants_are_refused(text):
 def test_non_string_instants_are_refused(value):
     with pytest.raises(ValueError, match="string"):
         parse_instant(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-05-01T09:00:00.999999Z", datetime(2026, 5, 1, 9, tzinfo=UTC)),
+        ("2026-05-01T19:00:00.5+10:00", datetime(2026, 5, 1, 9, tzinfo=UTC)),
+        ("2026-05-01T09:00:00", datetime(2026, 5, 1, 9)),
+        ("2026-05-01T09:00:00.123456", datetime(2026, 5, 1, 9)),
+        ("2026-05-01T09:00", datetime(2026, 5, 1, 9)),
+    ],
+)
+def test_client_times_are_kept_to_the_second_and_naive_ones_stay_local(text, expected):
+    parsed = parse_client_time(text)
+
+    assert parsed == expected
+    assert parsed.tzinfo is expected.tzinfo
+
+
+@pytest.mark.parametrize("text", ["2026-05-01", "tomorrow", "", "1969-12-31T23:00:00", "9999-01-01T00:00:00", "x" * 41])
+def test_malformed_or_far_client_times_are_refused(text):
+    with pytest.raises(ValueError, match="ISO 8601"):
+        parse_client_time(text)
 
 
 @given(

@@ -408,6 +408,67 @@ def voice_end(
 
 
 @app.command()
+def invoke(
+    function: Annotated[
+        str, typer.Argument(help="A function of template.yaml: its logical id (TickFunction) or directory (tick).")
+    ],
+    event: Annotated[
+        Path | None,
+        typer.Option(
+            "--event",
+            "-e",
+            exists=True,
+            dir_okay=False,
+            help="Event file, as `sam local invoke -e` takes (default: events/<function directory>.json).",
+        ),
+    ] = None,
+    api_port: Annotated[
+        int, typer.Option("--api-port", help="Port of the local API (the webhook URL the tick gives for calls).")
+    ] = 3000,
+) -> None:
+    """Run one function's handler in this process against the local stack and print its response.
+
+    Like `sam local invoke`, without Docker: the handler named in template.yaml, the template's environment,
+    and AWS_ENDPOINT_URL (default http://127.0.0.1:4566) pointing to `scheduled-comms dev`'s moto. Its logs
+    go to stderr; a handler that raises prints Lambda's error object and exits 1.
+    """
+    import contextlib
+
+    from scheduled_comms_cli import invoke as invoking
+    from scheduled_comms_cli.local_stack import FunctionHost, create_stack_resources, host_functions, use_local_aws
+    from scheduled_comms_cli.template import Stack
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566"
+    if not is_local_endpoint(endpoint):
+        raise typer.BadParameter(f"invoke runs against the local stack; AWS_ENDPOINT_URL is {endpoint}")
+    stack = Stack(LOCAL_STACK_NAME)
+    logical_id = invoking.function_ids(stack).get(function)
+    if logical_id is None:
+        names = ", ".join(sorted(stack.resources("AWS::Serverless::Function")))
+        raise typer.BadParameter(f"no function {function} in template.yaml; one of {names}", param_hint="FUNCTION")
+    path = event or invoking.sample_event_path(stack, logical_id)
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(f"{path}: {exc}", param_hint="--event") from None
+    use_local_aws(endpoint)
+    from botocore.exceptions import EndpointConnectionError
+
+    # Powertools logs to the stdout it finds when first imported: stderr here, so stdout is the response alone.
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            create_stack_resources(stack)
+        except EndpointConnectionError:
+            err.print(f"[red]no local stack at {endpoint}; start it with `scheduled-comms dev`[/red]")
+            raise typer.Exit(1) from None
+        host_functions(stack, f"http://127.0.0.1:{api_port}")
+        returned, response = invoking.invoke(FunctionHost(stack), logical_id, payload)
+    print(json.dumps(response, default=str))
+    if not returned:
+        raise typer.Exit(1)
+
+
+@app.command()
 def openapi(
     check: Annotated[bool, typer.Option("--check", help="Fail if the committed document is out of date.")] = False,
     as_json: JsonOption = False,

@@ -539,6 +539,46 @@ DEV_SENDER_DOMAIN = "dev.example.com"
 STREAM_POLL_SECONDS = 1.0
 
 
+def use_local_aws(aws_endpoint_url: str) -> None:
+    """Point this process's AWS clients at the local stack's moto, with its dummy credentials and region."""
+    os.environ.update(LOCAL_CREDENTIALS)
+    os.environ["AWS_ENDPOINT_URL"] = aws_endpoint_url
+
+
+def create_stack_resources(stack: Stack) -> Any:
+    """The template's tables, secrets and buses on the local AWS, created if missing (which fills in
+    ``stack``'s physical names); a boto3 session to it."""
+    import boto3
+
+    from scheduled_comms_cli.template import create_resources
+
+    session = boto3.session.Session()
+    create_resources(stack, session.client("dynamodb"), session.client("secretsmanager"), session.client("events"))
+    return session
+
+
+def host_functions(stack: Stack, api_url: str, tick_interval: float = 60, verbose: bool = False) -> None:
+    """Let this process run the stack's functions as the local stack does: the template's environment with the
+    stack's physical names, the local stand-ins for what AWS would give, and the voice simulator's allowance."""
+    os.environ.update(stack.environment())
+    os.environ.update(
+        {
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "INFO" if verbose else "WARNING",
+            "POWERTOOLS_DEV": "false",
+            "DEFAULT_FROM_EMAIL": f"noreply@{DEV_SENDER_DOMAIN}",
+            "VOICE_WEBHOOK_URL": f"{api_url}/v1/webhooks/voice",
+            "TICK_INTERVAL_SECONDS": str(max(5, int(tick_interval or 60))),
+        }
+    )
+    from scheduled_comms import composition
+
+    composition.reset()
+    # The simulator speaks plain HTTP on 127.0.0.1: the local stack's own allowance, not a setting.
+    composition.allow_loopback_http_endpoints()
+
+
 class LocalStack:
     """moto's server, the template's resources, the API over HTTP, the tick on its schedule, a voice
     provider simulator with the dev console, and a dev company with a key, a number and a voice config."""
@@ -589,8 +629,7 @@ class LocalStack:
             (self.console_port, "--console-port"),
         ):
             ensure_port_free(port, option)
-        os.environ.update(LOCAL_CREDENTIALS)
-        os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
+        use_local_aws(self.aws_endpoint_url)
         restored = False
         if self.data_dir is not None:
             self._state = StateStore(self.data_dir, moto_dynamodb_lock())
@@ -598,33 +637,10 @@ class LocalStack:
             restored = self._state.restore()
         self._moto = MotoServer(self.aws_port, self.verbose, self._state.changed if self._state else None)
         self._moto.start()
-        import boto3
-
-        from scheduled_comms_cli.template import create_resources
-
-        session = boto3.session.Session()
-        create_resources(
-            self.stack, session.client("dynamodb"), session.client("secretsmanager"), session.client("events")
-        )
+        session = create_stack_resources(self.stack)
         if not restored:
             session.client("sesv2").create_email_identity(EmailIdentity=DEV_SENDER_DOMAIN)
-        os.environ.update(self.stack.environment())
-        os.environ.update(
-            {
-                "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_METRICS_DISABLED": "true",
-                "POWERTOOLS_LOG_LEVEL": "INFO" if self.verbose else "WARNING",
-                "POWERTOOLS_DEV": "false",
-                "DEFAULT_FROM_EMAIL": f"noreply@{DEV_SENDER_DOMAIN}",
-                "VOICE_WEBHOOK_URL": f"{self.api_url}/v1/webhooks/voice",
-                "TICK_INTERVAL_SECONDS": str(max(5, int(self.tick_interval or 60))),
-            }
-        )
-        from scheduled_comms import composition
-
-        composition.reset()
-        # The simulator speaks plain HTTP on 127.0.0.1: the local stack's own allowance, not a setting.
-        composition.allow_loopback_http_endpoints()
+        host_functions(self.stack, self.api_url, self.tick_interval, self.verbose)
         from scheduled_comms_cli.voice_simulator import VoiceProviderSimulator
 
         self.simulator = VoiceProviderSimulator(

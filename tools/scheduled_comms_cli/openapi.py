@@ -41,6 +41,10 @@ OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
     "registerPhoneNumber": BODY_ERRORS,
     "listVoiceAgentConfigs": (),
     "registerVoiceAgentConfig": BODY_ERRORS,
+    "listUserSenders": (),
+    "putUserSender": BODY_ERRORS,
+    "getUserSender": ("404", "422"),
+    "deleteUserSender": ("404", "422"),
     "receiveVoiceCallOutcome": (*BODY_ERRORS, "404", "409"),
 }
 

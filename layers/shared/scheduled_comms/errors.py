@@ -98,6 +98,10 @@ def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[
     return details
 
 
+class SenderRefused(Exception):
+    """No sender the company may use is left for an email row; the message says why."""
+
+
 class HostUnresolved(Exception):
     """A host name has no address (now); raised by a ``HostResolver``."""
 

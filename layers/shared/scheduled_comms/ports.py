@@ -18,7 +18,13 @@ from scheduled_comms.models.domain import (
     SendResult,
     Status,
 )
-from scheduled_comms.models.registry import PhoneNumber, SenderSettings, VoiceAgentConfig, VoiceCredentials
+from scheduled_comms.models.registry import (
+    PhoneNumber,
+    SenderSettings,
+    UserSender,
+    VoiceAgentConfig,
+    VoiceCredentials,
+)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -122,14 +128,26 @@ class OutcomeStore(Protocol):
     def update_if_status(self, current: Communication, updated: Communication, expected: Status) -> bool: ...
 
 
-class ReferenceSource(Protocol):
-    """The company's registrations a row may name."""
+class ZoneSource(Protocol):
+    def company_timezone(self, company_id: str) -> str | None:
+        """The zone of the company's business hours; None until it sets them."""
+        ...
+
+
+class SenderSource(Protocol):
+    """What decides an email's sender: the company's sender settings and its users' senders."""
+
+    def sender_settings(self, company_id: str) -> SenderSettings: ...
+
+    def user_sender(self, company_id: str, user_id: str) -> UserSender | None: ...
+
+
+class ReferenceSource(ZoneSource, SenderSource, Protocol):
+    """The company's registrations a row may name, and its defaults."""
 
     def phone_number(self, company_id: str, number_id: str) -> PhoneNumber | None: ...
 
     def voice_config(self, company_id: str, config_id: str) -> tuple[VoiceAgentConfig, str] | None: ...
-
-    def sender_settings(self, company_id: str) -> SenderSettings: ...
 
     def default_delivery(self, company_id: str) -> Delivery:
         """The company's delivery mode for rows that name none (at_least_once unless an admin set it)."""
@@ -156,6 +174,18 @@ class Directory(Protocol):
     def put_voice_config(self, company_id: str, config: VoiceAgentConfig, secret_arn: str) -> None: ...
 
     def voice_configs(self, company_id: str) -> list[VoiceAgentConfig]: ...
+
+    def sender_settings(self, company_id: str) -> SenderSettings: ...
+
+    def put_user_sender(self, company_id: str, sender: UserSender) -> None: ...
+
+    def user_sender(self, company_id: str, user_id: str) -> UserSender | None: ...
+
+    def user_senders(self, company_id: str) -> list[UserSender]: ...
+
+    def delete_user_sender(self, company_id: str, user_id: str) -> bool:
+        """Remove a user's sender; False if it had none."""
+        ...
 
 
 class Vault(Protocol):

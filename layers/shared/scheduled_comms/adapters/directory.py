@@ -1,7 +1,8 @@
 """Company settings and registrations in DynamoDB; voice provider credentials in Secrets Manager.
 
 Items, all in the company's partition: ``#SETTINGS`` (business hours, default sender),
-``PN#<id>`` (sender numbers) and ``VAC#<id>`` (voice-agent configs, with the ARN of their secret).
+``PN#<id>`` (sender numbers), ``VAC#<id>`` (voice-agent configs, with the ARN of their secret) and
+``SND#<user id>`` (users' email senders).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from scheduled_comms.adapters.dynamodb.items import company_pk, from_attributes,
 from scheduled_comms.adapters.secrets import SecretReader
 from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.models.domain import Delivery
-from scheduled_comms.models.registry import PhoneNumber, SenderSettings, VoiceAgentConfig, VoiceCredentials
+from scheduled_comms.models.registry import (
+    PhoneNumber,
+    SenderSettings,
+    UserSender,
+    VoiceAgentConfig,
+    VoiceCredentials,
+)
 from scheduled_comms.models.values import format_instant
 
 SETTINGS_SK = "#SETTINGS"
@@ -96,9 +103,16 @@ class DynamoDirectory:
             ExpressionAttributeValues=to_attributes({":v": value, ":now": format_instant(now)}),
         )
 
-    def business_hours(self, company_id: str) -> BusinessHours:
+    def _stored_business_hours(self, company_id: str) -> BusinessHours | None:
         stored = (self._get(company_id, SETTINGS_SK) or {}).get("business_hours")
-        return BusinessHours.model_validate(stored) if stored else BusinessHours()
+        return BusinessHours.model_validate(stored) if stored else None
+
+    def business_hours(self, company_id: str) -> BusinessHours:
+        return self._stored_business_hours(company_id) or BusinessHours()
+
+    def company_timezone(self, company_id: str) -> str | None:
+        hours = self._stored_business_hours(company_id)
+        return hours.timezone if hours else None
 
     def put_business_hours(self, company_id: str, hours: BusinessHours, now: datetime) -> None:
         self._set_setting(company_id, "business_hours", hours.model_dump(mode="json"), now)
@@ -109,6 +123,31 @@ class DynamoDirectory:
 
     def put_sender_settings(self, company_id: str, settings: SenderSettings, now: datetime) -> None:
         self._set_setting(company_id, "default_from_email", settings.default_from_email, now)
+
+    def put_user_sender(self, company_id: str, sender: UserSender) -> None:
+        item = {
+            **to_attributes(sender.model_dump(mode="json", exclude_none=True)),
+            **self._key(company_id, f"SND#{sender.user_id}"),
+        }
+        self._client.put_item(TableName=self._table, Item=item)
+
+    def user_sender(self, company_id: str, user_id: str) -> UserSender | None:
+        stored = self._get(company_id, f"SND#{user_id}")
+        return UserSender.model_validate(stored) if stored else None
+
+    def user_senders(self, company_id: str) -> list[UserSender]:
+        return [UserSender.model_validate(item) for item in self._query(company_id, "SND#")]
+
+    def delete_user_sender(self, company_id: str, user_id: str) -> bool:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=self._key(company_id, f"SND#{user_id}"),
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def default_delivery(self, company_id: str) -> Delivery:
         stored = (self._get(company_id, SETTINGS_SK) or {}).get("default_delivery")

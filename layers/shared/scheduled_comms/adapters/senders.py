@@ -14,9 +14,9 @@ import urllib3
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 from scheduled_comms.adapters.aws import sending_client
 from scheduled_comms.adapters.directory import DynamoDirectory, SecretsVault
-from scheduled_comms.errors import EndpointRefused
+from scheduled_comms.errors import EndpointRefused, SenderRefused
+from scheduled_comms.logic.email_sender import choose_email_sender
 from scheduled_comms.logic.endpoints import CheckedEndpoint, EndpointRules, check_endpoint
-from scheduled_comms.logic.references import from_email_allowed
 from scheduled_comms.models.domain import Channel, Communication, SendResult
 from scheduled_comms.ports import HostResolver
 
@@ -56,8 +56,7 @@ def classify_transport_error(exc: Exception) -> SendResult:
 
 
 class SesEmailSender:
-    """Email through SES v2 ``SendEmail``; the sender is the payload's (within the company's sender domain),
-    else the company's default sender, else the service's."""
+    """Email through SES v2 ``SendEmail``, from the sender ``choose_email_sender`` decides."""
 
     def __init__(self, directory: DynamoDirectory, default_from: str | None, client: Any | None = None) -> None:
         self._directory = directory
@@ -66,16 +65,10 @@ class SesEmailSender:
 
     def send(self, row: Communication) -> SendResult:
         payload = row.payload
-        company_sender = self._directory.sender_settings(row.company_id).default_from_email
-        requested = payload.get("from_email")
-        if requested and not from_email_allowed(requested, company_sender):
-            return SendResult.fail(
-                f"from_email domain {requested.rpartition('@')[2]} is not this company's sender domain"
-                " (set it with `scheduled-comms senders set`)"
-            )
-        sender = requested or company_sender or self._default_from
-        if not sender:
-            return SendResult.fail("no sender address: set payload.from_email or the company's default sender")
+        try:
+            sender = choose_email_sender(self._directory, row.company_id, payload, self._default_from)
+        except SenderRefused as exc:
+            return SendResult.fail(str(exc))
         to_name = payload.get("to_name")
         recipient = formataddr((to_name, payload["to_email"])) if to_name else payload["to_email"]
         destination: dict[str, Any] = {"ToAddresses": [recipient]}
@@ -83,7 +76,7 @@ class SesEmailSender:
             destination["CcAddresses"] = payload["cc"]
         try:
             response = self._client.send_email(
-                FromEmailAddress=sender,
+                FromEmailAddress=formataddr((sender.name, sender.address)) if sender.name else sender.address,
                 Destination=destination,
                 Content={
                     "Simple": {

@@ -45,6 +45,12 @@ def _first_instant_at_or_after_wall(day: date, wall: time, zone: ZoneInfo) -> da
     return high.replace(microsecond=0)
 
 
+def local_time_instant(local: datetime, zone_name: str) -> datetime:
+    """The instant a naive local time means in ``zone_name``, resolved as windows are: a time in a
+    daylight-saving gap means the moment the clock jumps past it, a time in a repeated hour its first pass."""
+    return _first_instant_at_or_after_wall(local.date(), local.time(), ZoneInfo(zone_name))
+
+
 def next_window_start(instant: datetime, hours: BusinessHours, zone_name: str | None = None) -> datetime | None:
     """``instant`` itself if a window is open then, else the start of the next window (None if none ever opens)."""
     if is_open(instant, hours, zone_name):

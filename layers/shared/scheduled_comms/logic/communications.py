@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from scheduled_comms.errors import FieldError, NotFound, NotPending, ValidationFailed, field_errors
 from scheduled_comms.logic.auth import require_scopes
+from scheduled_comms.logic.business_hours import local_time_instant
 from scheduled_comms.logic.cursor import decode_cursor, encode_cursor
 from scheduled_comms.logic.references import check_references
 from scheduled_comms.models.api import (
@@ -39,7 +40,7 @@ from scheduled_comms.models.domain import (
     Status,
 )
 from scheduled_comms.models.values import new_id
-from scheduled_comms.ports import CommunicationStore, CreditLedger, IdempotencyGuard, ReferenceSource
+from scheduled_comms.ports import CommunicationStore, CreditLedger, IdempotencyGuard, ReferenceSource, ZoneSource
 
 
 def check_schedule_time(scheduled_for: datetime, now: datetime) -> None:
@@ -55,6 +56,29 @@ def check_schedule_time(scheduled_for: datetime, now: datetime) -> None:
         )
 
 
+def resolve_scheduled_for(scheduled_for: datetime, zone: str | None) -> datetime:
+    """A client's time as an instant: a naive one is a local time in ``zone`` (a 422 when there is none)."""
+    if scheduled_for.tzinfo is not None:
+        return scheduled_for
+    if zone is None:
+        raise ValidationFailed(
+            "scheduled_for has no UTC offset and the row has no zone",
+            [
+                FieldError(
+                    "scheduled_for",
+                    "has no UTC offset (Z or +hh:mm) and no zone to read it in: give timezone, "
+                    "or set the company's business-hours zone",
+                )
+            ],
+        )
+    return local_time_instant(scheduled_for, zone)
+
+
+def _company_zone(zones: ZoneSource, company_id: str, rows: list[Communication]) -> str | None:
+    """The company's zone, read only when a row follows it."""
+    return zones.company_timezone(company_id) if any(row.timezone is None for row in rows) else None
+
+
 def create_communication(
     store: CommunicationStore,
     references: ReferenceSource,
@@ -65,7 +89,9 @@ def create_communication(
     """Queue a new pending row, spending one credit. Needs dispatcher:write and the channel's scope."""
     channel = Channel(request.channel)
     require_scopes(caller, Scope.DISPATCHER_WRITE, CHANNEL_SCOPE[channel])
-    check_schedule_time(request.scheduled_for, now)
+    company_zone = None if request.timezone else references.company_timezone(caller.company_id)
+    scheduled_for = resolve_scheduled_for(request.scheduled_for, request.timezone or company_zone)
+    check_schedule_time(scheduled_for, now)
     payload = request.payload.model_dump(mode="json", exclude_none=True)
     check_references(references, caller.company_id, channel, payload)
     fields = request.model_dump(
@@ -78,7 +104,7 @@ def create_communication(
         company_id=caller.company_id,
         channel=channel,
         status=Status.PENDING,
-        scheduled_for=request.scheduled_for,
+        scheduled_for=scheduled_for,
         payload=payload,
         cancel_policy=request.cancel_policy.model_dump(exclude_none=True) if request.cancel_policy else None,
         attempt_count=0,
@@ -88,7 +114,9 @@ def create_communication(
         updated_at=now,
     )
     credits = store.create(row)
-    return CommunicationResponse(data=CommunicationOut.of(row), meta=CreditsMeta(credits_remaining=credits))
+    return CommunicationResponse(
+        data=CommunicationOut.of(row, company_zone), meta=CreditsMeta(credits_remaining=credits)
+    )
 
 
 MAX_IDEMPOTENCY_KEY = 255
@@ -120,9 +148,10 @@ def schedule_communication(
     return guard.run(caller.company_id, idempotency_key, body, create)
 
 
-def _with_credits(ledger: CreditLedger, caller: Caller, row: Communication) -> CommunicationResponse:
+def _with_credits(ledger: CreditLedger, zones: ZoneSource, caller: Caller, row: Communication) -> CommunicationResponse:
     return CommunicationResponse(
-        data=CommunicationOut.of(row), meta=CreditsMeta(credits_remaining=ledger.balance(caller.company_id))
+        data=CommunicationOut.of(row, _company_zone(zones, caller.company_id, [row])),
+        meta=CreditsMeta(credits_remaining=ledger.balance(caller.company_id)),
     )
 
 
@@ -150,15 +179,16 @@ def _row_to_change(store: CommunicationStore, caller: Caller, row_id: str) -> Co
 
 
 def get_communication(
-    store: CommunicationStore, ledger: CreditLedger, caller: Caller, row_id: str
+    store: CommunicationStore, ledger: CreditLedger, zones: ZoneSource, caller: Caller, row_id: str
 ) -> CommunicationResponse:
     require_scopes(caller, Scope.DISPATCHER_READ)
-    return _with_credits(ledger, caller, _owned_row(store, caller, row_id))
+    return _with_credits(ledger, zones, caller, _owned_row(store, caller, row_id))
 
 
 def list_communications(
     store: CommunicationStore,
     ledger: CreditLedger,
+    zones: ZoneSource,
     caller: Caller,
     filters: ListFilters,
     limit: int,
@@ -168,12 +198,11 @@ def list_communications(
     """A page of the company's rows, newest first."""
     require_scopes(caller, Scope.DISPATCHER_READ)
     after_id = decode_cursor(cursor, caller.company_id, filters, cursor_key) if cursor else None
-    page = _within_response_budget(store.list(caller.company_id, filters, limit, after_id))
-    next_cursor = (
-        encode_cursor(page.next_after_id, caller.company_id, filters, cursor_key) if page.next_after_id else None
-    )
+    page = store.list(caller.company_id, filters, limit, after_id)
+    rows, next_after_id = _within_response_budget(page, _company_zone(zones, caller.company_id, page.items))
+    next_cursor = encode_cursor(next_after_id, caller.company_id, filters, cursor_key) if next_after_id else None
     return CommunicationListResponse(
-        data=[CommunicationOut.of(row) for row in page.items],
+        data=rows,
         meta=ListMeta(credits_remaining=ledger.balance(caller.company_id), limit=limit, next_cursor=next_cursor),
     )
 
@@ -182,13 +211,17 @@ def list_communications(
 MAX_PAGE_BYTES = 4 * 1024 * 1024
 
 
-def _within_response_budget(page: Page) -> Page:
+def _within_response_budget(page: Page, company_zone: str | None) -> tuple[list[CommunicationOut], str | None]:
+    """The page's rows as answered, and the id to go on after; cut short before they near Lambda's limit."""
+    answered: list[CommunicationOut] = []
     used = 0
-    for index, row in enumerate(page.items):
-        used += len(CommunicationOut.of(row).model_dump_json())
-        if used > MAX_PAGE_BYTES and index > 0:
-            return Page(items=page.items[:index], next_after_id=page.items[index - 1].id)
-    return page
+    for row in page.items:
+        out = CommunicationOut.of(row, company_zone)
+        used += len(out.model_dump_json())
+        if used > MAX_PAGE_BYTES and answered:
+            return answered, answered[-1].id
+        answered.append(out)
+    return answered, page.next_after_id
 
 
 def update_communication(
@@ -214,7 +247,12 @@ def update_communication(
     row = _row_to_change(store, caller, row_id)
     changes: dict[str, Any] = request.model_dump(exclude_unset=True, exclude={"payload", "cancel_policy"})
     if "scheduled_for" in changes:
-        check_schedule_time(changes["scheduled_for"], now)
+        zone = changes.get("timezone", row.timezone)
+        scheduled_for = resolve_scheduled_for(
+            changes["scheduled_for"], zone or references.company_timezone(caller.company_id)
+        )
+        check_schedule_time(scheduled_for, now)
+        changes["scheduled_for"] = scheduled_for
         changes["original_scheduled_for"] = None
     if "cancel_policy" in given:
         policy = request.cancel_policy
@@ -228,7 +266,7 @@ def update_communication(
             ) from None
         changes["payload"] = payload.model_dump(mode="json", exclude_none=True)
         check_references(references, caller.company_id, row.channel, changes["payload"])
-    return _with_credits(ledger, caller, store.update_pending(row, changes, now))
+    return _with_credits(ledger, references, caller, store.update_pending(row, changes, now))
 
 
 def cancel_communication(store: CommunicationStore, caller: Caller, row_id: str, now: datetime) -> None:
@@ -238,7 +276,7 @@ def cancel_communication(store: CommunicationStore, caller: Caller, row_id: str,
 
 
 def dispatch_now(
-    store: CommunicationStore, ledger: CreditLedger, caller: Caller, row_id: str, now: datetime
+    store: CommunicationStore, ledger: CreditLedger, zones: ZoneSource, caller: Caller, row_id: str, now: datetime
 ) -> CommunicationResponse:
     """Make a pending row due now, ignoring business hours, so the next tick sends it (needs its channel scope)."""
     require_scopes(caller, Scope.DISPATCHER_WRITE)
@@ -248,4 +286,4 @@ def dispatch_now(
         "respect_business_hours": False,
         "original_scheduled_for": row.original_scheduled_for or row.scheduled_for,
     }
-    return _with_credits(ledger, caller, store.update_pending(row, changes, now))
+    return _with_credits(ledger, zones, caller, store.update_pending(row, changes, now))

@@ -1,4 +1,5 @@
-"""What a row names must be the company's own: its sender number, voice configs and sender domain.
+"""What a row names must be the company's own: its sender number, voice configs, users' senders and
+sender domain.
 
 Checked when a row is created or its payload replaced (a 422 naming the field, nothing spent), and
 again by the senders when it goes out, since a registration may change in between.
@@ -19,6 +20,15 @@ def from_email_allowed(from_email: str, company_sender: str | None) -> bool:
     return bool(company_sender) and domain == str(company_sender).rpartition("@")[2].lower()
 
 
+def from_email_refusal(from_email: str, company_sender: str | None) -> str | None:
+    """Why ``from_email`` may not be a sender of the company whose sender is ``company_sender`` (None: it may)."""
+    if from_email_allowed(from_email, company_sender):
+        return None
+    if not company_sender:
+        return "must be in the domain of the company's sender; none is set (`scheduled-comms senders set`)"
+    return f"must be in the domain of the company's sender ({company_sender.rpartition('@')[2]})"
+
+
 def reference_errors(
     references: ReferenceSource, company_id: str, channel: Channel, payload: dict[str, Any]
 ) -> list[FieldError]:
@@ -35,16 +45,17 @@ def reference_errors(
         for field, config_id in configs.items():
             if references.voice_config(company_id, config_id) is None:
                 errors.append(FieldError(field, "is not a voice-agent config this company registered"))
-    elif payload.get("from_email"):
-        sender = references.sender_settings(company_id).default_from_email
-        if not from_email_allowed(payload["from_email"], sender):
+    else:
+        if payload.get("from_email"):
+            refusal = from_email_refusal(
+                payload["from_email"], references.sender_settings(company_id).default_from_email
+            )
+            if refusal:
+                errors.append(FieldError("payload.from_email", refusal))
+        if payload.get("sender_user_id") and references.user_sender(company_id, payload["sender_user_id"]) is None:
             errors.append(
                 FieldError(
-                    "payload.from_email",
-                    "must be in the domain of the company's sender"
-                    + (
-                        f" ({sender.rpartition('@')[2]})" if sender else "; none is set (`scheduled-comms senders set`)"
-                    ),
+                    "payload.sender_user_id", "is not a user with a sender this company registered (PUT /v1/senders)"
                 )
             )
     return errors

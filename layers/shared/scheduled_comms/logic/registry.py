@@ -1,18 +1,21 @@
-"""Company settings and registrations: business hours, sender numbers, voice-agent configs."""
+"""Company settings and registrations: business hours, sender numbers, voice-agent configs, users' senders."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import datetime
 
-from scheduled_comms.errors import EndpointRefused, FieldError, ValidationFailed
+from scheduled_comms.errors import EndpointRefused, FieldError, NotFound, ValidationFailed
 from scheduled_comms.logic.auth import require_scopes
 from scheduled_comms.logic.endpoints import EndpointRules, check_endpoint
+from scheduled_comms.logic.references import from_email_refusal
 from scheduled_comms.models.business_hours import BusinessHours, BusinessHoursResponse
 from scheduled_comms.models.domain import Caller, Scope
 from scheduled_comms.models.registry import (
     PhoneNumber,
     PhoneNumberCreate,
+    UserSender,
+    UserSenderPut,
     VoiceAgentConfig,
     VoiceAgentConfigCreate,
     VoiceAgentConfigCreated,
@@ -88,3 +91,36 @@ def register_voice_agent_config(
 def list_voice_agent_configs(directory: Directory, caller: Caller) -> list[VoiceAgentConfig]:
     require_scopes(caller, Scope.DISPATCHER_READ)
     return directory.voice_configs(caller.company_id)
+
+
+def put_user_sender(
+    directory: Directory, caller: Caller, user_id: str, request: UserSenderPut, now: datetime
+) -> UserSender:
+    """Set the sender of a user's emails (rows naming them in ``payload.sender_user_id``), in the company's domain."""
+    require_scopes(caller, Scope.DISPATCHER_WRITE, Scope.EMAIL_SEND)
+    refusal = from_email_refusal(request.from_email, directory.sender_settings(caller.company_id).default_from_email)
+    if refusal:
+        raise ValidationFailed(f"from_email {refusal}", [FieldError("from_email", refusal)])
+    sender = UserSender(user_id=user_id, from_email=request.from_email, from_name=request.from_name, updated_at=now)
+    directory.put_user_sender(caller.company_id, sender)
+    return sender
+
+
+def get_user_sender(directory: Directory, caller: Caller, user_id: str) -> UserSender:
+    require_scopes(caller, Scope.DISPATCHER_READ)
+    sender = directory.user_sender(caller.company_id, user_id)
+    if sender is None:
+        raise NotFound("No sender is registered for this user")
+    return sender
+
+
+def list_user_senders(directory: Directory, caller: Caller) -> list[UserSender]:
+    require_scopes(caller, Scope.DISPATCHER_READ)
+    return directory.user_senders(caller.company_id)
+
+
+def delete_user_sender(directory: Directory, caller: Caller, user_id: str) -> None:
+    """Remove a user's sender; rows still naming the user fail when they come due (a 422 at create from now on)."""
+    require_scopes(caller, Scope.DISPATCHER_WRITE, Scope.EMAIL_SEND)
+    if not directory.delete_user_sender(caller.company_id, user_id):
+        raise NotFound("No sender is registered for this user")

@@ -14,8 +14,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from scheduled_comms.models.domain import Channel, Communication, Delivery, Source, Status
+from scheduled_comms.models.business_hours import DEFAULT_TIMEZONE
+from scheduled_comms.models.domain import Channel, Communication, Delivery, Source, Status, TimezoneSource
 from scheduled_comms.models.values import (
+    ClientTime,
     E164Number,
     EmailAddress,
     IanaTimezone,
@@ -128,9 +130,20 @@ DELIVERY_DESCRIPTION = (
 EntityType = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_.\-]*$")]
 
 
+SCHEDULED_FOR_DESCRIPTION = (
+    "ISO 8601, kept to the second. With an offset (Z or ±hh:mm) it is that instant; without one it is a local "
+    "time in the row's zone (timezone, else the company's business-hours zone; a 422 if neither is set): a "
+    "time the clocks skip means the moment they jump past it, a repeated time its first pass. Not more than "
+    "1 minute in the past nor 366 days ahead; answered as the UTC instant."
+)
+TIMEZONE_DESCRIPTION = (
+    "IANA zone for business hours and for a scheduled_for without offset; omitted, the company's default"
+)
+
+
 class _CreateCommon(StrictModel):
-    scheduled_for: UtcInstant = Field(description="ISO 8601 with offset; not more than 1 minute in the past")
-    timezone: IanaTimezone | None = Field(default=None, description="IANA zone for business hours")
+    scheduled_for: ClientTime = Field(description=SCHEDULED_FOR_DESCRIPTION)
+    timezone: IanaTimezone | None = Field(default=None, description=TIMEZONE_DESCRIPTION)
     respect_business_hours: StrictBool = False
     contact_id: Uuid | None = None
     customer_id: Uuid | None = None
@@ -180,7 +193,7 @@ class UpdateCommunicationRequest(StrictModel):
     """PATCH body: any of the editable fields; the payload is replaced whole and checked against the channel."""
 
     # Omitted means unchanged; these three cannot be null.
-    scheduled_for: UtcInstant = Field(default=None, validate_default=False)  # type: ignore[assignment]
+    scheduled_for: ClientTime = Field(default=None, validate_default=False, description=SCHEDULED_FOR_DESCRIPTION)  # type: ignore[assignment]
     timezone: IanaTimezone | None = Field(default=None, description="null returns to the company default")
     respect_business_hours: StrictBool = Field(default=None, validate_default=False)  # type: ignore[assignment]
     payload: dict[str, Any] = Field(default=None, validate_default=False)  # type: ignore[call-overload]
@@ -198,7 +211,12 @@ class CommunicationOut(BaseModel):
     status: Status
     scheduled_for: UtcInstant
     original_scheduled_for: UtcInstant | None
-    timezone: str | None
+    timezone: str = Field(
+        description="the zone the row uses: its own, else the company's business-hours zone (UTC until set)"
+    )
+    timezone_source: TimezoneSource = Field(
+        description="request: the row names its zone; company_default: it follows the company's default"
+    )
     respect_business_hours: bool
     payload: dict[str, Any]
     contact_id: str | None
@@ -223,8 +241,15 @@ class CommunicationOut(BaseModel):
     call_outcome: dict[str, Any] | None = Field(description="answered, talk_seconds, end_reason from the provider")
 
     @classmethod
-    def of(cls, row: Communication) -> CommunicationOut:
-        return cls.model_validate(row.model_dump(include=set(cls.model_fields)))
+    def of(cls, row: Communication, company_zone: str | None) -> CommunicationOut:
+        """``row`` as answered; ``company_zone`` is the company's business-hours zone (None if never set)."""
+        return cls.model_validate(
+            {
+                **row.model_dump(include=set(cls.model_fields)),
+                "timezone": row.timezone or company_zone or DEFAULT_TIMEZONE,
+                "timezone_source": TimezoneSource.REQUEST if row.timezone else TimezoneSource.COMPANY_DEFAULT,
+            }
+        )
 
 
 class CreditsMeta(BaseModel):

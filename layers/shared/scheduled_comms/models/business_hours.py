@@ -10,6 +10,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from scheduled_comms.models.values import IanaTimezone
 
+DEFAULT_TIMEZONE = "UTC"  # a company's zone until it sets its business hours
+
 
 class Weekday(StrEnum):
     MON = "mon"
@@ -60,7 +62,7 @@ class BusinessHours(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    timezone: IanaTimezone = "UTC"
+    timezone: IanaTimezone = DEFAULT_TIMEZONE
     windows: dict[Weekday, Annotated[list[TimeWindow], Field(max_length=6)]] = Field(default_factory=_default_windows)
 
     @field_validator("windows")

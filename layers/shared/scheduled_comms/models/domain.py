@@ -38,6 +38,13 @@ class Delivery(StrEnum):
     AT_MOST_ONCE = "at_most_once"
 
 
+class TimezoneSource(StrEnum):
+    """Where the zone a row uses comes from: its own ``timezone``, or the company's default."""
+
+    REQUEST = "request"
+    COMPANY_DEFAULT = "company_default"
+
+
 class Source(StrEnum):
     API = "api"
     CADENCE = "cadence"

@@ -1,4 +1,4 @@
-"""What a company registers for sending: its SMS sender numbers and its voice-agent configurations."""
+"""What a company registers for sending: SMS sender numbers, voice-agent configurations, users' email senders."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 from scheduled_comms.models.values import E164Number, EmailAddress, SingleLine, UtcInstant
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100), SingleLine]
+DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=200), SingleLine]  # in a mail header
 Secret = Annotated[str, StringConstraints(min_length=16, max_length=512), SingleLine]  # sent in a header
 
 
@@ -64,6 +65,34 @@ class SenderSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     default_from_email: EmailAddress | None = None
+
+
+class UserSenderPut(BaseModel):
+    """The address, and display name, a user's emails go out from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_email: EmailAddress = Field(
+        description="an address in the domain of the company's sender (`scheduled-comms senders set`)"
+    )
+    from_name: DisplayName | None = Field(default=None, description="the display name, e.g. Sarah at Acme")
+
+
+class UserSender(BaseModel):
+    """A user's sender: email rows that name the user in ``payload.sender_user_id`` go out from it."""
+
+    user_id: str
+    from_email: str
+    from_name: str | None = None
+    updated_at: UtcInstant
+
+
+class UserSenderResponse(BaseModel):
+    data: UserSender
+
+
+class UserSenderList(BaseModel):
+    data: list[UserSender]
 
 
 class PhoneNumberResponse(BaseModel):

@@ -23,24 +23,40 @@ from pydantic import (
 )
 
 
-def parse_instant(value: Any) -> datetime:
-    """An ISO 8601 string with a UTC offset, as an aware datetime in UTC; naive times are refused."""
+def _parse_iso(value: Any, example: str) -> datetime:
+    """An ISO 8601 date-time between 1970 and 9998, aware or naive as written."""
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
-        if not 10 <= len(value) <= 40:
-            raise ValueError("must be an ISO 8601 date-time with a UTC offset, e.g. 2026-05-01T09:00:00Z")
+        if not 11 <= len(value) <= 40:  # a date alone (10 characters) is not a time
+            raise ValueError(f"must be an ISO 8601 date-time, e.g. {example}")
         try:
             parsed = datetime.fromisoformat(value)
-            if parsed.tzinfo is not None and not 1970 <= parsed.year <= 9998:
-                raise ValueError
         except ValueError:
-            raise ValueError("must be an ISO 8601 date-time with a UTC offset, e.g. 2026-05-01T09:00:00Z") from None
+            raise ValueError(f"must be an ISO 8601 date-time, e.g. {example}") from None
     else:
         raise ValueError("must be a string holding an ISO 8601 date-time")
+    if not 1970 <= parsed.year <= 9998:
+        raise ValueError(f"must be an ISO 8601 date-time, e.g. {example}")
+    return parsed
+
+
+def parse_instant(value: Any) -> datetime:
+    """An ISO 8601 string with a UTC offset, as an aware datetime in UTC; naive times are refused."""
+    parsed = _parse_iso(value, "2026-05-01T09:00:00Z")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("must include a UTC offset (Z or +hh:mm); naive times are ambiguous")
     return parsed.astimezone(UTC)
+
+
+def parse_client_time(value: Any) -> datetime:
+    """A time a client gives, kept to the second: with an offset, that instant (in UTC); without one, a naive
+    local time, which the row's zone turns into an instant (``logic.business_hours.local_time_instant``)."""
+    parsed = _parse_iso(value, "2026-05-01T09:00:00Z, or 2026-05-01T09:00:00 in the row's timezone")
+    if parsed.tzinfo is not None and parsed.utcoffset() is None:
+        raise ValueError("must include a UTC offset (Z or +hh:mm) or none at all")
+    parsed = parsed.replace(microsecond=0)
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed
 
 
 def check_storable_number(value: float) -> float:
@@ -62,6 +78,20 @@ UtcInstant = Annotated[
     BeforeValidator(parse_instant),
     PlainSerializer(format_instant, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+# A time in a request: with an offset, or a local time in the row's zone. Documented as a plain string:
+# JSON Schema's date-time format requires an offset.
+ClientTime = Annotated[
+    datetime,
+    BeforeValidator(parse_client_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "examples": ["2026-05-01T09:00:00Z", "2026-05-01T19:00:00+10:00", "2026-05-01T19:00:00"],
+            "maxLength": 40,
+        }
+    ),
 ]
 
 

@@ -1,0 +1,166 @@
+"""Every function of template.yaml runs with its sample event (``events/``), as ``scheduled-comms invoke``
+runs it: the same host, the same event files, the same error object for a handler that raises.
+
+The sample events name one company, key, row, user and voice config; each test seeds them in tables of
+its own, so every sample meets the data it is written for and answers as it would on a stack that has it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from scheduled_comms import composition
+from scheduled_comms.logic.auth import ALL_SCOPES, hash_secret
+from scheduled_comms.models.domain import ApiKeyRecord, Channel, Communication, Source, Status, now_utc
+from scheduled_comms.models.registry import SenderSettings, UserSender, VoiceAgentConfig, VoiceCredentials
+from scheduled_comms_cli.invoke import function_ids, invoke, sample_event_path
+from scheduled_comms_cli.local_stack import FunctionHost
+from scheduled_comms_cli.template import Stack
+
+from tests.conftest import load_event
+
+SAMPLE = load_event("get_communication.json")["requestContext"]["authorizer"]
+SAMPLE_KEY = load_event("authorizer.json")["headers"]["Authorization"].removeprefix("Bearer ")
+SAMPLE_ROW = load_event("get_communication.json")["pathParameters"]["id"]
+SAMPLE_USER = load_event("get_sender.json")["pathParameters"]["user_id"]
+SAMPLE_OUTCOME = json.loads(load_event("voice_webhook.json")["body"])
+TICK_TIME = datetime.fromisoformat(load_event("tick.json")["time"])
+FUNCTIONS = sorted(Stack("names").resources("AWS::Serverless::Function"))
+
+
+@lru_cache(maxsize=1)
+def sample_voice_secret() -> str:
+    """The sample voice config's credentials (secrets outlive the tests' own tables: created once)."""
+    return composition.vault().put_voice_credentials(
+        SAMPLE["company_id"],
+        SAMPLE_OUTCOME["metadata"]["voice_agent_outbound_config_id"],
+        VoiceCredentials(api_key="k" * 20, webhook_secret="sample-webhook-secret-0123456789"),
+    )
+
+
+def seed_the_sample_company() -> None:
+    """The company, key, pending row (due just before the sample tick), user sender and voice config the samples name."""
+    company, now = SAMPLE["company_id"], now_utc()
+    composition.credit_ledger().grant(company, 10, now)
+    composition.api_key_store().put(
+        ApiKeyRecord(SAMPLE["key_id"], company, ALL_SCOPES, hash_secret(SAMPLE_KEY), now.isoformat())
+    )
+    directory = composition.directory()
+    directory.put_sender_settings(company, SenderSettings(default_from_email="team@example.com"), now)
+    directory.put_user_sender(company, UserSender(user_id=SAMPLE_USER, from_email="sarah@example.com", updated_at=now))
+    config = VoiceAgentConfig(
+        id=SAMPLE_OUTCOME["metadata"]["voice_agent_outbound_config_id"],
+        name="Sample",
+        provider="http",
+        endpoint_url="https://voice.example.com/calls",
+        agent_id="a",
+        created_at=now,
+    )
+    directory.put_voice_config(company, config, sample_voice_secret())
+    composition.communication_store().create(
+        Communication(
+            id=SAMPLE_ROW,
+            company_id=company,
+            channel=Channel.EMAIL,
+            status=Status.PENDING,
+            scheduled_for=TICK_TIME - timedelta(minutes=1),
+            payload={"to_email": "client@example.com", "subject": "Hi", "html_body": "<p>Hi</p>"},
+            max_attempts=3,
+            source=Source.API,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def body(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"]) if response.get("body") else None
+
+
+def expect_create(response: dict[str, Any]) -> None:
+    """The sample is a local time in Sydney: accepted while it lies in the year ahead, else refused naming it."""
+    sent = json.loads(load_event("create_communication.json")["body"])
+    instant = datetime.fromisoformat(sent["scheduled_for"]).replace(tzinfo=ZoneInfo(sent["timezone"]))
+    if datetime.now(UTC) < instant < datetime.now(UTC) + timedelta(days=366):
+        assert response["statusCode"] == 201, response
+        assert body(response)["data"]["scheduled_for"] == instant.astimezone(UTC).isoformat()
+    else:
+        assert response["statusCode"] == 422, response
+        assert [d["field"] for d in body(response)["error"]["details"]] == ["scheduled_for"]
+
+
+def answers(status: int, check: Callable[[Any], bool] = lambda _: True) -> Callable[[dict[str, Any]], None]:
+    def expect(response: dict[str, Any]) -> None:
+        assert response["statusCode"] == status, response
+        assert check(body(response)), response
+
+    return expect
+
+
+EXPECTED: dict[str, Callable[[Any], None]] = {
+    "AuthorizerFunction": lambda policy: (
+        (
+            policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+            and policy["context"]["company_id"] == SAMPLE["company_id"]
+        )
+        or pytest.fail(f"not allowed: {policy}")
+    ),
+    "HealthFunction": answers(200, lambda b: b["status"] == "ok"),
+    "ListCommunicationsFunction": answers(200, lambda b: [r["id"] for r in b["data"]] == [SAMPLE_ROW]),
+    "CreateCommunicationFunction": expect_create,
+    "GetCommunicationFunction": answers(200, lambda b: b["data"]["id"] == SAMPLE_ROW),
+    "UpdateCommunicationFunction": answers(200, lambda b: b["data"]["timezone"] == "Europe/London"),
+    "CancelCommunicationFunction": answers(204, lambda b: b is None),
+    "DispatchNowFunction": answers(200, lambda b: b["data"]["original_scheduled_for"] is not None),
+    "TickFunction": lambda summary: (
+        (summary["claimed"], summary["dispatched"]) == (1, 1)
+        or pytest.fail(f"the due sample row was not sent: {summary}")
+    ),
+    "PublishTransitionsFunction": lambda response: (
+        response == {"batchItemFailures": []} or pytest.fail(f"records not published: {response}")
+    ),
+    "GetBusinessHoursFunction": answers(200, lambda b: b["data"]["timezone"] == "UTC"),
+    "PutBusinessHoursFunction": answers(200, lambda b: b["data"]["timezone"] == "Australia/Sydney"),
+    "RegisterPhoneNumberFunction": answers(201, lambda b: b["data"]["number"] == "+61412345678"),
+    "ListPhoneNumbersFunction": answers(200, lambda b: b["data"] == []),
+    "RegisterVoiceAgentConfigFunction": answers(201, lambda b: b["data"]["webhook_secret"]),
+    "ListVoiceAgentConfigsFunction": answers(200, lambda b: [c["name"] for c in b["data"]] == ["Sample"]),
+    "ListSendersFunction": answers(200, lambda b: [s["user_id"] for s in b["data"]] == [SAMPLE_USER]),
+    "PutSenderFunction": answers(200, lambda b: b["data"]["from_name"] == "Sarah Jones"),
+    "GetSenderFunction": answers(200, lambda b: b["data"]["from_email"] == "sarah@example.com"),
+    "DeleteSenderFunction": answers(204, lambda b: b is None),
+    # The sample's signature is long stale (5 minutes' tolerance): the provider would be refused.
+    "VoiceWebhookFunction": answers(401, lambda b: b["error"]["code"] == "unauthorized"),
+    "DocsFunction": answers(200, lambda b: b["openapi"] == "3.1.0" and "/v1/senders/{user_id}" in b["paths"]),
+    "MethodNotAllowedFunction": answers(405, lambda b: b["error"]["code"] == "method_not_allowed"),
+}
+
+
+def test_every_function_has_a_sample_event_and_an_expectation(stack):
+    assert sorted(EXPECTED) == FUNCTIONS
+    assert [name for name in FUNCTIONS if not sample_event_path(stack, name).is_file()] == []
+    assert function_ids(stack)["tick"] == "TickFunction"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_each_function_answers_its_sample_event(stack, isolated_tables, function):
+    seed_the_sample_company()
+    event = json.loads(sample_event_path(stack, function).read_text())
+
+    returned, response = invoke(FunctionHost(stack), function, event)
+
+    assert returned, response
+    EXPECTED[function](response)
+
+
+def test_a_handler_that_raises_answers_lambdas_error_object(stack, isolated_tables):
+    returned, response = invoke(FunctionHost(stack), "AuthorizerFunction", load_event("authorizer.json"))
+
+    assert not returned
+    assert response == {"errorMessage": "Unauthorized", "errorType": "Exception"}
