@@ -385,14 +385,16 @@ def measure_message_costs(stack: Any, meter: Meter, host: Any, create_event: dic
 def stored_bytes_per_message(meter: Meter, stack: Any, company_id: str) -> float:
     """What a sent row keeps in storage: the item and its index entries (each with DynamoDB's overhead)."""
     from moto.dynamodb.models import dynamodb_backends
+    from scheduled_comms.adapters.dynamodb.items import row_partitions
 
     table = stack.environment()["COMMUNICATIONS_TABLE"]
     shape = meter.shapes[table]
+    partitions = set(row_partitions(company_id))
     items = [
         item.to_json()["Attributes"]
         for group in dynamodb_backends[ACCOUNT][REGION].get_table(table).items.values()
         for item in group.values()
-        if item.attrs["pk"].value == f"CO#{company_id}" and item.attrs["sk"].value.startswith("SC#")
+        if item.attrs["pk"].value in partitions and item.attrs["sk"].value.startswith("SC#")
     ]
     total = 0
     for item in items:

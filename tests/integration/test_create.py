@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from scheduled_comms.adapters.dynamodb.items import row_partitions
 from scheduled_comms.settings import get_settings
 
 from tests.conftest import PHONE_NUMBER_ID, VOICE_CONFIG_ID
@@ -75,13 +76,18 @@ def sms_body(**overrides):
 
 
 def stored_rows(company_id: str) -> list[dict]:
+    """The company's row items, from every partition its rows are spread over, oldest first."""
     client = boto3.client("dynamodb")
-    items = client.query(
-        TableName=get_settings().communications_table,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :sc)",
-        ExpressionAttributeValues={":pk": {"S": f"CO#{company_id}"}, ":sc": {"S": "SC#"}},
-    )["Items"]
-    return items
+    items = [
+        item
+        for pk in row_partitions(company_id)
+        for item in client.query(
+            TableName=get_settings().communications_table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :sc)",
+            ExpressionAttributeValues={":pk": {"S": pk}, ":sc": {"S": "SC#"}},
+        )["Items"]
+    ]
+    return sorted(items, key=lambda item: item["sk"]["S"])
 
 
 def test_email_example_is_created_pending_and_costs_one_credit(api, make_company):

@@ -212,3 +212,46 @@ def test_sparse_filters_stop_reading_early_and_resume(api, make_company, isolate
     assert first["meta"]["next_cursor"] is not None
     assert len(first["data"]) < 3
     assert [r["id"] for r in rows] == [r["id"] for r in reversed(made[5::60])]
+
+
+def test_a_status_filter_reads_every_partition_in_bounded_steps_and_misses_nothing(
+    api, make_company, isolated_tables, monkeypatch
+):
+    """A company's rows are spread over partitions; a rare status is found in all of them, newest first."""
+    from scheduled_comms.adapters.dynamodb import communications as dynamodb
+    from scheduled_comms.adapters.dynamodb.items import ROW_PARTITIONS
+
+    company = make_company(credits=400)
+    made = [create(api, company, sms_body()) for _ in range(260)]
+    cancelled = made[3::50]
+    for row in cancelled:
+        assert api.request("DELETE", f"{COLLECTION}/{row['id']}", company).status == 204
+    monkeypatch.setattr(dynamodb, "MAX_QUERY_PAGES_PER_LIST", 2)
+    monkeypatch.setattr(dynamodb, "FILTERED_PAGE_SIZE", 10)  # about 33 rows per partition: several pages each
+    reads: list[str] = []
+    from scheduled_comms.adapters.aws import client
+
+    def count(**_: object) -> None:
+        reads.append("query")
+
+    events = client("dynamodb").meta.events
+    events.register("before-call.dynamodb.Query", count)
+    try:
+        first = api.request("GET", f"{COLLECTION}?status=cancelled&limit=3", company).json()
+    finally:
+        events.unregister("before-call.dynamodb.Query", count)
+    rows = list_all(api, company, "&status=cancelled", limit=3)
+
+    assert len(first["data"]) < 3 and first["meta"]["next_cursor"] is not None, "the page ended early"
+    assert len(reads) == ROW_PARTITIONS + 1, "a first page per partition, then the one more page allowed"
+    assert [r["id"] for r in rows] == [r["id"] for r in reversed(cancelled)]
+    assert all(r["status"] == "cancelled" for r in rows)
+
+
+def test_pages_merge_the_partitions_newest_first_without_gaps_or_repeats(api, make_company, isolated_tables):
+    company = make_company(credits=100)
+    made = [create(api, company) for _ in range(45)]
+
+    rows = list_all(api, company, limit=4)
+
+    assert [r["id"] for r in rows] == [r["id"] for r in reversed(made)]

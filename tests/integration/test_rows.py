@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from scheduled_comms.adapters.dynamodb.items import row_key
 from scheduled_comms.settings import get_settings
 
 from tests.integration.test_create import COLLECTION, email_body, future, sms_body, voice_body
@@ -20,7 +21,7 @@ def create(api, company, body=None) -> dict:
 def raw_item(company_id: str, row_id: str) -> dict:
     return boto3.client("dynamodb").get_item(
         TableName=get_settings().communications_table,
-        Key={"pk": {"S": f"CO#{company_id}"}, "sk": {"S": f"SC#{row_id}"}},
+        Key=row_key(company_id, row_id),
     )["Item"]
 
 

@@ -173,3 +173,17 @@ def test_terminal_rows_expire_after_the_retention_and_live_rows_never(api, make_
         expires = datetime.fromisoformat(row["updated_at"]) + retention
         assert int(items[row_id]["expires_at"]["N"]) == int(expires.timestamp())
         assert "expires_at" not in row, "the TTL attribute is storage, not part of the row"
+
+
+def test_one_company_s_rows_spread_over_several_partition_keys(api, make_company, isolated_tables):
+    """A burst of one company's rows (claimed and finished in the same seconds) must not share one partition."""
+    from scheduled_comms.adapters.dynamodb.items import ROW_PARTITIONS
+
+    company = make_company()
+    for _ in range(48):
+        create(api, company)
+
+    keys = {item["pk"]["S"] for item in stored_rows(company.id)}
+
+    assert len(keys) >= ROW_PARTITIONS - 1
+    assert all(key.startswith(f"CO#{company.id}#") for key in keys)

@@ -6,7 +6,7 @@ from itertools import product
 from typing import Any
 
 import pytest
-from scheduled_comms.adapters.dynamodb.items import row_to_item
+from scheduled_comms.adapters.dynamodb.items import row_key, row_to_item
 from scheduled_comms.adapters.stream_records import row_change
 from scheduled_comms.logic.transitions import EventNotPublished, RowChange, publish_change, transition_to_publish
 from scheduled_comms.models.domain import TERMINAL, Communication, Status
@@ -19,7 +19,7 @@ from tests.unit.test_dispatch_logic import make_row
 def stream_record(old: Communication | None, new: Communication | None) -> dict[str, Any]:
     row = new or old
     assert row is not None
-    images: dict[str, Any] = {"Keys": {"pk": {"S": f"CO#{row.company_id}"}, "sk": {"S": f"SC#{row.id}"}}}
+    images: dict[str, Any] = {"Keys": row_key(row.company_id, row.id)}
     if old is not None:
         images["OldImage"] = row_to_item(old, 8)
     if new is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -15,12 +16,12 @@ from scheduled_comms.adapters.dynamodb.items import (
     FILTER_FIELDS,
     FILTER_INDEXES,
     ROW_PREFIX,
-    company_pk,
     diff_update,
     from_attributes,
     is_condition_failure,
     item_to_row,
     row_key,
+    row_partitions,
     row_to_item,
     spend_credit,
 )
@@ -29,7 +30,22 @@ from scheduled_comms.models.domain import Communication, ListFilters, Page, Stat
 
 _CONFLICT_RETRIES = 4
 MAX_QUERY_PAGES_PER_LIST = 5
+FILTERED_PAGE_SIZE = 100  # items a filtered list reads per query page
 _BATCH_GET_LIMIT = 100  # keys per BatchGetItem request
+
+
+class _OutOfReads(Exception):
+    """A list has read as many pages as one request may."""
+
+
+class _ReadBudget:
+    def __init__(self, pages: int) -> None:
+        self._left = pages
+
+    def spend(self) -> None:
+        if self._left <= 0:
+            raise _OutOfReads
+        self._left -= 1
 
 
 class DynamoCommunicationStore:
@@ -84,71 +100,80 @@ class DynamoCommunicationStore:
         return item is not None and item_to_row(item).created_at == row.created_at
 
     def list(self, company_id: str, filters: ListFilters, limit: int, after_id: str | None) -> Page:
+        """Newest first, with a bounded number of reads: a page may end early, with a cursor, when a filter
+        matched little of what was read (the next page goes on from where reading stopped)."""
         wanted = limit + 1  # one more than asked tells whether another page exists
-        found: list[Communication] = []
-        for page_number, (items, last_key) in enumerate(self._query(company_id, filters, after_id, page_size=wanted)):
-            for item in items:
-                found.append(item_to_row(item))
-                if len(found) == wanted:
-                    return Page(items=found[:limit], next_after_id=found[limit - 1].id)
-            if last_key is None:
-                break
-            if page_number + 1 >= MAX_QUERY_PAGES_PER_LIST:
-                # A filter matched little of what the index read: stop, and go on from where reading stopped.
-                return Page(items=found, next_after_id=last_key["sk"]["S"].removeprefix(ROW_PREFIX))
-        return Page(items=found, next_after_id=None)
-
-    def _query(
-        self, company_id: str, filters: ListFilters, after_id: str | None, page_size: int
-    ) -> Iterator[tuple[Sequence[dict[str, Any]], dict[str, Any] | None]]:
-        """Pages of matching items, newest first, each with the key reading stopped at (None after the last)."""
         index = next((ix for ix in FILTER_INDEXES if ix.value(company_id, filters) is not None), None)
         residual = {
             field: str(getattr(filters, field))
             for field in FILTER_FIELDS
             if getattr(filters, field) is not None and (index is None or field not in index.fields)
         }
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "ScanIndexForward": False,
-            "Limit": page_size if not residual else max(page_size, 100),
-        }
+        page_size = max(wanted, FILTERED_PAGE_SIZE) if residual else wanted
+        budget = _ReadBudget(MAX_QUERY_PAGES_PER_LIST - 1)
         if index is None:
-            request["KeyConditionExpression"] = "pk = :k AND begins_with(sk, :prefix)"
-            request["ExpressionAttributeValues"] = {
-                ":k": {"S": company_pk(company_id)},
-                ":prefix": {"S": ROW_PREFIX},
-            }
-            if residual:
-                # Only the rows' own partition carries status and channel: filter where the items are read.
-                request["FilterExpression"] = " AND ".join(f"#f{i} = :f{i}" for i in range(len(residual)))
-                request["ExpressionAttributeNames"] = {f"#f{i}": field for i, field in enumerate(residual)}
-                for i, value in enumerate(residual.values()):
-                    request["ExpressionAttributeValues"][f":f{i}"] = {"S": value}
+            # A company's rows are spread over several partitions: merge them, newest first.
+            sources = [
+                self._pages({**self._partition_query(pk, after_id), "Limit": page_size}, budget, keys_only=False)
+                for pk in row_partitions(company_id)
+            ]
         else:
-            key = index.value(company_id, filters)
-            request["IndexName"] = index.name
-            request["KeyConditionExpression"] = "#k = :k"
-            request["ExpressionAttributeNames"] = {"#k": index.attribute}
-            request["ExpressionAttributeValues"] = {":k": {"S": key}}
-        if after_id is not None:
-            start = row_key(company_id, after_id)
-            if index is not None:
-                start[index.attribute] = request["ExpressionAttributeValues"][":k"]
-            request["ExclusiveStartKey"] = start
+            request: dict[str, Any] = {
+                "IndexName": index.name,
+                "KeyConditionExpression": "#k = :k" + (" AND sk < :after" if after_id else ""),
+                "ExpressionAttributeNames": {"#k": index.attribute},
+                "ExpressionAttributeValues": {":k": {"S": index.value(company_id, filters)}},
+                "Limit": page_size,
+            }
+            if after_id:
+                request["ExpressionAttributeValues"][":after"] = {"S": f"{ROW_PREFIX}{after_id}"}
+            sources = [self._pages(request, budget, keys_only=True)]
+        found: list[Communication] = []
+        last_read: str | None = None
+        try:
+            for item in heapq.merge(*sources, key=lambda item: item["sk"]["S"], reverse=True):
+                last_read = item["sk"]["S"].removeprefix(ROW_PREFIX)
+                if all(item.get(field, {}).get("S") == value for field, value in residual.items()):
+                    found.append(item_to_row(item))
+                    if len(found) == wanted:
+                        return Page(items=found[:limit], next_after_id=found[limit - 1].id)
+        except _OutOfReads:
+            # Everything newer than the last item read has been read, in every partition.
+            return Page(items=found, next_after_id=last_read)
+        return Page(items=found, next_after_id=None)
+
+    @staticmethod
+    def _partition_query(pk: str, after_id: str | None) -> dict[str, Any]:
+        if after_id is None:
+            return {
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+                "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": ROW_PREFIX}},
+            }
+        return {
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :prefix AND :after",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": pk},
+                ":prefix": {"S": ROW_PREFIX},
+                # BETWEEN includes its bounds: the cursor's own row is dropped by the pages below.
+                ":after": {"S": f"{ROW_PREFIX}{after_id}"},
+            },
+        }
+
+    def _pages(self, request: dict[str, Any], budget: _ReadBudget, keys_only: bool) -> Iterator[dict[str, Any]]:
+        """The rows one query reaches, newest first, a page at a time; the first page is free of ``budget``."""
+        request = {**request, "TableName": self._table, "ScanIndexForward": False}
+        bound = request["ExpressionAttributeValues"].get(":after")
+        first = True
         while True:
+            if not first:
+                budget.spend()
+            first = False
             response = self._client.query(**request)
             items = response.get("Items", [])
-            if index is not None:
-                # The index holds keys only: read the rows, and apply the other filters to them.
-                items = [
-                    item
-                    for item in self._rows_by_key(items)
-                    if all(
-                        str(from_attributes({f: item[f]})[f]) == v if f in item else False for f, v in residual.items()
-                    )
-                ]
-            yield items, response.get("LastEvaluatedKey")
+            # An index holds keys only: read the rows themselves.
+            for item in self._rows_by_key(items) if keys_only else items:
+                if item["sk"] != bound:
+                    yield item
             if "LastEvaluatedKey" not in response:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

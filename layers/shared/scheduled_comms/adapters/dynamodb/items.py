@@ -3,7 +3,8 @@
 Item layout (the storage shape; the domain model never sees these keys):
 
 * company      ``pk=CO#<company>``  ``sk=#COMPANY``     credits, name
-* row          ``pk=CO#<company>``  ``sk=SC#<uuid7>``   the communication; uuid7 sorts by creation time
+* row          ``pk=CO#<company>#<n>``  ``sk=SC#<uuid7>``   the communication; ``n`` = crc32(id) mod
+  ``ROW_PARTITIONS``; uuid7 sorts by creation time, so a list merges the partitions newest first
 * API key      ``pk=KEY#<key_id>``  ``sk=#KEY``         company, scopes, sha256 of the secret, revoked_at
 
 Indexes are chosen for what they cost to write, not only for what they serve:
@@ -37,6 +38,9 @@ from scheduled_comms.settings import get_settings
 COMPANY_SK = "#COMPANY"
 KEY_SK = "#KEY"
 ROW_PREFIX = "SC#"
+# A company's rows are spread over this many partition keys, so a burst of its rows (claimed and finished
+# in the same seconds) stays under DynamoDB's per-partition write limit. Part of every row's key: fixed.
+ROW_PARTITIONS = 8
 PAYLOAD_ATTRIBUTE = "payload_z"
 
 _serializer = TypeSerializer()
@@ -67,8 +71,17 @@ def company_pk(company_id: str) -> str:
     return f"CO#{company_id}"
 
 
+def row_partition(company_id: str, row_id: str) -> str:
+    """The partition key of a row: one of the company's ``ROW_PARTITIONS``, chosen by the row's id."""
+    return f"{company_pk(company_id)}#{zlib.crc32(row_id.encode()) % ROW_PARTITIONS}"
+
+
+def row_partitions(company_id: str) -> list[str]:
+    return [f"{company_pk(company_id)}#{n}" for n in range(ROW_PARTITIONS)]
+
+
 def row_key(company_id: str, row_id: str) -> dict[str, Any]:
-    return {"pk": {"S": company_pk(company_id)}, "sk": {"S": f"{ROW_PREFIX}{row_id}"}}
+    return {"pk": {"S": row_partition(company_id, row_id)}, "sk": {"S": f"{ROW_PREFIX}{row_id}"}}
 
 
 def api_key_key(key_id: str) -> dict[str, Any]:
@@ -80,7 +93,8 @@ def company_key(company_id: str) -> dict[str, Any]:
 
 
 def company_id_of(item: dict[str, Any]) -> str:
-    return item["pk"]["S"].removeprefix("CO#")
+    """The company of a row's item (its partition key is ``CO#<company>#<n>``)."""
+    return item["pk"]["S"].removeprefix("CO#").rpartition("#")[0]
 
 
 def due_shard_key(shard: int) -> str:
@@ -142,7 +156,7 @@ def row_to_item(row: Communication, shard_count: int) -> dict[str, Any]:
     for name in _OMITTED_WHEN_DEFAULT:
         if getattr(row, name) == Communication.model_fields[name].default:
             del values[name]
-    values["pk"] = company_pk(row.company_id)
+    values["pk"] = row_partition(row.company_id, row.id)
     values["sk"] = f"{ROW_PREFIX}{row.id}"
     for index in FILTER_INDEXES:
         key = index.value(row.company_id, row)
