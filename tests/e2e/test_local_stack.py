@@ -25,6 +25,7 @@ ROW_FIELDS = {
     "scheduled_for",
     "original_scheduled_for",
     "timezone",
+    "timezone_source",
     "respect_business_hours",
     "delivery",
     "payload",
