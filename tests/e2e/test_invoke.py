@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from scheduled_comms_cli.invoke import EVENTS_DIR
+
+from tests.e2e.conftest import BIN, free_port
 
 
 def invoke(service, *args: str):
@@ -37,11 +41,24 @@ def test_invoke_runs_a_handler_on_the_local_stacks_data(service, tmp_path):
 
 
 def test_invoke_takes_the_functions_own_sample_event_by_default(service):
-    result = invoke(service, "tick")
+    result = invoke(service, "health")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(json.loads(result.stdout)["body"])["status"] == "ok"
+
+
+def test_invoke_runs_a_tick_and_prints_its_summary_alone(service, tmp_path):
+    # The sample tick runs as of a fixed time; this stack's other rows are due by now at the latest.
+    event = json.loads((EVENTS_DIR / "tick.json").read_text())
+    event["time"] = datetime.now(UTC).isoformat()
+    (tmp_path / "tick.json").write_text(json.dumps(event))
+
+    result = invoke(service, "TickFunction", "-e", str(tmp_path / "tick.json"))
 
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)  # stdout holds the response alone: the logs went to stderr
-    assert summary["passes"] == 1 and summary["claimed"] >= 0
+    assert summary["passes"] == 1
+    assert {"claimed", "dispatched", "retried", "failed", "skipped", "held"} <= set(summary)
 
 
 def test_invoke_prints_lambdas_error_object_for_a_handler_that_raises(service):
@@ -56,3 +73,14 @@ def test_invoke_names_the_functions_it_knows(service):
 
     assert result.returncode == 2
     assert "no function NoSuchFunction" in result.stderr and "TickFunction" in result.stderr
+
+
+def test_invoke_without_a_local_stack_says_so():
+    env = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
+
+    result = subprocess.run(
+        [str(BIN / "scheduled-comms"), "invoke", "health"], capture_output=True, text=True, env=env, timeout=30
+    )
+
+    assert result.returncode == 1
+    assert "no local stack at" in result.stderr and result.stdout == ""

@@ -433,6 +433,7 @@ def invoke(
     go to stderr; a handler that raises prints Lambda's error object and exits 1.
     """
     import contextlib
+    import socket
 
     from scheduled_comms_cli import invoke as invoking
     from scheduled_comms_cli.local_stack import FunctionHost, create_stack_resources, host_functions, use_local_aws
@@ -451,16 +452,16 @@ def invoke(
         payload = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise typer.BadParameter(f"{path}: {exc}", param_hint="--event") from None
+    address = urlsplit(endpoint)
+    try:  # at once, rather than after botocore's retries
+        socket.create_connection((address.hostname, address.port or 80), timeout=2).close()
+    except OSError:
+        err.print(f"[red]no local stack at {endpoint}; start it with `scheduled-comms dev`[/red]")
+        raise typer.Exit(1) from None
     use_local_aws(endpoint)
-    from botocore.exceptions import EndpointConnectionError
-
     # Powertools logs to the stdout it finds when first imported: stderr here, so stdout is the response alone.
     with contextlib.redirect_stdout(sys.stderr):
-        try:
-            create_stack_resources(stack)
-        except EndpointConnectionError:
-            err.print(f"[red]no local stack at {endpoint}; start it with `scheduled-comms dev`[/red]")
-            raise typer.Exit(1) from None
+        create_stack_resources(stack)
         host_functions(stack, f"http://127.0.0.1:{api_port}")
         returned, response = invoking.invoke(FunctionHost(stack), logical_id, payload)
     print(json.dumps(response, default=str))

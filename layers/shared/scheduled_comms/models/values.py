@@ -52,10 +52,9 @@ def parse_instant(value: Any) -> datetime:
 def parse_client_time(value: Any) -> datetime:
     """A time a client gives, kept to the second: with an offset, that instant (in UTC); without one, a naive
     local time, which the row's zone turns into an instant (``logic.business_hours.local_time_instant``)."""
-    parsed = _parse_iso(value, "2026-05-01T09:00:00Z, or 2026-05-01T09:00:00 in the row's timezone")
-    if parsed.tzinfo is not None and parsed.utcoffset() is None:
-        raise ValueError("must include a UTC offset (Z or +hh:mm) or none at all")
-    parsed = parsed.replace(microsecond=0)
+    parsed = _parse_iso(value, "2026-05-01T09:00:00Z, or 2026-05-01T09:00:00 in the row's timezone").replace(
+        microsecond=0
+    )
     return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed
 
 
