@@ -106,7 +106,8 @@ class TokenBucket:
         return min(self.capacity, self._tokens + max(0.0, now - self._at) * self.rate)
 
     def can_take(self, amount: float, now: float) -> bool:
-        return self.tokens(now) >= min(amount, self.capacity)
+        # The tolerance keeps a waiter from waking at an instant the clock cannot tell from now.
+        return self.tokens(now) + 1e-9 >= min(amount, self.capacity)
 
     def take(self, amount: float, now: float) -> None:
         self._tokens, self._at = self.tokens(now) - amount, max(now, self._at)
