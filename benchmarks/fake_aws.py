@@ -32,8 +32,8 @@ import random
 import re
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,6 +125,7 @@ class TokenBucket:
 
 
 Partition = tuple[str, str]  # (table or index name, partition key value)
+Charges = defaultdict[Partition, float]  # units by partition
 
 
 class PartitionCapacity:
@@ -134,7 +135,7 @@ class PartitionCapacity:
         self._rates = {"write": write_units, "read": read_units}
         self._buckets: dict[tuple[str, Partition], TokenBucket] = {}
 
-    def admit(self, kind: str, charges: dict[Partition, float], now: float) -> bool:
+    def admit(self, kind: str, charges: Mapping[Partition, float], now: float) -> bool:
         buckets = []
         for partition, units in charges.items():
             bucket = self._buckets.get((kind, partition))
@@ -153,13 +154,11 @@ def _partition_value(entry: dict[str, Any], key: str) -> str:
     return str(value)
 
 
-def write_charges(
-    shape: Any, table: str, before: dict | None, after: dict | None, factor: int = 1
-) -> Counter[Partition]:
+def write_charges(shape: Any, table: str, before: dict | None, after: dict | None, factor: int = 1) -> Charges:
     """Write units per partition for one item going from ``before`` to ``after`` (DynamoDB JSON).
 
     A transaction (``factor`` 2) pays twice on the table, as ``cost_model.Meter`` charges it."""
-    charges: Counter[Partition] = Counter()
+    charges: Charges = defaultdict(float)
     image = after or before or {}
     charges[(table, _partition_value(image, shape.keys[0]))] += factor * write_units(
         max(item_size(before), item_size(after))
@@ -241,7 +240,7 @@ class FakeAws:
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.accepted: list[Accepted] = []
-        self.charges: list[tuple[str | None, str, Counter[Partition]]] = []  # (step tag, write|read, units)
+        self.charges: list[tuple[str | None, str, Charges]] = []  # (step tag, write|read, units)
         self.cpu_seconds = 0.0
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -293,7 +292,7 @@ class FakeAws:
             call = event_name.removeprefix("before-send.")
             return fake._answer(call, request, lambda: moto_answer(stubber, event_name, request, **kwargs))
 
-        BotocoreStubber.__call__ = answer  # type: ignore[method-assign]
+        BotocoreStubber.__call__ = answer  # type: ignore[method-assign,assignment]
         try:
             yield self
         finally:
@@ -360,39 +359,42 @@ class FakeAws:
                 del shard.items[length:]
             return throttled_answer(call, request), False
 
-    def _write_charges(self, saved: list[tuple[Any, Any, Any, Any]], response: Any, factor: int) -> Counter[Partition]:
-        charges: Counter[Partition] = Counter()
+    def _write_charges(self, saved: list[tuple[Any, Any, Any, Any]], response: Any, factor: int) -> Charges:
+        charges: Charges = defaultdict(float)
         for table, h, r, before_item in saved:
             shape = self.shapes.get(table.name)
             if shape is None:
                 continue
             before = before_item.to_json()["Attributes"] if before_item is not None else None
-            if response.status_code != 200:  # a refused condition still costs the stored item's size
-                charges += write_charges(shape, table.name, before, before, factor) if before else Counter()
-                continue
-            after_item = _stored(table, h, r)
-            after = after_item.to_json()["Attributes"] if after_item is not None else None
-            charges += write_charges(shape, table.name, before, after, factor)
+            if response.status_code == 200:
+                after_item = _stored(table, h, r)
+                after = after_item.to_json()["Attributes"] if after_item is not None else None
+            else:  # a refused condition still costs the stored item's size
+                after = before
+            if before or after:
+                for partition, units in write_charges(shape, table.name, before, after, factor).items():
+                    charges[partition] += units
         return charges
 
-    def _read_charges(self, operation: str, params: dict[str, Any], response: Any) -> Counter[Partition]:
+    def _read_charges(self, operation: str, params: dict[str, Any], response: Any) -> Charges:
+        charges: Charges = defaultdict(float)
         if response.status_code != 200 or operation not in ("GetItem", "Query"):
-            return Counter()
+            return charges
         body = json.loads(response.content or b"{}")
         consistent = bool(params.get("ConsistentRead"))
         if operation == "GetItem":
             key = params["Key"]
             shape = self.shapes.get(params["TableName"])
-            if shape is None:
-                return Counter()
-            items = [body["Item"]] if body.get("Item") else []
-            return Counter({(params["TableName"], _partition_value(key, shape.keys[0])): read_units(items, consistent)})
+            if shape is not None:
+                items = [body["Item"]] if body.get("Item") else []
+                charges[(params["TableName"], _partition_value(key, shape.keys[0]))] = read_units(items, consistent)
+            return charges
         match = _KEY_EQUALS.search(params.get("KeyConditionExpression", ""))
-        if match is None:
-            return Counter()
-        value = params["ExpressionAttributeValues"][match.group(2)]
-        partition = (params.get("IndexName") or params["TableName"], str(next(iter(value.values()))))
-        return Counter({partition: read_units(body.get("Items", []), consistent)})
+        if match is not None:
+            value = params["ExpressionAttributeValues"][match.group(2)]
+            partition = (params.get("IndexName") or params["TableName"], str(next(iter(value.values()))))
+            charges[partition] = read_units(body.get("Items", []), consistent)
+        return charges
 
 
 def _row_of(call: str, request: Any) -> str | None:
