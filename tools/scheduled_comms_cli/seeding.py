@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,12 +30,14 @@ def seed_due_rows(
     client: Any = None,
     voice_config_id: str | None = None,
     delivery: Delivery = Delivery.AT_LEAST_ONCE,
+    channels: Sequence[Channel] | None = None,
+    due: Sequence[datetime] | None = None,
 ) -> list[str]:
-    """``count`` pending rows due within the minute before ``now``, each to a recipient of its own.
+    """``count`` pending rows due within the minute before ``now`` (or at ``due``), each to a recipient of its own.
 
-    Channels alternate SMS and email, or SMS, email and voice when ``voice_config_id`` is given.
+    Channels alternate SMS and email, or SMS, email and voice when ``voice_config_id`` is given (or ``channels``).
     """
-    channels = [Channel.SMS, Channel.EMAIL] + ([Channel.VOICE_CALL] if voice_config_id else [])
+    channels = channels or [Channel.SMS, Channel.EMAIL] + ([Channel.VOICE_CALL] if voice_config_id else [])
     rows = []
     for i in range(count):
         channel = channels[i % len(channels)]
@@ -45,7 +48,7 @@ def seed_due_rows(
                 company_id=company_id,
                 channel=channel,
                 status=Status.PENDING,
-                scheduled_for=now - timedelta(seconds=i % 60),
+                scheduled_for=due[i] if due else now - timedelta(seconds=i % 60),
                 payload=payload,
                 max_attempts=MAX_ATTEMPTS[channel],
                 source=Source.API,
