@@ -357,19 +357,19 @@ class SimStore:
         self.rows[row.id] = row
         heapq.heappush(self.heaps[self._shard(row.id)], (row.scheduled_for, row.id))
 
-    def due(self, shard: int, now: datetime, limit: int) -> list[Any]:
+    def due(self, shard: int, now: datetime, limit: int, until: datetime | None = None) -> list[Any]:
         """Like the Due index, reading does not consume: entries leave only once their row moves on."""
         from scheduled_comms.models.domain import DueRow
 
         heap, found = self.heaps[shard], []
-        while heap and heap[0][0] <= now and len(found) < limit:
+        while heap and heap[0][0] <= (until or now) and len(found) < limit:
             when, row_id = heapq.heappop(heap)
             row = self.rows[row_id]
             if row.status.value == "pending" and row.scheduled_for == when:
                 found.append((when, row_id))
         for entry in found:
             heapq.heappush(heap, entry)
-        return [DueRow(self.rows[row_id].company_id, row_id, self.rows[row_id].channel) for _, row_id in found]
+        return [DueRow(self.rows[r].company_id, r, self.rows[r].channel, when) for when, r in found]
 
     def claim(self, key: Any, now: datetime, lease_until: datetime) -> Any:
         from scheduled_comms.models.domain import Status

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import settings
 from moto import mock_aws
 from scheduled_comms import composition
 from scheduled_comms.logic.auth import ALL_SCOPES, issue_api_key
@@ -31,6 +32,10 @@ from scheduled_comms_cli.local_stack import (
 from scheduled_comms_cli.template import Stack, create_resources
 
 from tests.fake_dns import PUBLIC_ADDRESS, FakeDns
+
+# Tests assert behaviour, not speed: on a loaded machine hypothesis' per-example deadline only adds flakes.
+settings.register_profile("no_deadline", deadline=None)
+settings.load_profile("no_deadline")
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 

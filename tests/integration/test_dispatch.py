@@ -287,7 +287,7 @@ def test_crashed_tick_lease_is_taken_over_and_the_call_is_not_placed_twice(api, 
     crash_time = soon(5)
     # A tick claims the row, places the call, and dies before recording it.
     claimed = store.claim(
-        DueRow(company.id, row["id"], Channel.VOICE_CALL), crash_time, crash_time + timedelta(seconds=180)
+        DueRow(company.id, row["id"], Channel.VOICE_CALL, crash_time), crash_time, crash_time + timedelta(seconds=180)
     )
     assert claimed is not None
     first = composition.senders().send(claimed)
@@ -314,7 +314,7 @@ def test_lease_takeover_on_the_last_attempt_fails_the_row(api, make_company, tic
     store = composition.dispatch_store()
     moment = soon(5)
     for _ in range(3):  # three claims that all crash
-        key = DueRow(company.id, row["id"], Channel.EMAIL)
+        key = DueRow(company.id, row["id"], Channel.EMAIL, moment)
         claimed = store.claim(key, moment, moment + timedelta(seconds=1)) or store.take_over(
             key, moment, moment + timedelta(seconds=1)
         )

@@ -142,11 +142,11 @@ class FakeStore:
     def __init__(self, rows: list[Communication]) -> None:
         self.rows = {row.id: row for row in rows}
 
-    def due(self, shard: int, now: datetime, limit: int) -> list[DueRow]:
+    def due(self, shard: int, now: datetime, limit: int, until: datetime | None = None) -> list[DueRow]:
         return [
-            DueRow(r.company_id, r.id, r.channel)
+            DueRow(r.company_id, r.id, r.channel, r.scheduled_for)
             for r in self.rows.values()
-            if r.status is Status.PENDING and r.scheduled_for <= now and hash(r.id) % 2 == shard
+            if r.status is Status.PENDING and r.scheduled_for <= (until or now) and hash(r.id) % 2 == shard
         ][:limit]
 
     def claim(self, key: DueRow, now: datetime, lease_until: datetime) -> Communication | None:
@@ -190,7 +190,7 @@ def dispatcher(store: FakeStore, clock: FakeClock, sender: RecordingSender) -> D
     return Dispatcher(store, sender, hours, config, rng=random.Random(1), monotonic=clock.monotonic, sleep=clock.sleep)
 
 
-def test_tick_polls_so_rows_go_out_seconds_after_they_come_due():
+def test_tick_reads_ahead_so_rows_go_out_at_the_instant_they_come_due():
     clock = FakeClock()
     offsets = [0, 7, 23, 41, 52]
     rows = [make_row(status=Status.PENDING, attempt_count=0, scheduled_for=T0 + timedelta(seconds=s)) for s in offsets]
@@ -200,9 +200,10 @@ def test_tick_polls_so_rows_go_out_seconds_after_they_come_due():
 
     sent_at = dict(sender.sent)
     for row, offset in zip(rows, offsets, strict=True):
-        assert 0 <= sent_at[row.id] - offset < 5, "sent within one poll step of coming due"
+        assert sent_at[row.id] == offset, "read one pass ahead and sent at its due instant, not at the next poll"
     assert report.dispatched == 5
-    assert report.passes == 12  # every 5 s until the next tick starts
+    assert report.lateness_seconds == [0.0] * 5
+    assert 11 <= report.passes <= 12  # every 5 s until the next tick starts
     assert all(r.status is Status.DISPATCHED for r in store.rows.values())
 
 
@@ -252,9 +253,9 @@ class FlakyStore(FakeStore):
             self.failures[name] -= 1
             raise Throttled(name)
 
-    def due(self, shard: int, now: datetime, limit: int) -> list[DueRow]:
+    def due(self, shard: int, now: datetime, limit: int, until: datetime | None = None) -> list[DueRow]:
         self._maybe_fail("due")
-        return super().due(shard, now, limit)
+        return super().due(shard, now, limit, until)
 
     def claim(self, key: DueRow, now: datetime, lease_until: datetime) -> Communication | None:
         self._maybe_fail("claim")

@@ -128,6 +128,7 @@ def dispatch_config() -> DispatchConfig:
     return DispatchConfig(
         lease_seconds=settings.lease_seconds,
         poll_step_seconds=settings.poll_step_seconds,
+        read_ahead_seconds=settings.poll_step_seconds,
         tick_interval_seconds=settings.tick_interval_seconds,
         reserve_seconds=settings.tick_reserve_seconds,
         page_size=settings.claim_page_size,

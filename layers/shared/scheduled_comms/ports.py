@@ -89,8 +89,9 @@ class DispatchStore(Protocol):
     @property
     def shard_count(self) -> int: ...
 
-    def due(self, shard: int, now: datetime, limit: int) -> list[DueRow]:
-        """One shard's due rows, oldest first: pending ones, and dispatching ones whose lease ran out."""
+    def due(self, shard: int, now: datetime, limit: int, until: datetime | None = None) -> list[DueRow]:
+        """One shard's rows due by ``until`` (default ``now``), oldest first: pending ones, and dispatching
+        ones whose lease ran out by ``now``."""
         ...
 
     def claim(self, key: DueRow, now: datetime, lease_until: datetime) -> Communication | None: ...

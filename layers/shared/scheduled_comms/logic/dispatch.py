@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import zip_longest
 from typing import Any, Literal
 
@@ -62,6 +63,9 @@ class DispatchConfig:
     concurrency: int = 16
     backoff_base_seconds: float = 60
     backoff_cap_seconds: float = 3600
+    # A pass also reads the rows coming due this far ahead, and sends each at its due instant
+    # (instead of at the next pass); as far ahead as the next pass, so no row waits for a poll.
+    read_ahead_seconds: float = 5
 
 
 COUNTED_OUTCOMES = (
@@ -222,8 +226,7 @@ class Dispatcher:
         stop_at = origin + self._config.tick_interval_seconds  # the next tick takes over from there
         with ThreadPoolExecutor(max_workers=self._config.concurrency, thread_name_prefix="dispatch") as pool:
             while True:
-                now = started_at + timedelta(seconds=self._monotonic() - origin)
-                self._pass(now, pool, report, remaining_seconds)
+                self._pass(pool, report, remaining_seconds)
                 report.passes += 1
                 if single_pass:
                     break
@@ -237,27 +240,30 @@ class Dispatcher:
         report.record_metrics()
         return report
 
-    def _pass(
-        self, now: datetime, pool: ThreadPoolExecutor, report: TickReport, remaining: Callable[[], float]
-    ) -> None:
+    def _pass(self, pool: ThreadPoolExecutor, report: TickReport, remaining: Callable[[], float]) -> None:
         shards = range(self._store.shard_count)
         limit = self._config.page_size
         while remaining() > self._config.reserve_seconds:
-            per_shard = self._read_shards(pool, lambda s: self._store.due(s, now, limit), shards, report)
+            now = self._clock()
+            until = now + timedelta(seconds=self._config.read_ahead_seconds)
+            per_shard = self._read_shards(
+                pool, partial(self._store.due, now=now, limit=limit, until=until), shards, report
+            )
             due = [key for group in zip_longest(*per_shard) for key in group if key is not None]
             if not due:
                 return
+            ready = [key for key in due if key.due_at <= now]
             # Overlapping ticks see the same due rows; taking them in an order of its own makes each
             # tick mostly claim rows the others are not after, instead of all racing for the same one.
-            self._rng.shuffle(due)
-            if not self._claim_all(due, now, pool, report, remaining):
+            self._rng.shuffle(ready)
+            coming = sorted((key for key in due if key.due_at > now), key=lambda key: key.due_at)
+            if not self._claim_all(ready + coming, pool, report, remaining):
                 return  # other ticks hold what is due
             # The list ran out, or went stale under other ticks: read what is due now.
 
     def _claim_all(
         self,
         due: list[DueRow],
-        now: datetime,
         pool: ThreadPoolExecutor,
         report: TickReport,
         remaining: Callable[[], float],
@@ -279,7 +285,7 @@ class Dispatcher:
                 key = next(keys, None)
                 if key is None:
                     break
-                in_flight.add(pool.submit(self._claim, key, now))
+                in_flight.add(pool.submit(self._claim, key))
             if not in_flight:
                 return progressed
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -327,7 +333,12 @@ class Dispatcher:
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._config.lease_seconds)
 
-    def _claim(self, key: DueRow, now: datetime) -> Outcome:
+    def _claim(self, key: DueRow) -> Outcome:
+        """Claim and dispatch one row, at its due instant if it was read ahead of it."""
+        wait_seconds = (key.due_at - self._clock()).total_seconds()
+        if wait_seconds > 0:
+            self._sleep(wait_seconds)
+        now = self._clock()
         if key.lease_expired:
             return self._take_over(key, now)
         try:

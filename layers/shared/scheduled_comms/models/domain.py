@@ -151,6 +151,7 @@ class DueRow:
     company_id: str
     row_id: str
     channel: Channel
+    due_at: datetime
     lease_expired: bool = False
 
 

@@ -26,7 +26,7 @@ from scheduled_comms.adapters.dynamodb.items import (
 )
 from scheduled_comms.errors import InsufficientCredits
 from scheduled_comms.models.domain import Channel, Communication, DueRow, Status
-from scheduled_comms.models.values import format_instant
+from scheduled_comms.models.values import format_instant, parse_instant
 
 # Pages of the Due index read per shard to fill one batch (live leases are read and dropped by a filter).
 _MAX_DUE_PAGES = 4
@@ -37,6 +37,7 @@ def _due_row(item: dict[str, Any]) -> DueRow:
         company_id=company_id_of(item),
         row_id=item["sk"]["S"].removeprefix(ROW_PREFIX),
         channel=Channel(item["channel"]["S"]),
+        due_at=parse_instant(item["scheduled_for"]["S"]),
         lease_expired=item["status"]["S"] == Status.DISPATCHING.value,
     )
 
@@ -51,17 +52,19 @@ class DynamoDispatchStore:
     def shard_count(self) -> int:
         return self._shards
 
-    def due(self, shard: int, now: datetime, limit: int) -> list[DueRow]:
-        """Rows of one shard that are due, oldest first: pending ones, and dispatching ones whose lease ran out."""
+    def due(self, shard: int, now: datetime, limit: int, until: datetime | None = None) -> list[DueRow]:
+        """Rows of one shard due by ``until`` (default ``now``), oldest first: pending ones, and dispatching
+        ones whose lease ran out by ``now``."""
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": "Due",
-            "KeyConditionExpression": "due_shard = :shard AND scheduled_for <= :now",
+            "KeyConditionExpression": "due_shard = :shard AND scheduled_for <= :until",
             "FilterExpression": "#status = :pending OR lease_until <= :now",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {
                 ":shard": {"S": due_shard_key(shard)},
                 ":now": {"S": format_instant(now)},
+                ":until": {"S": format_instant(until or now)},
                 ":pending": {"S": Status.PENDING.value},
             },
             "Limit": limit,
