@@ -1,4 +1,4 @@
-"""Logger, Metrics and the Tracer of every function; names come from POWERTOOLS_* variables."""
+"""Logger and Metrics for every function, the Tracer for those that trace; names come from POWERTOOLS_* variables."""
 
 from __future__ import annotations
 
