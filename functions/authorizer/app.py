@@ -8,14 +8,13 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponse,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from scheduled_comms.composition import api_key_store
+from scheduled_comms.composition.stores import api_key_store
 from scheduled_comms.errors import Unauthorized
 from scheduled_comms.logic.auth import authenticate
-from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics, tracer
+from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @discard_unpublished_metrics
 @metrics.log_metrics
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)

@@ -3,9 +3,10 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from scheduled_comms.composition import communication_store
-from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
+from scheduled_comms.composition.stores import communication_store
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.communications import cancel_communication
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.values import Uuid

@@ -2,9 +2,12 @@
 
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from scheduled_comms.composition import communication_store, directory, idempotency
-from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, json_response, requires_any
+from scheduled_comms.composition.company import directory
+from scheduled_comms.composition.idempotency_store import idempotency
+from scheduled_comms.composition.stores import communication_store
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, json_response, requires_any
 from scheduled_comms.logic.communications import schedule_communication
 from scheduled_comms.models.api import CommunicationResponse, CreateCommunicationRequest
 from scheduled_comms.models.domain import CHANNEL_SCOPES, now_utc

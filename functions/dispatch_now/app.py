@@ -2,9 +2,11 @@
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from scheduled_comms.composition import communication_store, credit_ledger, directory
-from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires_any
+from scheduled_comms.composition.company import directory
+from scheduled_comms.composition.stores import communication_store, credit_ledger
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires_any
 from scheduled_comms.logic.communications import dispatch_now
 from scheduled_comms.models.api import CommunicationResponse
 from scheduled_comms.models.domain import CHANNEL_SCOPES, now_utc

@@ -1,7 +1,8 @@
 """GET /v1/settings/business-hours: the company's default zone and weekly windows."""
 
-from scheduled_comms.composition import directory
-from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from scheduled_comms.composition.company import directory
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.registry import get_business_hours
 from scheduled_comms.models.business_hours import BusinessHoursResponse
 from scheduled_comms.observability import logger, metrics

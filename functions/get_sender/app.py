@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from scheduled_comms.composition import directory
-from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
+from scheduled_comms.composition.company import directory
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.registry import get_user_sender
 from scheduled_comms.models.registry import UserSenderResponse
 from scheduled_comms.models.values import Uuid

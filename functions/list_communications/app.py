@@ -2,10 +2,13 @@
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from scheduled_comms.composition import communication_store, credit_ledger, cursor_key, directory
+from scheduled_comms.composition.company import directory
+from scheduled_comms.composition.secrets import cursor_key
+from scheduled_comms.composition.stores import communication_store, credit_ledger
 from scheduled_comms.errors import FieldError, ValidationFailed
-from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.communications import list_communications
 from scheduled_comms.models.api import CommunicationListResponse
 from scheduled_comms.models.domain import Channel, ListFilters, Status

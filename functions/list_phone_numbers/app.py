@@ -1,7 +1,8 @@
 """GET /v1/phone-numbers: the company's sender numbers."""
 
-from scheduled_comms.composition import directory
-from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from scheduled_comms.composition.company import directory
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.registry import list_phone_numbers
 from scheduled_comms.models.registry import PhoneNumberList
 from scheduled_comms.observability import logger, metrics

@@ -1,7 +1,8 @@
 """GET /v1/voice-agent-configs: the company's voice-agent configs (credentials never returned)."""
 
-from scheduled_comms.composition import directory
-from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, requires
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from scheduled_comms.composition.company import directory
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.registry import list_voice_agent_configs
 from scheduled_comms.models.registry import VoiceAgentConfigList
 from scheduled_comms.observability import logger, metrics

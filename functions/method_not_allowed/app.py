@@ -5,7 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from scheduled_comms.errors import MethodNotAllowed
-from scheduled_comms.http.resolver import error_body, status_of
+from scheduled_comms.http.errors import error_body, status_of
 from scheduled_comms.observability import logger
 
 ALLOWED = {

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from scheduled_comms.adapters.stream_records import InOrderStreamProcessor, row_change
-from scheduled_comms.composition import events
+from scheduled_comms.composition.event_bus import events
 from scheduled_comms.logic.transitions import publish_change
 from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics, tracer
 
@@ -21,7 +21,7 @@ def record_handler(record: DynamoDBRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer().capture_lambda_handler
 @discard_unpublished_metrics
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

@@ -2,9 +2,11 @@
 
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from scheduled_comms.composition import directory, endpoint_rules, host_resolver, vault
-from scheduled_comms.http import Router, ServiceResolver, api_handler, current_caller, json_response, requires
+from scheduled_comms.composition.company import directory, vault
+from scheduled_comms.composition.voice import endpoint_rules, host_resolver
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, json_response, requires
 from scheduled_comms.logic.registry import register_voice_agent_config
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.registry import VoiceAgentConfigCreate, VoiceAgentConfigCreatedResponse

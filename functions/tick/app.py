@@ -5,7 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from scheduled_comms.composition import dispatcher
+from scheduled_comms.composition.dispatch import dispatcher
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.values import parse_instant
 from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics, tracer
@@ -14,7 +14,7 @@ STALE_AFTER = timedelta(minutes=2)
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@tracer().capture_lambda_handler
 @discard_unpublished_metrics
 @metrics.log_metrics(raise_on_empty_metrics=False)
 @event_source(data_class=EventBridgeEvent)

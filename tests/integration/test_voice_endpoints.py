@@ -29,6 +29,7 @@ from cryptography.x509.oid import NameOID
 from scheduled_comms import composition
 from scheduled_comms.adapters.resolver import SystemResolver
 from scheduled_comms.adapters.senders import HttpVoiceSender
+from scheduled_comms.composition import voice
 
 from tests.fake_dns import PUBLIC_ADDRESS, FakeDns
 from tests.integration.conftest import soon
@@ -176,7 +177,7 @@ def test_plain_http_to_loopback_needs_the_local_stacks_allowance_not_a_variable(
 ):
     company = make_company(registered=False)
     monkeypatch.setenv("ALLOW_INSECURE_VOICE_ENDPOINTS", "true")
-    monkeypatch.setattr(composition, "_loopback_http_allowed", False)
+    monkeypatch.setattr(voice, "_loopback_http_allowed", False)
     composition.reset()
 
     refused = api.request("POST", CONFIGS, company, config_body(f"{simulator.url}/calls"))

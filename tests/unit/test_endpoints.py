@@ -259,7 +259,8 @@ def test_no_setting_or_deployed_code_enables_the_loopback_allowance():
     callers = [
         path.relative_to(ROOT)
         for path in deployed
-        if re.search(r"allow_loopback_http_endpoints\(\)", path.read_text()) and path.name != "composition.py"
+        if re.search(r"allow_loopback_http_endpoints\(\)", path.read_text())
+        and path.parts[-2:] != ("composition", "voice.py")
     ]
     template = ROOT.joinpath("template.yaml").read_text()
     settings_source = ROOT.joinpath("layers/shared/scheduled_comms/settings.py").read_text()
@@ -271,8 +272,9 @@ def test_no_setting_or_deployed_code_enables_the_loopback_allowance():
 
 def test_inside_lambda_the_loopback_allowance_has_no_effect(monkeypatch):
     from scheduled_comms import composition
+    from scheduled_comms.composition import voice
 
-    monkeypatch.setattr(composition, "_loopback_http_allowed", False)
+    monkeypatch.setattr(voice, "_loopback_http_allowed", False)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "scheduled-comms-TickFunction")
     monkeypatch.setenv("ALLOW_INSECURE_VOICE_ENDPOINTS", "true")
     composition.reset()

@@ -139,3 +139,16 @@ def test_new_ids_are_uuid7_and_sort_by_creation_time():
     assert all(uuid.UUID(i).version == 7 for i in ids)
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
+
+
+def test_storable_numbers_are_those_boto3_can_send_to_dynamodb():
+    from boto3.dynamodb.types import DYNAMODB_CONTEXT
+    from scheduled_comms.models.values import DYNAMODB_NUMBERS
+
+    limits = ("prec", "Emin", "Emax", "rounding", "capitals", "clamp")
+    assert {name: getattr(DYNAMODB_NUMBERS, name) for name in limits} == {
+        name: getattr(DYNAMODB_CONTEXT, name) for name in limits
+    }
+    assert {trap for trap, on in DYNAMODB_NUMBERS.traps.items() if on} == {
+        trap for trap, on in DYNAMODB_CONTEXT.traps.items() if on
+    }

@@ -52,7 +52,7 @@ OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
 def build_document(stack: Stack | None = None) -> dict[str, Any]:
     """Include every API function's router in one resolver and let Powertools describe it."""
     from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer, Server
-    from scheduled_comms.http import ServiceResolver
+    from scheduled_comms.http.resolver import ServiceResolver
     from scheduled_comms.models.api import ErrorResponse
     from scheduled_comms.settings import get_settings
 
@@ -63,7 +63,11 @@ def build_document(stack: Stack | None = None) -> dict[str, Any]:
     combined = ServiceResolver()
     functions = sorted({route.function for route in stack.routes() if route.method != "ANY"})
     for logical_id in functions:
-        combined.include_router(host.module(logical_id).router)
+        module = host.module(logical_id)
+        if hasattr(module, "router"):
+            combined.include_router(module.router)
+        elif hasattr(module, "describe"):  # a plain handler (no resolver, a faster cold start) describes its route
+            combined.include_router(module.describe())
     document = json.loads(
         combined.get_openapi_json_schema(
             title="Scheduled communications API",

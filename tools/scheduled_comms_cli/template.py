@@ -161,6 +161,30 @@ class Stack:
                     raise ValueError(f"functions disagree on {key}; the local stack cannot host them together")
         return merged
 
+    def runtime_environment(self, logical_id: str) -> dict[str, str]:
+        """What a deployed function's process sees: its variables, and those the Lambda runtime adds.
+
+        The runtime's own matter to the code: ``LAMBDA_TASK_ROOT`` turns Powertools' tracer on (unless
+        ``POWERTOOLS_TRACE_DISABLED``), ``AWS_LAMBDA_FUNCTION_NAME`` is in the settings, and the logging
+        configuration reaches Powertools' logger through ``AWS_LAMBDA_LOG_*``.
+        """
+        logging = self.function_setting(logical_id, "LoggingConfig", {})
+        runtime = {
+            "AWS_LAMBDA_FUNCTION_NAME": self.physical_name(logical_id),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.function_setting(logical_id, "MemorySize", 128)),
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{self.function_setting(logical_id, 'Runtime')}",
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "LAMBDA_TASK_ROOT": "/var/task",
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "AWS_LAMBDA_LOG_FORMAT": str(logging.get("LogFormat", "Text")),
+        }
+        if "ApplicationLogLevel" in logging:
+            runtime["AWS_LAMBDA_LOG_LEVEL"] = str(self.resolve(logging["ApplicationLogLevel"]))
+        if self.function_setting(logical_id, "Tracing") == "Active":
+            runtime.update({"AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR", "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000"})
+        return {**self.function_environment(logical_id), **runtime}
+
     def function_setting(self, logical_id: str, name: str, default: Any = None) -> Any:
         """A function property, else its Globals value (Timeout, MemorySize, ...)."""
         own = self.template["Resources"][logical_id]["Properties"]

@@ -1,4 +1,4 @@
-"""Logger, Tracer and Metrics for every function; names come from POWERTOOLS_* variables."""
+"""Logger and Metrics for every function, the Tracer for those that trace; names come from POWERTOOLS_* variables."""
 
 from __future__ import annotations
 
@@ -35,8 +35,17 @@ class MaskingFormatter(LambdaPowertoolsFormatter):
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(logger_formatter=MaskingFormatter())
-tracer = Tracer()
 metrics = Metrics()
+# What X-Ray records as subsegments: AWS calls and the voice provider's HTTP calls (nothing else is called).
+TRACED_MODULES = ("botocore", "httplib")
+
+
+@functools.cache
+def tracer() -> Tracer:
+    """The X-Ray tracer, for the functions where a trace pays: the tick and the stream consumer, whose time
+    splits over many calls to AWS and the voice provider. Building it imports the X-Ray SDK, a cold-start
+    cost that the routes and the authorizer (one to three DynamoDB calls each) do not pay."""
+    return Tracer(patch_modules=TRACED_MODULES)
 
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])

@@ -5,26 +5,27 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from scheduled_comms.models.business_hours import BusinessHours
-from scheduled_comms.models.domain import (
-    ApiKeyRecord,
-    Communication,
-    Delivery,
-    DueRow,
-    ListFilters,
-    Page,
-    SendResult,
-    Status,
-)
-from scheduled_comms.models.registry import (
-    PhoneNumber,
-    SenderSettings,
-    UserSender,
-    VoiceAgentConfig,
-    VoiceCredentials,
-)
+if TYPE_CHECKING:  # annotations only: a function that imports a port need not import every model
+    from scheduled_comms.models.business_hours import BusinessHours
+    from scheduled_comms.models.domain import (
+        ApiKeyRecord,
+        Communication,
+        Delivery,
+        DueRow,
+        ListFilters,
+        Page,
+        SendResult,
+        Status,
+    )
+    from scheduled_comms.models.registry import (
+        PhoneNumber,
+        SenderSettings,
+        UserSender,
+        VoiceAgentConfig,
+        VoiceCredentials,
+    )
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Port = Annotated[int, Field(ge=1, le=65_535)]
 
 
-class Settings(BaseSettings):
-    """Configuration of every function, read once per process from its environment."""
+class Settings(BaseModel):
+    """Configuration of every function, read once per process from its environment.
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    A plain pydantic model validated from ``os.environ``, each field's alias naming its variable: what
+    pydantic-settings did here, without importing it (it loads every source it ships: CLI, dotenv, cloud
+    secret stores), a cost every cold start paid.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     communications_table: str = Field(default="scheduled-comms-communications", validation_alias="COMMUNICATIONS_TABLE")
     idempotency_table: str = Field(default="scheduled-comms-idempotency", validation_alias="IDEMPOTENCY_TABLE")
@@ -41,7 +46,7 @@ class Settings(BaseSettings):
     voice_webhook_url: str | None = Field(default=None, validation_alias="VOICE_WEBHOOK_URL")
     voice_timeout_seconds: float = Field(default=10.0, gt=0, le=60, validation_alias="VOICE_TIMEOUT_SECONDS")
     # Ports a voice-agent endpoint may name (HTTPS only), comma-separated: "443,8443".
-    voice_endpoint_ports: Annotated[frozenset[Port], NoDecode] = Field(
+    voice_endpoint_ports: frozenset[Port] = Field(
         default=frozenset({443}), min_length=1, validation_alias="VOICE_ENDPOINT_PORTS"
     )
     # Set by the Lambda runtime: the local stack's loopback allowance never applies inside Lambda.
@@ -60,4 +65,4 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests call ``get_settings.cache_clear()`` after changing env)."""
-    return Settings()
+    return Settings.model_validate(os.environ)

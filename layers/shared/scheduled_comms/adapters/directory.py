@@ -11,11 +11,10 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.adapters.dynamodb.items import company_pk, from_attributes, to_attributes
-from scheduled_comms.adapters.secrets import SecretReader
 from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.models.domain import Delivery
 from scheduled_comms.models.registry import (
@@ -26,6 +25,9 @@ from scheduled_comms.models.registry import (
     VoiceCredentials,
 )
 from scheduled_comms.models.values import format_instant
+
+if TYPE_CHECKING:  # the vault's functions build a reader; the rest need not import Powertools' parameters
+    from scheduled_comms.adapters.secrets import SecretReader
 
 SETTINGS_SK = "#SETTINGS"
 

@@ -1,24 +1,4 @@
-"""HTTP plumbing shared by the route functions: resolver, caller, error mapping."""
+"""HTTP plumbing of the route functions: the resolver (``http.resolver``) and the error mapping (``http.errors``).
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
-
-from scheduled_comms.http.resolver import (
-    ServiceResolver,
-    api_handler,
-    current_caller,
-    error_body,
-    json_response,
-    requires,
-    requires_any,
-)
-
-__all__ = [
-    "Router",
-    "ServiceResolver",
-    "api_handler",
-    "current_caller",
-    "error_body",
-    "json_response",
-    "requires",
-    "requires_any",
-]
+Nothing is imported here, so a plain handler can use the error mapping without loading the resolver.
+"""

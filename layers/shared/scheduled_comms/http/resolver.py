@@ -23,39 +23,14 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scheduled_comms import errors
-from scheduled_comms.models.api import MAX_BODY_BYTES
+from scheduled_comms.http.errors import error_body, status_of
 from scheduled_comms.models.domain import Caller, Channel
-from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics, tracer
+from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics
 
-STATUS_OF: dict[type[errors.ServiceError], HTTPStatus] = {
-    errors.ValidationFailed: HTTPStatus.UNPROCESSABLE_ENTITY,
-    errors.NotPending: HTTPStatus.UNPROCESSABLE_ENTITY,
-    errors.IdempotencyKeyReused: HTTPStatus.UNPROCESSABLE_ENTITY,
-    errors.InvalidCursor: HTTPStatus.BAD_REQUEST,
-    errors.InvalidEncoding: HTTPStatus.BAD_REQUEST,
-    errors.Unauthorized: HTTPStatus.UNAUTHORIZED,
-    errors.InsufficientCredits: HTTPStatus.PAYMENT_REQUIRED,
-    errors.Forbidden: HTTPStatus.FORBIDDEN,
-    errors.NotFound: HTTPStatus.NOT_FOUND,
-    errors.MethodNotAllowed: HTTPStatus.METHOD_NOT_ALLOWED,
-    errors.IdempotencyInProgress: HTTPStatus.CONFLICT,
-    errors.Conflict: HTTPStatus.CONFLICT,
-    errors.PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-    errors.UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-}
-
+# The request body limit stated in the README, checked before routing.
+MAX_BODY_BYTES = 128 * 1024
 _CHANNEL_TAGS = {channel.value for channel in Channel}
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
-
-
-def error_body(code: str, message: str, details: list[errors.FieldError] | None = None) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": code,
-            "message": message,
-            "details": [{"field": d.field, "message": d.message} for d in details or []],
-        }
-    }
 
 
 def json_response(status: int | HTTPStatus, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -65,13 +40,6 @@ def json_response(status: int | HTTPStatus, body: Any, headers: dict[str, str] |
         body=json.dumps(body) if body is not None else None,
         headers=headers,
     )
-
-
-def status_of(exc: errors.ServiceError) -> HTTPStatus:
-    for cls in type(exc).__mro__:
-        if cls in STATUS_OF:
-            return STATUS_OF[cls]
-    return HTTPStatus.BAD_REQUEST
 
 
 def request_errors(raw: list[dict[str, Any]]) -> list[errors.FieldError]:
@@ -249,10 +217,13 @@ def current_caller(app: BaseRouter) -> Caller:
 
 
 def api_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    """The Lambda entry point of a route function: logging, tracing and metrics around ``app.resolve``."""
+    """The Lambda entry point of a route function: logging and metrics around ``app.resolve``.
+
+    Not traced by the X-Ray SDK (see ``observability.tracer``): API Gateway's segment and Lambda's own show a
+    route's time, which goes to one to three DynamoDB calls, and the SDK's import would lengthen every cold start.
+    """
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    @tracer.capture_lambda_handler
     @discard_unpublished_metrics
     @metrics.log_metrics(raise_on_empty_metrics=False)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -28,7 +28,6 @@ from scheduled_comms.models.values import (
 )
 
 # Limits stated in the README.
-MAX_BODY_BYTES = 128 * 1024
 MAX_HTML_BODY_CHARS = 100_000
 MAX_SMS_CHARS = 1_600
 MAX_FOLLOW_UP_ATTEMPTS = 10

@@ -10,9 +10,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
-import phonenumbers
-from boto3.dynamodb.types import DYNAMODB_CONTEXT
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -58,10 +55,19 @@ def parse_client_time(value: Any) -> datetime:
     return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed
 
 
+# boto3's DYNAMODB_CONTEXT (boto3.dynamodb.types), spelled out so that the models need no boto3.
+DYNAMODB_NUMBERS = decimal.Context(
+    Emin=-128,
+    Emax=126,
+    prec=38,
+    traps=[decimal.Clamped, decimal.Overflow, decimal.Inexact, decimal.Rounded, decimal.Underflow],
+)
+
+
 def check_storable_number(value: float) -> float:
     """DynamoDB keeps 38 significant digits between 1E-130 and 1E+125; refuse what it cannot store."""
     try:
-        DYNAMODB_CONTEXT.create_decimal(repr(value) if isinstance(value, float) else str(value))
+        DYNAMODB_NUMBERS.create_decimal(repr(value) if isinstance(value, float) else str(value))
     except (decimal.Inexact, decimal.Rounded, decimal.Overflow, decimal.Underflow, decimal.InvalidOperation):
         raise ValueError("is a number outside what can be stored (38 significant digits, 1E-130 to 1E+125)") from None
     return value
@@ -135,6 +141,8 @@ def _strict_str(value: Any) -> Any:
 
 
 def check_e164(value: str) -> str:
+    import phonenumbers  # imported on first use: only functions that validate numbers pay for it
+
     if not value.startswith("+"):
         raise ValueError("must be an E.164 phone number starting with +, e.g. +61412345678")
     try:
@@ -176,6 +184,8 @@ Uuid = Annotated[
 
 
 def check_email(value: str) -> str:
+    from email_validator import EmailNotValidError, validate_email  # on first use, like phonenumbers
+
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:

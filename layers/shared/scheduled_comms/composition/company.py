@@ -1,0 +1,18 @@
+"""A company's settings and registrations (business hours, sender, numbers, voice configs and their credentials)."""
+
+from __future__ import annotations
+
+from scheduled_comms.adapters.directory import DynamoDirectory, SecretsVault
+from scheduled_comms.composition import component
+from scheduled_comms.composition.secrets import secret_reader
+from scheduled_comms.settings import get_settings
+
+
+@component
+def directory() -> DynamoDirectory:
+    return DynamoDirectory(get_settings().communications_table)
+
+
+@component
+def vault() -> SecretsVault:
+    return SecretsVault(get_settings().secret_name_prefix, secret_reader())

@@ -1,0 +1,57 @@
+"""The tick's engine: the senders, and the directory it reads through a cache."""
+
+from __future__ import annotations
+
+from scheduled_comms.adapters.directory import DynamoDirectory
+from scheduled_comms.adapters.senders import ChannelSenders, HttpVoiceSender, SesEmailSender, SnsSmsSender
+from scheduled_comms.composition import component
+from scheduled_comms.composition.company import vault
+from scheduled_comms.composition.stores import dispatch_store
+from scheduled_comms.composition.voice import endpoint_rules, host_resolver
+from scheduled_comms.logic.dispatch import DispatchConfig, Dispatcher
+from scheduled_comms.settings import get_settings
+
+
+@component
+def dispatch_directory() -> DynamoDirectory:
+    """The tick's directory: it reads the same few items for many rows, so it keeps them a while."""
+    settings = get_settings()
+    return DynamoDirectory(settings.communications_table, cache_seconds=settings.directory_cache_seconds)
+
+
+@component
+def senders() -> ChannelSenders:
+    settings = get_settings()
+    return ChannelSenders(
+        email=SesEmailSender(dispatch_directory(), settings.default_from_email),
+        sms=SnsSmsSender(dispatch_directory()),
+        voice=HttpVoiceSender(
+            dispatch_directory(),
+            vault(),
+            settings.voice_webhook_url,
+            settings.voice_timeout_seconds,
+            endpoint_rules(),
+            host_resolver(),
+        ),
+    )
+
+
+def dispatch_config() -> DispatchConfig:
+    settings = get_settings()
+    return DispatchConfig(
+        lease_seconds=settings.lease_seconds,
+        poll_step_seconds=settings.poll_step_seconds,
+        read_ahead_seconds=settings.poll_step_seconds,
+        tick_interval_seconds=settings.tick_interval_seconds,
+        reserve_seconds=settings.tick_reserve_seconds,
+        page_size=settings.claim_page_size,
+        concurrency=settings.sender_concurrency,
+        backoff_base_seconds=settings.backoff_base_seconds,
+        backoff_cap_seconds=settings.backoff_cap_seconds,
+    )
+
+
+def dispatcher() -> Dispatcher:
+    """One tick's dispatcher; the tick reads companies' settings afresh, then keeps them a while."""
+    dispatch_directory().forget()
+    return Dispatcher(dispatch_store(), senders(), dispatch_directory(), dispatch_config())

@@ -1,0 +1,42 @@
+"""The service's error mapping: each domain error class to a status, and the one error body every 4xx has."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from scheduled_comms import errors
+
+STATUS_OF: dict[type[errors.ServiceError], HTTPStatus] = {
+    errors.ValidationFailed: HTTPStatus.UNPROCESSABLE_ENTITY,
+    errors.NotPending: HTTPStatus.UNPROCESSABLE_ENTITY,
+    errors.IdempotencyKeyReused: HTTPStatus.UNPROCESSABLE_ENTITY,
+    errors.InvalidCursor: HTTPStatus.BAD_REQUEST,
+    errors.InvalidEncoding: HTTPStatus.BAD_REQUEST,
+    errors.Unauthorized: HTTPStatus.UNAUTHORIZED,
+    errors.InsufficientCredits: HTTPStatus.PAYMENT_REQUIRED,
+    errors.Forbidden: HTTPStatus.FORBIDDEN,
+    errors.NotFound: HTTPStatus.NOT_FOUND,
+    errors.MethodNotAllowed: HTTPStatus.METHOD_NOT_ALLOWED,
+    errors.IdempotencyInProgress: HTTPStatus.CONFLICT,
+    errors.Conflict: HTTPStatus.CONFLICT,
+    errors.PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    errors.UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+}
+
+
+def error_body(code: str, message: str, details: list[errors.FieldError] | None = None) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": [{"field": d.field, "message": d.message} for d in details or []],
+        }
+    }
+
+
+def status_of(exc: errors.ServiceError) -> HTTPStatus:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return HTTPStatus.BAD_REQUEST
