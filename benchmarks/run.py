@@ -72,8 +72,8 @@ class RequestCounter:
 
 def setup_stack() -> Any:
     from scheduled_comms import composition
-    from scheduled_comms_cli.local_stack import prepare_moto_dynamodb
-    from scheduled_comms_cli.template import Stack, create_resources
+    from scheduled_comms_local.moto_patches import prepare_moto_dynamodb
+    from scheduled_comms_local.template import Stack, create_resources
 
     prepare_moto_dynamodb()
     stack = Stack("bench")
@@ -164,7 +164,7 @@ def bench_api(counter: RequestCounter, stack: Any) -> dict[str, Any]:
     from scheduled_comms.models.domain import MAX_ATTEMPTS, Channel, Communication, Source, Status
     from scheduled_comms.models.values import new_id
     from scheduled_comms.settings import get_settings
-    from scheduled_comms_cli.local_stack import FunctionHost
+    from scheduled_comms_local.lambda_host import FunctionHost
 
     company_id, _ = company_with_number()
     event = json.loads((ROOT / "events" / "create_communication.json").read_text())
@@ -306,7 +306,7 @@ def bench_local_api() -> dict[str, Any]:
 
 
 def bench_cold_imports() -> dict[str, float]:
-    from scheduled_comms_cli.template import Stack
+    from scheduled_comms_local.template import Stack
 
     stack = Stack("bench")
     env = {**os.environ}
@@ -502,7 +502,7 @@ def main() -> None:
         stack = setup_stack()
         from cost_model import Meter, MotoMeter, measure_message_costs, table_shapes
         from scheduled_comms.adapters.aws import client
-        from scheduled_comms_cli.local_stack import FunctionHost
+        from scheduled_comms_local.lambda_host import FunctionHost
 
         # Costs first, on tables holding only their own rows (the tick sends whatever is due).
         print("cost: messages created and sent with DynamoDB units metered ...", flush=True)

@@ -81,7 +81,7 @@ def _table_name(table: str | None, stack: str | None) -> str:
                 return str(output["OutputValue"])
         raise typer.BadParameter(f"stack {stack} has no CommunicationsTableName output", param_hint="--stack")
     if os.environ.get("AWS_ENDPOINT_URL"):
-        from scheduled_comms_cli.template import Stack
+        from scheduled_comms_local.template import Stack
 
         return Stack(LOCAL_STACK_NAME).physical_name("CommunicationsTable")
     raise typer.BadParameter("give --table or --stack (or set AWS_ENDPOINT_URL for the local stack)")

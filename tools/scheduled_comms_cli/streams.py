@@ -15,8 +15,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from scheduled_comms_cli.local_stack import FunctionHost
-from scheduled_comms_cli.template import Stack, StreamConsumer
+from scheduled_comms_local.lambda_host import FunctionHost
+from scheduled_comms_local.template import Stack, StreamConsumer
 
 # A mapping that retries until the record expires (MaximumRetryAttempts -1) still gives up locally.
 LOCAL_RETRY_CAP = 100

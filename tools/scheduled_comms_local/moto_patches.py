@@ -1,0 +1,163 @@
+"""Patches to moto's internals that make it behave as AWS does (and answer in good time) under threads."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+_serialise_lock = threading.RLock()
+_prepared = False
+
+
+def prepare_moto_dynamodb() -> None:
+    """Make moto's DynamoDB behave like the real one under threads, and answer index queries in good time.
+
+    DynamoDB applies a condition check and its write atomically; moto does not, so concurrent
+    conditional writes could both succeed. One lock around each request restores the real behaviour.
+
+    moto sorts the whole table, and then the items of an index query, by comparing its ``DynamoType``
+    wrappers, which convert both values on every comparison: seconds per query on a 10,000-row table.
+    Sorting on the values, converted once per item, gives the same order (a key attribute has one
+    type) far faster; and a string converts to itself without the five type checks before it.
+
+    Its streams answer ``get_records`` through the generic response serializer, which walks every
+    attribute of every image against the API model (seconds per thousand records); the records are
+    already DynamoDB JSON, so they are answered as they are.
+
+    A transaction in moto deep-copies every table it names before it starts, to roll back on failure:
+    a create (one transaction) costs time in proportion to the whole table, over half a second at a few
+    hundred rows. Backing up only the items the transaction names, and putting them back on failure,
+    gives the same all-or-nothing outcome at the cost of those items.
+    """
+    global _prepared
+    if _prepared:
+        return
+    import copy
+
+    from moto.dynamodb import models as dynamodb_models
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.models.utilities import dynamo_json_dump
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with _serialise_lock:
+            return original(self)
+
+    def sorted_items(self: Any, hash_key_attrs: list[str], range_key_attrs: list[str | None], items: list[Any]) -> Any:
+        names = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+        items.sort(key=lambda item: tuple(item.attrs[name].cast_value for name in names))
+        return items
+
+    def key_of(item: Any) -> tuple[Any, Any]:
+        # An item's key never changes (an update keeps it, a put makes a new item): work it out once.
+        key = item.__dict__.get("_sort_key")
+        if key is None:
+            key = item._sort_key = (item.hash_key.cast_value, getattr(item.range_key, "cast_value", ""))
+        return key
+
+    def all_items(self: Any) -> list[Any]:
+        items = [item for group in self.items.values() for item in (group.values() if self.range_key_attr else [group])]
+        return sorted(items, key=key_of)
+
+    convert = DynamoType.cast_value.fget  # type: ignore[attr-defined]
+
+    def cast_value(self: Any) -> Any:
+        return self.value if self.type == "S" else convert(self)
+
+    def get_records(self: Any) -> tuple[int, dict[str, str], str]:
+        limit = self._get_param("Limit") or 1000
+        return 200, {}, dynamo_json_dump(self.backend.get_records(self._get_param("ShardIterator"), limit))
+
+    DynamoDBStreamsHandler.get_records = get_records  # type: ignore[method-assign,assignment]
+    in_transaction = threading.local()
+
+    class TablesStayInPlace:
+        """``copy`` as moto's DynamoDB models see it: a table is not copied while a transaction runs."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            if isinstance(value, Table) and getattr(in_transaction, "active", False):
+                return value
+            return copy.deepcopy(value, memo)
+
+    def item_backups(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
+        backups: list[tuple[Any, Any, Any, Any]] = []
+        for entry in transact_items:
+            if len(entry) != 1:
+                continue
+            op = next(iter(entry.values()))
+            table = backend.tables.get(op.get("TableName"))
+            source = op.get("Key") or op.get("Item") or {}
+            if table is None or table.hash_key_attr not in source:
+                continue
+            hash_value = DynamoType(source[table.hash_key_attr])
+            if table.range_key_attr is None:
+                backups.append((table, hash_value, None, copy.deepcopy(table.items.get(hash_value))))
+            elif table.range_key_attr in source:
+                range_value = DynamoType(source[table.range_key_attr])
+                current = table.items.get(hash_value, {}).get(range_value)
+                backups.append((table, hash_value, range_value, copy.deepcopy(current)))
+        return backups
+
+    def restore(backups: list[tuple[Any, Any, Any, Any]]) -> None:
+        for table, hash_value, range_value, item in reversed(backups):
+            if range_value is None:
+                if item is None:
+                    table.items.pop(hash_value, None)
+                else:
+                    table.items[hash_value] = item
+            elif item is None:
+                table.items.get(hash_value, {}).pop(range_value, None)
+            else:
+                table.items[hash_value][range_value] = item
+
+    original_transact = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        backups = item_backups(self, transact_items)
+        # A write moto applied before a later item failed also left a stream record: undone with it.
+        streams = {id(t): (t.stream_shard, len(t.stream_shard.items)) for t, *_ in backups if t.stream_shard}
+        in_transaction.active = True
+        try:
+            original_transact(self, transact_items)
+        except Exception:
+            restore(backups)  # all or nothing, as DynamoDB
+            for shard, length in streams.values():
+                del shard.items[length:]
+            raise
+        finally:
+            in_transaction.active = False
+
+    dynamodb_models.copy = TablesStayInPlace()  # type: ignore[assignment]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    DynamoType.cast_value = property(cast_value)  # type: ignore[method-assign,assignment]
+    Table.all_items = all_items  # type: ignore[method-assign]
+    Table.sorted_items = sorted_items  # type: ignore[method-assign]
+    _prepared = True
+
+
+def prepare_moto_events() -> None:
+    """Keep moto's EventBridge from rebuilding a JSONPath parser for every event it hands a target.
+
+    moto 5.2 parses the nine default input paths afresh for each delivered event (a grammar table built
+    per call, milliseconds each); the paths never change, so each parsed expression is kept.
+    """
+    import jsonpath_ng.ext
+
+    if not hasattr(jsonpath_ng.ext.parse, "cache_info"):
+        jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+
+
+def moto_dynamodb_lock() -> threading.RLock:
+    """The lock every moto DynamoDB request holds: hold it to read moto's tables between two requests."""
+    return _serialise_lock
