@@ -1,4 +1,8 @@
-"""Patches to moto's internals that make it behave as AWS does (and answer in good time) under threads."""
+"""Patches to moto's internals that make it behave as AWS does (and answer in good time) under threads.
+
+They reach into private parts of moto, so they are pinned to the one version they were written
+against: another version is refused at once instead of failing in some later request.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,22 @@ import functools
 import threading
 from typing import Any
 
+MOTO_VERSION = "5.2.5"  # the version these patches were written and tested against (constraints.txt)
+
 _serialise_lock = threading.RLock()
 _prepared = False
+
+
+def require_pinned_moto() -> None:
+    """Refuse a moto other than the one the patches below were written against."""
+    from importlib.metadata import version
+
+    installed = version("moto")
+    if installed != MOTO_VERSION:
+        raise RuntimeError(
+            f"moto {installed} is installed, but scheduled_comms_local's patches are written for moto {MOTO_VERSION}: "
+            "install the pinned version (pip install -c constraints.txt), or port the patches and update MOTO_VERSION"
+        )
 
 
 def prepare_moto_dynamodb() -> None:
@@ -33,6 +51,7 @@ def prepare_moto_dynamodb() -> None:
     global _prepared
     if _prepared:
         return
+    require_pinned_moto()
     import copy
 
     from moto.dynamodb import models as dynamodb_models
@@ -152,6 +171,7 @@ def prepare_moto_events() -> None:
     moto 5.2 parses the nine default input paths afresh for each delivered event (a grammar table built
     per call, milliseconds each); the paths never change, so each parsed expression is kept.
     """
+    require_pinned_moto()
     import jsonpath_ng.ext
 
     if not hasattr(jsonpath_ng.ext.parse, "cache_info"):
