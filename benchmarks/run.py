@@ -254,12 +254,20 @@ def _client_session(url: str, key: str, requests_each: int, latencies: list[floa
                 raise RuntimeError(f"local API answered {reply.status_code}: {reply.text[:200]}")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux's /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_local_api() -> dict[str, Any]:
     """`scheduled-comms dev` in its own process, driven over HTTP by 1 and then 8 concurrent clients.
 
     Each client keeps one connection and alternates a create (POST, an email row) and a list of its own
     rows (GET filtered by its contact, 25 a page), as a small team's integration tests do. requests/s is
-    all clients' requests over the wall time; p99 is over every request's latency.
+    all clients' requests over the wall time; p99 is over every request's latency; cpu_ms_per_request is
+    the stack process's CPU time over the same span per request (its stream poller included), the figure
+    that does not depend on what else the machine runs.
     """
     import tempfile
 
@@ -281,6 +289,7 @@ def bench_local_api() -> dict[str, Any]:
             for clients in (1, 8):
                 latencies: list[float] = []
                 _client_session(info["api_url"], info["api_key"], 4, [])  # warm every handler once
+                cpu_began = _cpu_seconds(process.pid)
                 began = time.perf_counter()
                 with ThreadPoolExecutor(clients) as pool:
                     for done in [
@@ -291,12 +300,14 @@ def bench_local_api() -> dict[str, Any]:
                     ]:
                         done.result()
                 wall = time.perf_counter() - began
+                cpu = _cpu_seconds(process.pid) - cpu_began
                 ordered = sorted(latencies)
                 figures[f"clients_{clients}"] = {
                     "requests": len(latencies),
                     "per_s": round(len(latencies) / wall, 1),
                     "p50_ms": round(ordered[len(ordered) // 2] * 1000, 1),
                     "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
+                    "cpu_ms_per_request": round(cpu * 1000 / len(latencies), 1),
                 }
                 print(f"  {clients} clients: {figures[f'clients_{clients}']}", flush=True)
             return figures
@@ -558,6 +569,16 @@ def main() -> None:
     print(json.dumps(results, indent=2))
 
 
+def main_local_api() -> None:
+    """`--only local_api`: measure the local API alone, keeping every other figure of the last full run."""
+    results = json.loads((HERE / "results.json").read_text())
+    print(f"local API: `scheduled-comms dev` over HTTP, 1 then 8 clients x {LOCAL_API_REQUESTS_PER_CLIENT} ...")
+    results["local_api"] = bench_local_api()
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (HERE / "report.md").write_text(report(results))
+    print(json.dumps(results["local_api"], indent=2))
+
+
 def report(results: dict[str, Any]) -> str:
     tick, api, per, late = results["tick"], results["api"], results["ddb_requests_per_message"], results["lateness_s"]
     costs = results["cost_detail"]
@@ -574,8 +595,8 @@ def report(results: dict[str, Any]) -> str:
         f"| DynamoDB requests per message | {per['total']} | create {per['create']}, claim {per['claim']}, finalize {per['finalize']}, query {per['query']} (botocore events) |",
         f"| lateness p50 / p99 / max (s) | {late['p50']} / {late['p99']} / {late['max']} | {late['rows']} simulated rows over 2 h, 5,000 due in one minute, 1/5 respecting business hours, default settings, each row costing the measured tick time |",
         f"| API creates/s (floor) | {api['create_per_s']} ({api['floor_per_s']}) | {API_REQUESTS} POSTs through the handler vs bare puts |",
-        f"| local API, 1 client: requests/s, p99 (ms) | {results['local_api']['clients_1']['per_s']}, {results['local_api']['clients_1']['p99_ms']} | `scheduled-comms dev` in its own process over HTTP; one keep-alive client alternating a create and a list of its own rows, {LOCAL_API_REQUESTS_PER_CLIENT} requests |",
-        f"| local API, 8 clients: requests/s, p99 (ms) | {results['local_api']['clients_8']['per_s']}, {results['local_api']['clients_8']['p99_ms']} | the same with 8 concurrent clients (a small team's integration tests), {8 * LOCAL_API_REQUESTS_PER_CLIENT} requests |",
+        f"| local API, 1 client: requests/s, p99 (ms), stack CPU ms per request | {results['local_api']['clients_1']['per_s']}, {results['local_api']['clients_1']['p99_ms']}, {results['local_api']['clients_1']['cpu_ms_per_request']} | `scheduled-comms dev` in its own process over HTTP; one keep-alive client alternating a create and a list of its own rows, {LOCAL_API_REQUESTS_PER_CLIENT} requests |",
+        f"| local API, 8 clients: requests/s, p99 (ms), stack CPU ms per request | {results['local_api']['clients_8']['per_s']}, {results['local_api']['clients_8']['p99_ms']}, {results['local_api']['clients_8']['cpu_ms_per_request']} | the same with 8 concurrent clients (a small team's integration tests), {8 * LOCAL_API_REQUESTS_PER_CLIENT} requests |",
         "",
         "## Cost per message",
         "",
@@ -609,5 +630,12 @@ def report(results: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", choices=["local_api"], help="measure only this part; the other figures stay")
     sys.path.insert(0, str(ROOT))
-    main()
+    if parser.parse_args().only == "local_api":
+        main_local_api()
+    else:
+        main()
