@@ -28,6 +28,27 @@ def require_pinned_moto() -> None:
         )
 
 
+def is_plain_attribute_value(value: Any) -> bool:
+    """Whether ``value`` is a DynamoDB JSON attribute value without binary: one that moto's response
+    serializer answers exactly as it is."""
+    if type(value) is not dict or len(value) != 1:
+        return False
+    ((kind, inner),) = value.items()
+    if kind in ("S", "N"):
+        return type(inner) is str
+    if kind in ("BOOL", "NULL"):
+        return type(inner) is bool
+    if kind in ("SS", "NS"):
+        return type(inner) is list and all(type(member) is str for member in inner)
+    if kind == "M":
+        return type(inner) is dict and all(
+            type(name) is str and is_plain_attribute_value(member) for name, member in inner.items()
+        )
+    if kind == "L":
+        return type(inner) is list and all(is_plain_attribute_value(member) for member in inner)
+    return False
+
+
 def prepare_moto_dynamodb() -> None:
     """Make moto's DynamoDB behave like the real one under threads, and answer index queries in good time.
 
@@ -39,9 +60,11 @@ def prepare_moto_dynamodb() -> None:
     Sorting on the values, converted once per item, gives the same order (a key attribute has one
     type) far faster; and a string converts to itself without the five type checks before it.
 
-    Its streams answer ``get_records`` through the generic response serializer, which walks every
-    attribute of every image against the API model (seconds per thousand records); the records are
-    already DynamoDB JSON, so they are answered as they are.
+    Its responses go through a generic serializer that walks every attribute of every item against the
+    API model, looking each member up under several aliases: most of a request's time in moto. An
+    attribute value is already DynamoDB JSON, so one without binary (``is_plain_attribute_value``) is
+    answered as it is, which is what the serializer makes of it; binary values still take the walk.
+    Streams answer ``get_records`` without the serializer at all, for the same reason.
 
     A transaction in moto deep-copies every table it names before it starts, to roll back on failure:
     a create (one transaction) costs time in proportion to the whole table, over half a second at a few
@@ -54,6 +77,7 @@ def prepare_moto_dynamodb() -> None:
     require_pinned_moto()
     import copy
 
+    from moto.core.serialize import BaseJSONSerializer
     from moto.dynamodb import models as dynamodb_models
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType
@@ -93,6 +117,21 @@ def prepare_moto_dynamodb() -> None:
         limit = self._get_param("Limit") or 1000
         return 200, {}, dynamo_json_dump(self.backend.get_records(self._get_param("ShardIterator"), limit))
 
+    serialize_structure = BaseJSONSerializer._serialize_type_structure
+
+    @functools.wraps(serialize_structure)
+    def serialize_plain_attribute_values(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if (
+            key
+            and shape.name == "AttributeValue"
+            and self.operation_model.service_model.service_name in ("dynamodb", "dynamodbstreams")
+            and is_plain_attribute_value(value)
+        ):
+            serialized[key] = value
+        else:
+            serialize_structure(self, serialized, value, shape, key)
+
+    BaseJSONSerializer._serialize_type_structure = serialize_plain_attribute_values  # type: ignore[method-assign]
     DynamoDBStreamsHandler.get_records = get_records  # type: ignore[method-assign,assignment]
     in_transaction = threading.local()
 
