@@ -14,7 +14,8 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from scheduled_comms_local.gateway import Gateway, make_http_server
 from scheduled_comms_local.http_server import POLL_SECONDS, LocalHTTPServer
@@ -23,6 +24,9 @@ from scheduled_comms_local.moto_patches import moto_dynamodb_lock, prepare_moto_
 from scheduled_comms_local.template import Stack
 
 from scheduled_comms_cli.persistence import StateStore
+
+if TYPE_CHECKING:
+    from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -59,14 +63,68 @@ class MotoServer:
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(POLL_SECONDS,), name="moto", daemon=True
         )
+        self._in_process = InProcessMoto(f"http://127.0.0.1:{port}", app)
 
     def start(self) -> MotoServer:
+        import botocore.handlers
+
         self._thread.start()
+        # Every botocore session made from now on in this process (the handlers' clients) answers here.
+        botocore.handlers.BUILTIN_HANDLERS.append(("before-send", self._in_process))
+        self._in_process.enabled = True
         return self
 
     def stop(self) -> None:
+        import botocore.handlers
+
+        self._in_process.enabled = False  # sessions made meanwhile keep the handler: it now lets requests by
+        botocore.handlers.BUILTIN_HANDLERS.remove(("before-send", self._in_process))
         self._server.shutdown()
         self._server.server_close()
+
+
+class InProcessMoto:
+    """botocore's last step (``before-send``) for this process's requests to moto's endpoint: moto's app
+    answers them in the calling thread.
+
+    The same WSGI app as the server's, so the same answers (the same DynamoDB lock, the same change
+    notices for the state on disk), without a socket, two HTTP parses and a thread hand-off each way.
+    The handlers still talk to AWS_ENDPOINT_URL through boto3; requests from other processes (the CLI's
+    admin commands, a developer's boto3) reach the same app through the port.
+    """
+
+    def __init__(self, endpoint_url: str, app: Any) -> None:
+        self._prefix = endpoint_url.rstrip("/") + "/"
+        self._app = app
+        self.enabled = False
+
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        if not self.enabled or not request.url.startswith(self._prefix):
+            return None
+        from botocore.awsrequest import AWSResponse
+        from botocore.compat import HTTPHeaders
+        from moto.core.botocore_stubber import MockRawResponse
+        from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+        split = urlsplit(request.url)
+        body = request.body
+        if body is not None and not isinstance(body, bytes | bytearray | str):
+            body = body.read()  # a streamed upload
+        environ = EnvironBuilder(
+            path=split.path or "/",
+            base_url=f"{split.scheme}://{split.netloc}",
+            query_string=split.query,
+            method=request.method,
+            headers=[(k, v.decode("latin-1") if isinstance(v, bytes) else v) for k, v in request.headers.items()],
+            data=body.encode() if isinstance(body, str) else bytes(body or b""),
+        ).get_environ()
+        content, status, headers = run_wsgi_app(self._app, environ, buffered=True)
+        answer_headers = HTTPHeaders()
+        for name, value in headers.items():
+            answer_headers[name] = value
+        return AWSResponse(
+            request.url, int(status.split(" ", 1)[0]), answer_headers, MockRawResponse(b"".join(content))
+        )
 
 
 class PortInUse(RuntimeError):
