@@ -20,7 +20,12 @@ from urllib.parse import urlsplit
 from scheduled_comms_local.gateway import Gateway, make_http_server
 from scheduled_comms_local.http_server import POLL_SECONDS, LocalHTTPServer
 from scheduled_comms_local.lambda_host import FunctionHost, scheduled_event
-from scheduled_comms_local.moto_patches import moto_dynamodb_lock, prepare_moto_dynamodb, prepare_moto_events
+from scheduled_comms_local.moto_patches import (
+    moto_dynamodb_lock,
+    prepare_moto_dispatch,
+    prepare_moto_dynamodb,
+    prepare_moto_events,
+)
 from scheduled_comms_local.template import Stack
 
 from scheduled_comms_cli.persistence import StateStore
@@ -53,6 +58,7 @@ class MotoServer:
         logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
         prepare_moto_dynamodb()
         prepare_moto_events()
+        prepare_moto_dispatch()
         app: Any = DomainDispatcherApplication(create_backend_app)
         if on_change is not None:
             from scheduled_comms_cli.persistence import ChangeWatcher

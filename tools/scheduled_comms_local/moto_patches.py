@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from typing import Any
 
 MOTO_VERSION = "5.2.5"  # the version these patches were written and tested against (constraints.txt)
@@ -66,6 +67,10 @@ def prepare_moto_dynamodb() -> None:
     answered as it is, which is what the serializer makes of it; binary values still take the walk.
     Streams answer ``get_records`` without the serializer at all, for the same reason.
 
+    A query deep-copies the items it found before answering them. The copy guards against a later
+    write changing them, and none can: the answer is serialised before the request lets go of the lock
+    that every DynamoDB request holds. So they are answered without the copy.
+
     A transaction in moto deep-copies every table it names before it starts, to roll back on failure:
     a create (one transaction) costs time in proportion to the whole table, over half a second at a few
     hundred rows. Backing up only the items the transaction names, and putting them back on failure,
@@ -80,6 +85,7 @@ def prepare_moto_dynamodb() -> None:
     from moto.core.serialize import BaseJSONSerializer
     from moto.dynamodb import models as dynamodb_models
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models import table as table_module
     from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.models.utilities import dynamo_json_dump
@@ -134,18 +140,28 @@ def prepare_moto_dynamodb() -> None:
     BaseJSONSerializer._serialize_type_structure = serialize_plain_attribute_values  # type: ignore[method-assign]
     DynamoDBStreamsHandler.get_records = get_records  # type: ignore[method-assign,assignment]
     in_transaction = threading.local()
+    in_query = threading.local()
 
-    class TablesStayInPlace:
-        """``copy`` as moto's DynamoDB models see it: a table is not copied while a transaction runs."""
+    class CopiesSkipped:
+        """``copy`` as a moto module sees it: ``deepcopy`` answers the value itself when ``skip`` says so."""
+
+        def __init__(self, skip: Callable[[Any], bool]) -> None:
+            self._skip = skip
 
         def __getattr__(self, name: str) -> Any:
             return getattr(copy, name)
 
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            if isinstance(value, Table) and getattr(in_transaction, "active", False):
-                return value
-            return copy.deepcopy(value, memo)
+        def deepcopy(self, value: Any, memo: Any = None) -> Any:
+            return value if self._skip(value) else copy.deepcopy(value, memo)
+
+    original_query = Table.query
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        in_query.active = True
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            in_query.active = False
 
     def item_backups(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
         backups: list[tuple[Any, Any, Any, Any]] = []
@@ -195,7 +211,12 @@ def prepare_moto_dynamodb() -> None:
         finally:
             in_transaction.active = False
 
-    dynamodb_models.copy = TablesStayInPlace()  # type: ignore[assignment]
+    # A table is not copied while a transaction runs; a query's results are not copied (see above).
+    dynamodb_models.copy = CopiesSkipped(  # type: ignore[assignment]
+        lambda value: isinstance(value, Table) and getattr(in_transaction, "active", False)
+    )
+    table_module.copy = CopiesSkipped(lambda _: getattr(in_query, "active", False))  # type: ignore[assignment]
+    Table.query = query  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     DynamoType.cast_value = property(cast_value)  # type: ignore[method-assign,assignment]
@@ -215,6 +236,21 @@ def prepare_moto_events() -> None:
 
     if not hasattr(jsonpath_ng.ext.parse, "cache_info"):
         jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+
+
+def prepare_moto_dispatch() -> None:
+    """Keep moto's server from listing its own package for every request.
+
+    To find the service a request is for, moto 5.2's dispatcher lists the directories of its package
+    (a stat call for each of some 200 entries) while holding a lock every request waits for; the
+    package does not change while the process runs, so it is listed once.
+    """
+    require_pinned_moto()
+    from moto import backends
+
+    if not hasattr(backends.list_of_moto_modules, "cache_info"):
+        listing = backends.list_of_moto_modules
+        backends.list_of_moto_modules = functools.cache(lambda: tuple(listing()))
 
 
 def moto_dynamodb_lock() -> threading.RLock:
