@@ -161,6 +161,7 @@ class VoiceProviderSimulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes (see the API's handler)
 
             def _reply(self, status: int, body: Any) -> None:
                 data = json.dumps(body).encode()
