@@ -1,10 +1,13 @@
 """moto's DynamoDB responses as the local stack prepares them: attribute values answered as they are
-say exactly what moto's own response serializer says, for every kind of value, binary included."""
+say exactly what moto's own response serializer says, for every kind of value, binary included, and
+its answers are made plain exactly as moto's own ``dynamo_to_dict`` makes them."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
+from datetime import UTC
 from typing import Any
 
 import boto3
@@ -13,13 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto.core.serialize import BaseJSONSerializer, XFormedAttributePicker, get_serializer_class
 from moto.core.utils import get_service_model
-from scheduled_comms_local.moto_patches import is_plain_attribute_value
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.utilities import dynamo_to_dict
+from scheduled_comms_local.moto_patches import dynamo_to_plain, is_plain_attribute_value
 
 numbers = st.integers(-(10**30), 10**30).map(str) | st.decimals(allow_nan=False, allow_infinity=False).map(str)
 scalars = (
     st.builds(lambda v: {"S": v}, st.text())
     | st.builds(lambda v: {"N": v}, numbers)
-    | st.builds(lambda v: {"B": v}, st.binary() | st.text(alphabet="ABCDabcd0123+/=", max_size=12))
+    # Binary as moto holds it: bytes, or the base64 text it was sent as.
+    | st.builds(lambda v: {"B": v}, st.binary() | st.binary(max_size=8).map(lambda b: base64.b64encode(b).decode()))
     | st.builds(lambda v: {"BOOL": v}, st.booleans())
     | st.builds(lambda v: {"NULL": v}, st.booleans())
     | st.builds(lambda v: {"SS": v}, st.lists(st.text(), max_size=3))
@@ -29,8 +35,10 @@ scalars = (
 # Names of one character or more, as DynamoDB requires (moto's own serializer drops a map's "" key).
 attribute_values = st.recursive(
     scalars,
-    lambda inner: st.builds(lambda v: {"M": v}, st.dictionaries(st.text(min_size=1, max_size=5), inner, max_size=3))
-    | st.builds(lambda v: {"L": v}, st.lists(inner, max_size=3)),
+    lambda inner: (
+        st.builds(lambda v: {"M": v}, st.dictionaries(st.text(min_size=1, max_size=5), inner, max_size=3))
+        | st.builds(lambda v: {"L": v}, st.lists(inner, max_size=3))
+    ),
     max_leaves=12,
 )
 items = st.dictionaries(st.text(min_size=1, max_size=8), attribute_values, min_size=1, max_size=6)
@@ -62,6 +70,34 @@ def test_items_are_answered_exactly_as_motos_serializer_answers_them(stack, item
         own = {key: serialize(*key, result) for key, result in results.items()}
 
     assert prepared == own
+
+
+answers = st.recursive(
+    st.builds(DynamoType, attribute_values)
+    | st.builds(lambda attrs: Item(DynamoType({"S": "h"}), DynamoType({"S": "r"}), attrs), items)
+    | st.datetimes(timezones=st.just(UTC))
+    | st.text()
+    | st.integers()
+    | st.none(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(answer=answers)
+def test_answers_are_made_plain_exactly_as_motos_dynamo_to_dict_makes_them(answer):
+    assert dynamo_to_plain(answer) == dynamo_to_dict(answer)
+
+
+def test_stored_base64_binary_is_decoded_as_moto_decodes_it():
+    stored = DynamoType({"M": {"b": {"B": base64.b64encode(b"\x00\xff").decode()}, "bs": {"BS": [b"x", "eQ=="]}}})
+
+    assert (
+        dynamo_to_plain(stored)
+        == dynamo_to_dict(stored)
+        == {"M": {"b": {"B": b"\x00\xff"}, "bs": {"BS": [b"x", b"y"]}}}
+    )
 
 
 @pytest.mark.parametrize(

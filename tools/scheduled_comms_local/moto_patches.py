@@ -6,10 +6,14 @@ against: another version is refused at once instead of failing in some later req
 
 from __future__ import annotations
 
+import base64
 import functools
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+
+from moto.dynamodb.models.dynamo_type import DynamoType
 
 MOTO_VERSION = "5.2.5"  # the version these patches were written and tested against (constraints.txt)
 
@@ -50,6 +54,28 @@ def is_plain_attribute_value(value: Any) -> bool:
     return False
 
 
+def dynamo_to_plain(obj: Any) -> Any:
+    """moto's ``dynamo_to_dict`` (its answers' DynamoDB objects as plain values), step for step, without
+    its import at every call and with strings, most of what it sees, answered first."""
+    if type(obj) is str:
+        return obj
+    if isinstance(obj, datetime):
+        return obj
+    if isinstance(obj, DynamoType):
+        if obj.type == "B":
+            return {"B": obj.value if isinstance(obj.value, bytes) else base64.b64decode(obj.value)}
+        if obj.type == "BS":
+            return {"BS": [v if isinstance(v, bytes) else base64.b64decode(v) for v in obj.value]}
+        return {obj.type: dynamo_to_plain(obj.value)}
+    if hasattr(obj, "to_json"):
+        return dynamo_to_plain(obj.to_json())
+    if isinstance(obj, dict):
+        return {k: dynamo_to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [dynamo_to_plain(item) for item in obj]
+    return obj
+
+
 def prepare_moto_dynamodb() -> None:
     """Make moto's DynamoDB behave like the real one under threads, and answer index queries in good time.
 
@@ -65,6 +91,8 @@ def prepare_moto_dynamodb() -> None:
     API model, looking each member up under several aliases: most of a request's time in moto. An
     attribute value is already DynamoDB JSON, so one without binary (``is_plain_attribute_value``) is
     answered as it is, which is what the serializer makes of it; binary values still take the walk.
+    Before that, each answer is made plain by ``dynamo_to_dict``, which imports a module at every one of
+    its recursive calls: ``dynamo_to_plain`` does the same without.
     Streams answer ``get_records`` without the serializer at all, for the same reason.
 
     A query deep-copies the items it found before answering them. The copy guards against a later
@@ -84,9 +112,9 @@ def prepare_moto_dynamodb() -> None:
 
     from moto.core.serialize import BaseJSONSerializer
     from moto.dynamodb import models as dynamodb_models
+    from moto.dynamodb import responses as dynamodb_responses
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models import table as table_module
-    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.models.utilities import dynamo_json_dump
     from moto.dynamodb.responses import DynamoHandler
@@ -139,6 +167,7 @@ def prepare_moto_dynamodb() -> None:
 
     BaseJSONSerializer._serialize_type_structure = serialize_plain_attribute_values  # type: ignore[method-assign]
     DynamoDBStreamsHandler.get_records = get_records  # type: ignore[method-assign,assignment]
+    dynamodb_responses.dynamo_to_dict = dynamo_to_plain
     in_transaction = threading.local()
     in_query = threading.local()
 
