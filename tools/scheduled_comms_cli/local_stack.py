@@ -269,6 +269,13 @@ class LocalStack:
 
         self._pumps = [StreamPump(self.stack, self._host, consumer) for consumer in self.stack.stream_consumers()]
         threading.Thread(target=self._poll_streams, name="stream-pollers", daemon=True).start()
+        # What exists now (modules, models, clients, moto's backends) lives as long as the process: kept out
+        # of the collector's sight, a full collection while serving walks only what requests made, instead
+        # of the whole startup heap (0.15 to 0.25 s, every request waiting).
+        import gc
+
+        gc.collect()
+        gc.freeze()
         return company
 
     def create_dev_company(self, credits: int) -> tuple[dict[str, str], dict[str, str]]:
