@@ -34,7 +34,7 @@ reliability: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy -p scheduled_comms -p scheduled_comms_cli
+	$(BIN)/mypy -p scheduled_comms -p scheduled_comms_cli -p scheduled_comms_local
 	$(BIN)/mypy functions
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --region us-east-1

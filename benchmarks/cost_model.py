@@ -148,7 +148,7 @@ class MotoMeter:
 
     def install(self) -> None:
         from moto.dynamodb.responses import DynamoHandler
-        from scheduled_comms_cli.local_stack import moto_dynamodb_lock
+        from scheduled_comms_local.moto_patches import moto_dynamodb_lock
 
         original = DynamoHandler.call_action
         metering = self

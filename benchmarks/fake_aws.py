@@ -330,7 +330,7 @@ class FakeAws:
         return moto(), True
 
     def _dynamodb(self, call: str, request: Any, moto: Callable[[], Any]) -> tuple[Any, bool]:
-        from scheduled_comms_cli.local_stack import moto_dynamodb_lock
+        from scheduled_comms_local.moto_patches import moto_dynamodb_lock
 
         operation = call.partition(".")[2]
         params = json.loads(request.body or b"{}")

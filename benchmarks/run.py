@@ -73,8 +73,8 @@ class RequestCounter:
 
 def setup_stack() -> Any:
     from scheduled_comms import composition
-    from scheduled_comms_cli.local_stack import prepare_moto_dynamodb
-    from scheduled_comms_cli.template import Stack, create_resources
+    from scheduled_comms_local.moto_patches import prepare_moto_dynamodb
+    from scheduled_comms_local.template import Stack, create_resources
 
     prepare_moto_dynamodb()
     stack = Stack("bench")
@@ -164,7 +164,7 @@ def bench_api(counter: RequestCounter, stack: Any) -> dict[str, Any]:
     from scheduled_comms.models.domain import MAX_ATTEMPTS, Channel, Communication, Source, Status
     from scheduled_comms.models.values import new_id
     from scheduled_comms.settings import get_settings
-    from scheduled_comms_cli.local_stack import FunctionHost
+    from scheduled_comms_local.lambda_host import FunctionHost
 
     company_id, _ = company_with_number()
     event = json.loads((ROOT / "events" / "create_communication.json").read_text())
@@ -254,12 +254,20 @@ def _client_session(url: str, key: str, requests_each: int, latencies: list[floa
                 raise RuntimeError(f"local API answered {reply.status_code}: {reply.text[:200]}")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux's /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_local_api() -> dict[str, Any]:
     """`scheduled-comms dev` in its own process, driven over HTTP by 1 and then 8 concurrent clients.
 
     Each client keeps one connection and alternates a create (POST, an email row) and a list of its own
     rows (GET filtered by its contact, 25 a page), as a small team's integration tests do. requests/s is
-    all clients' requests over the wall time; p99 is over every request's latency.
+    all clients' requests over the wall time; p99 is over every request's latency; cpu_ms_per_request is
+    the stack process's CPU time over the same span per request (its stream poller included), the figure
+    that does not depend on what else the machine runs.
     """
     import tempfile
 
@@ -281,6 +289,7 @@ def bench_local_api() -> dict[str, Any]:
             for clients in (1, 8):
                 latencies: list[float] = []
                 _client_session(info["api_url"], info["api_key"], 4, [])  # warm every handler once
+                cpu_began = _cpu_seconds(process.pid)
                 began = time.perf_counter()
                 with ThreadPoolExecutor(clients) as pool:
                     for done in [
@@ -291,12 +300,14 @@ def bench_local_api() -> dict[str, Any]:
                     ]:
                         done.result()
                 wall = time.perf_counter() - began
+                cpu = _cpu_seconds(process.pid) - cpu_began
                 ordered = sorted(latencies)
                 figures[f"clients_{clients}"] = {
                     "requests": len(latencies),
                     "per_s": round(len(latencies) / wall, 1),
                     "p50_ms": round(ordered[len(ordered) // 2] * 1000, 1),
                     "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
+                    "cpu_ms_per_request": round(cpu * 1000 / len(latencies), 1),
                 }
                 print(f"  {clients} clients: {figures[f'clients_{clients}']}", flush=True)
             return figures
@@ -328,7 +339,7 @@ def bench_cold_imports() -> dict[str, Any]:
     """
     import tempfile
 
-    from scheduled_comms_cli.template import Stack
+    from scheduled_comms_local.template import Stack
 
     stack = Stack("bench")
     build_env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PYENV_VERSION": os.environ.get("SAM_PYENV", "3.11.7:3.12.1")}
@@ -561,7 +572,7 @@ def main() -> None:
         stack = setup_stack()
         from cost_model import Meter, MotoMeter, measure_message_costs, table_shapes
         from scheduled_comms.adapters.aws import client
-        from scheduled_comms_cli.local_stack import FunctionHost
+        from scheduled_comms_local.lambda_host import FunctionHost
 
         # Costs first, on tables holding only their own rows (the tick sends whatever is due).
         print("cost: messages created and sent with DynamoDB units metered ...", flush=True)
@@ -628,6 +639,16 @@ def write(results: dict[str, Any]) -> None:
     print(json.dumps(results, indent=2))
 
 
+def main_local_api() -> None:
+    """`--only local_api`: measure the local API alone, keeping every other figure of the last full run."""
+    results = json.loads((HERE / "results.json").read_text())
+    print(f"local API: `scheduled-comms dev` over HTTP, 1 then 8 clients x {LOCAL_API_REQUESTS_PER_CLIENT} ...")
+    results["local_api"] = bench_local_api()
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (HERE / "report.md").write_text(report(results))
+    print(json.dumps(results["local_api"], indent=2))
+
+
 def report(results: dict[str, Any]) -> str:
     from benchmarks.lateness_model import report_lines
 
@@ -646,8 +667,8 @@ def report(results: dict[str, Any]) -> str:
         f"| DynamoDB requests per message | {per['total']} | create {per['create']}, claim {per['claim']}, finalize {per['finalize']}, query {per['query']} (botocore events) |",
         f"| moto-based lateness p50 / p99 / max (s) | {late['p50']} / {late['p99']} / {late['max']} | the older simulation (it measures moto, not the design: one send at a time, each costing the tick's time per row against moto): {late['rows']} rows over 2 h, 5,000 due in one minute, 1/5 respecting business hours; the lateness model below replaces it |",
         f"| API creates/s (floor) | {api['create_per_s']} ({api['floor_per_s']}) | {API_REQUESTS} POSTs through the handler vs bare puts |",
-        f"| local API, 1 client: requests/s, p99 (ms) | {results['local_api']['clients_1']['per_s']}, {results['local_api']['clients_1']['p99_ms']} | `scheduled-comms dev` in its own process over HTTP; one keep-alive client alternating a create and a list of its own rows, {LOCAL_API_REQUESTS_PER_CLIENT} requests |",
-        f"| local API, 8 clients: requests/s, p99 (ms) | {results['local_api']['clients_8']['per_s']}, {results['local_api']['clients_8']['p99_ms']} | the same with 8 concurrent clients (a small team's integration tests), {8 * LOCAL_API_REQUESTS_PER_CLIENT} requests |",
+        f"| local API, 1 client: requests/s, p99 (ms), stack CPU ms per request | {results['local_api']['clients_1']['per_s']}, {results['local_api']['clients_1']['p99_ms']}, {results['local_api']['clients_1']['cpu_ms_per_request']} | `scheduled-comms dev` in its own process over HTTP; one keep-alive client alternating a create and a list of its own rows, {LOCAL_API_REQUESTS_PER_CLIENT} requests |",
+        f"| local API, 8 clients: requests/s, p99 (ms), stack CPU ms per request | {results['local_api']['clients_8']['per_s']}, {results['local_api']['clients_8']['p99_ms']}, {results['local_api']['clients_8']['cpu_ms_per_request']} | the same with 8 concurrent clients (a small team's integration tests), {8 * LOCAL_API_REQUESTS_PER_CLIENT} requests |",
         "",
         "## Cost per message",
         "",
@@ -693,5 +714,12 @@ def report(results: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", choices=["local_api"], help="measure only this part; the other figures stay")
     sys.path.insert(0, str(ROOT))
-    main()
+    if parser.parse_args().only == "local_api":
+        main_local_api()
+    else:
+        main()

@@ -22,14 +22,11 @@ from moto import mock_aws
 from scheduled_comms import composition
 from scheduled_comms.logic.auth import ALL_SCOPES, issue_api_key
 from scheduled_comms.models.domain import now_utc
-from scheduled_comms_cli.local_stack import (
-    LOCAL_CREDENTIALS,
-    FunctionHost,
-    Gateway,
-    prepare_moto_dynamodb,
-    prepare_moto_events,
-)
-from scheduled_comms_cli.template import Stack, create_resources
+from scheduled_comms_cli.local_stack import LOCAL_CREDENTIALS
+from scheduled_comms_local.gateway import Gateway
+from scheduled_comms_local.lambda_host import FunctionHost
+from scheduled_comms_local.moto_patches import prepare_moto_dynamodb, prepare_moto_events
+from scheduled_comms_local.template import Stack, create_resources
 
 from tests.fake_dns import PUBLIC_ADDRESS, FakeDns
 

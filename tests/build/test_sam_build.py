@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from scheduled_comms_cli.template import load_template
+from scheduled_comms_local.template import load_template
 
 pytestmark = [pytest.mark.build, pytest.mark.slow, pytest.mark.timeout(900)]
 

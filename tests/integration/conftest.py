@@ -13,11 +13,12 @@ from typing import Any
 import boto3
 import pytest
 from scheduled_comms import composition
-from scheduled_comms_cli.local_stack import FunctionHost, make_http_server, scheduled_event
 from scheduled_comms_cli.outbox import sent_messages
 from scheduled_comms_cli.streams import StreamPump
-from scheduled_comms_cli.template import Stack
 from scheduled_comms_cli.voice_simulator import VoiceProviderSimulator
+from scheduled_comms_local.gateway import make_http_server
+from scheduled_comms_local.lambda_host import FunctionHost, scheduled_event
+from scheduled_comms_local.template import Stack
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +102,7 @@ def ticker(stack: Stack, live_api: str) -> Ticker:
 @pytest.fixture
 def isolated_tables(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """Tables of their own for a test that fills them (moto's index queries read the whole table)."""
-    from scheduled_comms_cli.template import create_resources
+    from scheduled_comms_local.template import create_resources
 
     own = Stack(f"iso{uuid.uuid4().hex[:8]}")
     create_resources(own, boto3.client("dynamodb"), boto3.client("secretsmanager"), boto3.client("events"))

@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from scheduled_comms import composition
 from scheduled_comms.models.domain import Status
-from scheduled_comms_cli.local_stack import scheduled_event
 from scheduled_comms_cli.seeding import seed_due_rows
+from scheduled_comms_local.lambda_host import scheduled_event
 
 from tests.integration.conftest import soon
 from tests.integration.test_dispatch import register_number

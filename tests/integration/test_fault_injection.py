@@ -47,11 +47,12 @@ from scheduled_comms import composition
 from scheduled_comms.logic.dispatch import OUTCOME_UNKNOWN
 from scheduled_comms.models.domain import TERMINAL, Channel, Delivery, Status
 from scheduled_comms.models.values import parse_instant
-from scheduled_comms_cli.local_stack import moto_dynamodb_lock, scheduled_event
 from scheduled_comms_cli.outbox import ACCOUNT, REGION
 from scheduled_comms_cli.seeding import seed_due_rows
 from scheduled_comms_cli.streams import StreamPump
 from scheduled_comms_cli.voice_simulator import Fault
+from scheduled_comms_local.lambda_host import scheduled_event
+from scheduled_comms_local.moto_patches import moto_dynamodb_lock
 
 from tests.integration.conftest import SimulatedCrash, published, soon
 from tests.integration.test_dispatch import register_number, register_voice

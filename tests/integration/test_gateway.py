@@ -7,7 +7,7 @@ import json
 import pytest
 from scheduled_comms.composition import api_key_store
 from scheduled_comms.models.domain import now_utc
-from scheduled_comms_cli.local_stack import FunctionHost
+from scheduled_comms_local.lambda_host import FunctionHost
 
 from tests.conftest import Company, load_event
 from tests.integration.test_create import COLLECTION, email_body

@@ -20,8 +20,8 @@ from scheduled_comms.logic.auth import ALL_SCOPES, hash_secret
 from scheduled_comms.models.domain import ApiKeyRecord, Channel, Communication, Source, Status, now_utc
 from scheduled_comms.models.registry import SenderSettings, UserSender, VoiceAgentConfig, VoiceCredentials
 from scheduled_comms_cli.invoke import function_ids, invoke, sample_event_path
-from scheduled_comms_cli.local_stack import FunctionHost
-from scheduled_comms_cli.template import Stack
+from scheduled_comms_local.lambda_host import FunctionHost
+from scheduled_comms_local.template import Stack
 
 from tests.conftest import load_event
 

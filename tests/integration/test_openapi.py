@@ -6,7 +6,7 @@ import json
 import re
 
 from scheduled_comms_cli.openapi import DOCUMENT_PATHS, build_document, render
-from scheduled_comms_cli.template import PROJECT_ROOT
+from scheduled_comms_local.template import PROJECT_ROOT
 
 
 def test_the_root_document_is_the_layers_own_copy():
@@ -76,7 +76,7 @@ def test_document_and_swagger_ui_are_served_without_a_key(api):
 
 
 def test_deployed_document_points_at_its_stage(stack):
-    from scheduled_comms_cli.local_stack import FunctionHost
+    from scheduled_comms_local.lambda_host import FunctionHost
 
     from tests.conftest import load_event
 

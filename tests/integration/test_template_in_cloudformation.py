@@ -15,7 +15,7 @@ import boto3
 import pytest
 from samtranslator.translator.transform import transform
 from scheduled_comms.adapters.dynamodb.items import FILTER_INDEXES
-from scheduled_comms_cli.template import load_template
+from scheduled_comms_local.template import load_template
 
 CODE = "s3://artifacts/code.zip"
 

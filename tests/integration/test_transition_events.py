@@ -10,7 +10,7 @@ import boto3
 import pytest
 from scheduled_comms import composition
 from scheduled_comms.models.domain import Status
-from scheduled_comms_cli.local_stack import FunctionHost
+from scheduled_comms_local.lambda_host import FunctionHost
 
 from tests.conftest import load_event
 from tests.integration.conftest import SimulatedCrash, published, soon

@@ -15,7 +15,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from scheduled_comms_cli.template import Stack
+from scheduled_comms_local.template import Stack
 
 # Modules worth a cold start only where they are used.
 WATCHED = (

@@ -288,7 +288,7 @@ def test_inside_lambda_the_loopback_allowance_has_no_effect(monkeypatch):
 
 
 def test_registration_and_the_tick_read_the_same_port_setting_from_the_template():
-    from scheduled_comms_cli.template import Stack
+    from scheduled_comms_local.template import Stack
 
     stack = Stack("test")
 

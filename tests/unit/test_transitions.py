@@ -11,7 +11,7 @@ from scheduled_comms.adapters.stream_records import row_change
 from scheduled_comms.logic.transitions import EventNotPublished, RowChange, publish_change, transition_to_publish
 from scheduled_comms.models.domain import TERMINAL, Communication, Status
 from scheduled_comms_cli.streams import matches
-from scheduled_comms_cli.template import Stack
+from scheduled_comms_local.template import Stack
 
 from tests.unit.test_dispatch_logic import make_row
 

@@ -81,7 +81,7 @@ def _table_name(table: str | None, stack: str | None) -> str:
                 return str(output["OutputValue"])
         raise typer.BadParameter(f"stack {stack} has no CommunicationsTableName output", param_hint="--stack")
     if os.environ.get("AWS_ENDPOINT_URL"):
-        from scheduled_comms_cli.template import Stack
+        from scheduled_comms_local.template import Stack
 
         return Stack(LOCAL_STACK_NAME).physical_name("CommunicationsTable")
     raise typer.BadParameter("give --table or --stack (or set AWS_ENDPOINT_URL for the local stack)")
@@ -435,9 +435,10 @@ def invoke(
     import contextlib
     import socket
 
+    from scheduled_comms_local.template import Stack
+
     from scheduled_comms_cli import invoke as invoking
     from scheduled_comms_cli.local_stack import FunctionHost, create_stack_resources, host_functions, use_local_aws
-    from scheduled_comms_cli.template import Stack
 
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:4566"
     if not is_local_endpoint(endpoint):

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scheduled_comms_cli.local_stack import FunctionHost
-from scheduled_comms_cli.template import PROJECT_ROOT, Stack
+from scheduled_comms_local.lambda_host import FunctionHost
+from scheduled_comms_local.template import PROJECT_ROOT, Stack
 
 EVENTS_DIR = PROJECT_ROOT / "events"
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scheduled_comms_cli.template import PROJECT_ROOT, Stack
+from scheduled_comms_local.template import PROJECT_ROOT, Stack
 
 # One document: the layer's copy (served by the docs function); openapi.json at the root is a symlink to it.
 DOCUMENT_PATHS = (PROJECT_ROOT / "layers/shared/scheduled_comms/http/openapi.json",)
@@ -55,8 +55,7 @@ def build_document(stack: Stack | None = None) -> dict[str, Any]:
     from scheduled_comms.http.resolver import ServiceResolver
     from scheduled_comms.models.api import ErrorResponse
     from scheduled_comms.settings import get_settings
-
-    from scheduled_comms_cli.local_stack import FunctionHost
+    from scheduled_comms_local.lambda_host import FunctionHost
 
     stack = stack or Stack("openapi")
     host = FunctionHost(stack)

@@ -15,8 +15,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from scheduled_comms_cli.local_stack import FunctionHost
-from scheduled_comms_cli.template import Stack, StreamConsumer
+from scheduled_comms_local.lambda_host import FunctionHost
+from scheduled_comms_local.template import Stack, StreamConsumer
 
 # A mapping that retries until the record expires (MaximumRetryAttempts -1) still gives up locally.
 LOCAL_RETRY_CAP = 100
@@ -78,16 +78,24 @@ class StreamPump:
         self.invocations = 0
         self.records_delivered = 0
         self.batches_given_up = 0
+        self._client_pair: tuple[Any, Any] | None = None
+        self._stream_arn: str | None = None
 
     def _clients(self) -> tuple[Any, Any]:
-        import boto3
+        """Made at the first drain, then kept: making a client costs more than the calls of a poll."""
+        if self._client_pair is None:
+            import boto3
 
-        return boto3.client("dynamodb"), boto3.client("dynamodbstreams")
+            self._client_pair = boto3.client("dynamodb"), boto3.client("dynamodbstreams")
+        return self._client_pair
 
     def stream_arn(self) -> str:
-        dynamodb, _ = self._clients()
-        table = self._stack.physical_name(self.consumer.table)
-        return str(dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"])
+        """The table's stream, looked up once: it lasts as long as the table, which outlives the mapping."""
+        if self._stream_arn is None:
+            dynamodb, _ = self._clients()
+            table = self._stack.physical_name(self.consumer.table)
+            self._stream_arn = str(dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"])
+        return self._stream_arn
 
     def drain(self) -> int:
         """Read every shard to its end, delivering matching records in batches; returns the records delivered."""

@@ -20,8 +20,7 @@ from typing import Any
 from urllib import request as urllib_request
 
 from scheduled_comms.logic.voice_outcomes import SIGNATURE_HEADER, sign
-
-from scheduled_comms_cli.http_server import POLL_SECONDS, LocalHTTPServer
+from scheduled_comms_local.http_server import POLL_SECONDS, LocalHTTPServer
 
 OUTCOMES = {
     "no_answer": {"answered": False, "talk_seconds": 0, "end_reason": "no_answer"},
@@ -162,6 +161,7 @@ class VoiceProviderSimulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes (see the API's handler)
 
             def _reply(self, status: int, body: Any) -> None:
                 data = json.dumps(body).encode()
