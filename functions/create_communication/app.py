@@ -1,17 +1,18 @@
 """POST /v1/scheduled-communications: queue an email, SMS or voice call for later."""
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from scheduled_comms.composition.company import directory
-from scheduled_comms.composition.idempotency_store import idempotency
 from scheduled_comms.composition.stores import communication_store
 from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, json_response, requires_any
 from scheduled_comms.logic.communications import schedule_communication
 from scheduled_comms.models.api import CommunicationResponse, CreateCommunicationRequest
 from scheduled_comms.models.domain import CHANNEL_SCOPES, now_utc
 from scheduled_comms.observability import logger, metrics
+from scheduled_comms.settings import get_settings
 
 router = Router()
 
@@ -27,17 +28,15 @@ router = Router()
 def create_route(request: Annotated[CreateCommunicationRequest, Body()]) -> Any:
     caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id, channel=request.channel)
-    guard = idempotency()
-    guard.register_lambda_context(router.lambda_context)
     result = schedule_communication(
         communication_store(),
         directory(),
-        guard,
         caller,
         request,
         router.current_event.json_body,
         router.current_event.headers.get("Idempotency-Key"),
         now_utc(),
+        timedelta(seconds=get_settings().idempotency_ttl_seconds),
     )
     metrics.add_metric(name="CommunicationsScheduled", unit="Count", value=1)
     return json_response(201, result)

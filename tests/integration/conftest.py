@@ -107,7 +107,7 @@ def isolated_tables(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     own = Stack(f"iso{uuid.uuid4().hex[:8]}")
     create_resources(own, boto3.client("dynamodb"), boto3.client("secretsmanager"), boto3.client("events"))
     for name, value in own.environment().items():
-        if name in ("COMMUNICATIONS_TABLE", "IDEMPOTENCY_TABLE", "CURSOR_SECRET_ARN", "EVENT_BUS_NAME"):
+        if name in ("COMMUNICATIONS_TABLE", "CURSOR_SECRET_ARN", "EVENT_BUS_NAME"):
             monkeypatch.setenv(name, value)
     composition.reset()
     yield own

@@ -265,3 +265,90 @@ def test_a_replay_does_not_bypass_scopes(api, make_company):
 
     assert reply.status == 403
     assert reply.json()["error"]["code"] == "insufficient_scope"
+
+
+def test_a_replay_answers_the_row_even_when_the_credits_have_run_out(api, make_company):
+    company = make_company(credits=1)
+    key = {"Idempotency-Key": "the-last-credit"}
+    body = email_body()
+    first = api.request("POST", COLLECTION, company, body, headers=key)
+
+    again = api.request("POST", COLLECTION, company, body, headers=key)
+
+    assert first.status == again.status == 201
+    assert again.json()["data"]["id"] == first.json()["data"]["id"]
+    assert again.json()["meta"]["credits_remaining"] == 0
+    assert api.request("POST", COLLECTION, company, email_body()).status == 402
+
+
+def test_a_replay_shows_the_row_as_it_is_now(api, make_company):
+    company = make_company()
+    key = {"Idempotency-Key": "then-cancelled"}
+    body = email_body()
+    first = api.request("POST", COLLECTION, company, body, headers=key).json()["data"]
+    assert api.request("DELETE", f"{COLLECTION}/{first['id']}", company).status == 204
+
+    again = api.request("POST", COLLECTION, company, body, headers=key)
+
+    assert again.status == 201
+    assert again.json()["data"]["id"] == first["id"]
+    assert again.json()["data"]["status"] == "cancelled"
+
+
+def test_the_key_is_held_in_the_create_s_own_write_and_a_create_is_one_round_trip(api, make_company):
+    """Creating with a key: one transaction (credit, row, key) and a balance read beside it, nothing else."""
+    from scheduled_comms.adapters.aws import client
+
+    company = make_company(credits=10)
+    calls: list[tuple[str, dict]] = []
+
+    def record(params: dict, model: object, **_: object) -> None:
+        calls.append((getattr(model, "name", ""), params))
+
+    events = client("dynamodb").meta.events
+    events.register("provide-client-params.dynamodb.*", record)
+    try:
+        reply = api.request("POST", COLLECTION, company, email_body(), headers={"Idempotency-Key": "one-trip"})
+    finally:
+        events.unregister("provide-client-params.dynamodb.*", record)
+
+    assert reply.status == 201
+    assert reply.json()["meta"]["credits_remaining"] == 9
+    writes = [params for name, params in calls if name == "TransactWriteItems"]
+    assert len(writes) == 1
+    held = [
+        item["Put"]["Item"] for item in writes[0]["TransactItems"] if "Put" in item and "row_id" in item["Put"]["Item"]
+    ]
+    assert [item["row_id"]["S"] for item in held] == [reply.json()["data"]["id"]]
+    balance_reads = [p for name, p in calls if name == "GetItem" and p["Key"]["sk"]["S"] == "#COMPANY"]
+    assert len(balance_reads) == 1 and not balance_reads[0].get("ConsistentRead")
+
+
+def test_an_expired_key_can_be_used_again(make_company):
+    """The key's hold ends at its expiry, even before DynamoDB's TTL has removed the item."""
+    from scheduled_comms.composition import communication_store
+    from scheduled_comms.models.domain import Channel, Communication, Created, IdempotencyClaim, Status, now_utc
+    from scheduled_comms.models.values import new_id
+
+    company = make_company()
+    store = communication_store()
+    now = now_utc()
+
+    def row() -> Communication:
+        return Communication(
+            id=new_id(now),
+            company_id=company.id,
+            channel=Channel.EMAIL,
+            status=Status.PENDING,
+            scheduled_for=now + timedelta(hours=1),
+            payload={"to_email": "a@example.com", "subject": "s", "html_body": "b"},
+            max_attempts=3,
+            created_at=now,
+            updated_at=now,
+        )
+
+    first = store.create(row(), IdempotencyClaim("k", "request-1", now - timedelta(seconds=1)))
+    second = store.create(row(), IdempotencyClaim("k", "request-2", now + timedelta(hours=1)))
+
+    assert isinstance(first, Created) and isinstance(second, Created)
+    assert len(stored_rows(company.id)) == 2

@@ -87,7 +87,7 @@ def deployed(stack) -> Any:
 def test_stack_creates(deployed):
     _, stack, outputs = deployed
     assert stack["StackStatus"] == "CREATE_COMPLETE"
-    assert {"CommunicationsTableName", "IdempotencyTableName", "EventBusName", "TickDeadLetterQueueUrl"} <= set(outputs)
+    assert {"CommunicationsTableName", "EventBusName", "TickDeadLetterQueueUrl"} <= set(outputs)
 
 
 def test_tables_and_indexes_are_what_the_code_queries(deployed):
@@ -110,7 +110,7 @@ def test_tables_and_indexes_are_what_the_code_queries(deployed):
         for r in cfn["Resources"].values()
         if r["Type"] == "AWS::DynamoDB::Table"
     }
-    assert ttl == {"expires_at", "expiration"}  # moto's CloudFormation does not apply TTL; the template states it
+    assert ttl == {"expires_at"}  # moto's CloudFormation does not apply TTL; the template states it
 
 
 def test_tick_rule_bus_and_dead_letter_queue_exist(deployed):
@@ -137,7 +137,5 @@ def test_every_function_environment_names_the_stacks_resources(deployed):
     assert publisher["EVENT_BUS_NAME"] == outputs["EventBusName"]
     only_publisher = [n for n, f in functions.items() if "EVENT_BUS_NAME" in f["Environment"]["Variables"]]
     assert only_publisher == [outputs["PublishTransitionsFunctionName"]], "only the stream consumer publishes"
-    create = next(f for n, f in functions.items() if "CreateCommunication" in n)
-    assert create["Environment"]["Variables"]["IDEMPOTENCY_TABLE"] == outputs["IdempotencyTableName"]
     listing = cfn["Resources"]["ListCommunicationsFunction"]["Properties"]["Environment"]["Variables"]
     assert listing["CURSOR_SECRET_ARN"] == {"Ref": "CursorSigningSecret"}  # moto's CloudFormation lacks secrets

@@ -26,7 +26,7 @@ WATCHED = (
     "aws_xray_sdk",  # the tracer, where a trace pays
     "boto3",
     "aws_lambda_powertools.event_handler",  # the REST resolver
-    "aws_lambda_powertools.utilities.idempotency",
+    "aws_lambda_powertools.utilities.idempotency",  # not used: a create holds its key in its own write
     "scheduled_comms.adapters.senders",
     "scheduled_comms.logic.dispatch",
 )
@@ -39,7 +39,6 @@ EXPECTED = {
     "AuthorizerFunction": {"boto3"},
     "TickFunction": {"boto3", "aws_xray_sdk", "scheduled_comms.adapters.senders", "scheduled_comms.logic.dispatch"},
     "PublishTransitionsFunction": {"boto3", "aws_xray_sdk"},
-    "CreateCommunicationFunction": ROUTE | {"aws_lambda_powertools.utilities.idempotency"},
     "VoiceWebhookFunction": ROUTE | {"scheduled_comms.logic.dispatch"},  # the follow-up cadence
 }
 IMPORT_HANDLER = """

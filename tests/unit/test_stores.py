@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from scheduled_comms.adapters.dynamodb.communications import DynamoCommunicationStore
 from scheduled_comms.errors import Conflict, InsufficientCredits
 from scheduled_comms.logic.communications import MAX_PAGE_BYTES, _within_response_budget
-from scheduled_comms.models.domain import Channel, Communication, Page, Status
+from scheduled_comms.models.domain import Channel, Communication, Created, Page, Status
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
@@ -55,7 +55,8 @@ class StubClient:
 def test_transaction_conflicts_are_retried():
     client = StubClient([cancelled("None", "TransactionConflict"), cancelled("TransactionConflict", "None")])
 
-    assert DynamoCommunicationStore("t", 4, client=client).create(row()) == 7
+    # The balance read beside the write saw 7 before this create's spend.
+    assert DynamoCommunicationStore("t", 4, client=client).create(row()) == Created(credits_remaining=6)
     assert client.calls == 3
 
 
@@ -83,3 +84,10 @@ def test_pages_stop_before_the_response_limit():
     assert 0 < len(answered) < 100
     assert next_after_id == answered[-1].id
     assert sum(len(r.model_dump_json()) for r in answered) <= MAX_PAGE_BYTES + len(answered[0].model_dump_json())
+
+
+def test_a_balance_read_that_saw_this_create_s_spend_is_the_balance():
+    client = StubClient([])
+    client.get_item = lambda **_: {"Item": {"credits": {"N": "7"}, "last_spent_by": {"S": row().id}}}  # type: ignore[method-assign]
+
+    assert DynamoCommunicationStore("t", 4, client=client).create(row()) == Created(credits_remaining=7)

@@ -73,10 +73,6 @@ class IdempotencyKeyReused(ServiceError):
     code = "idempotency_key_reused"
 
 
-class IdempotencyInProgress(ServiceError):
-    code = "idempotency_in_progress"
-
-
 class Conflict(ServiceError):
     """A concurrent write won; the request changed nothing and may be retried."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -12,10 +12,13 @@ if TYPE_CHECKING:  # annotations only: a function that imports a port need not i
     from scheduled_comms.models.domain import (
         ApiKeyRecord,
         Communication,
+        Created,
         Delivery,
         DueRow,
+        IdempotencyClaim,
         ListFilters,
         Page,
+        Replayed,
         SendResult,
         Status,
     )
@@ -33,10 +36,11 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 class CommunicationStore(Protocol):
     """Rows of one company at a time; every method is scoped by ``company_id``."""
 
-    def create(self, row: Communication) -> int:
-        """Store a new row and spend one of the company's credits in the same transaction.
+    def create(self, row: Communication, claim: IdempotencyClaim | None = None) -> Created | Replayed:
+        """Store a new row, spend one of the company's credits and hold ``claim``'s key, in one write.
 
-        Returns the credits left. Raises ``InsufficientCredits`` (nothing written) at zero.
+        Raises ``InsufficientCredits`` (nothing written) at zero. A key already held for the same request
+        gives ``Replayed`` with the row it created; for another request, ``IdempotencyKeyReused``.
         """
         ...
 
@@ -60,16 +64,6 @@ class CommunicationStore(Protocol):
 
 class CreditLedger(Protocol):
     def balance(self, company_id: str) -> int: ...
-
-
-class IdempotencyGuard(Protocol):
-    def run(self, scope: str, key: str, body: Any, operation: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Run ``operation`` once per (scope, key); replay its stored result for the same body.
-
-        Raises ``IdempotencyKeyReused`` for the same key with another body and
-        ``IdempotencyInProgress`` while the first call is still running.
-        """
-        ...
 
 
 class ApiKeyStore(Protocol):

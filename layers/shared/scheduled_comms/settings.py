@@ -22,7 +22,6 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     communications_table: str = Field(default="scheduled-comms-communications", validation_alias="COMMUNICATIONS_TABLE")
-    idempotency_table: str = Field(default="scheduled-comms-idempotency", validation_alias="IDEMPOTENCY_TABLE")
     cursor_secret_arn: str = Field(default="scheduled-comms/cursor-signing", validation_alias="CURSOR_SECRET_ARN")
     due_shard_count: int = Field(default=8, ge=1, le=100, validation_alias="DUE_SHARD_COUNT")
     retention_days: int = Field(default=90, ge=1, le=3650, validation_alias="RETENTION_DAYS")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,14 +35,16 @@ from scheduled_comms.models.domain import (
     Caller,
     Channel,
     Communication,
+    IdempotencyClaim,
     ListFilters,
     Page,
+    Replayed,
     Scope,
     Source,
     Status,
 )
 from scheduled_comms.models.values import new_id
-from scheduled_comms.ports import CommunicationStore, CreditLedger, IdempotencyGuard, ReferenceSource, ZoneSource
+from scheduled_comms.ports import CommunicationStore, CreditLedger, ReferenceSource, ZoneSource
 
 
 def check_schedule_time(scheduled_for: datetime, now: datetime) -> None:
@@ -85,8 +89,12 @@ def create_communication(
     caller: Caller,
     request: CreateEmail | CreateSms | CreateVoiceCall,
     now: datetime,
+    claim: IdempotencyClaim | None = None,
 ) -> CommunicationResponse:
-    """Queue a new pending row, spending one credit. Needs dispatcher:write and the channel's scope."""
+    """Queue a new pending row, spending one credit. Needs dispatcher:write and the channel's scope.
+
+    With ``claim``, a request that already created a row answers that row (as it is now) instead.
+    """
     channel = Channel(request.channel)
     require_scopes(caller, Scope.DISPATCHER_WRITE, CHANNEL_SCOPE[channel])
     company_zone = None if request.timezone else references.company_timezone(caller.company_id)
@@ -113,9 +121,11 @@ def create_communication(
         created_at=now,
         updated_at=now,
     )
-    credits = store.create(row)
+    outcome = store.create(row, claim)
+    if isinstance(outcome, Replayed):
+        row = outcome.row
     return CommunicationResponse(
-        data=CommunicationOut.of(row, company_zone), meta=CreditsMeta(credits_remaining=credits)
+        data=CommunicationOut.of(row, company_zone), meta=CreditsMeta(credits_remaining=outcome.credits_remaining)
     )
 
 
@@ -125,27 +135,29 @@ MAX_IDEMPOTENCY_KEY = 255
 def schedule_communication(
     store: CommunicationStore,
     references: ReferenceSource,
-    guard: IdempotencyGuard,
     caller: Caller,
     request: CreateEmail | CreateSms | CreateVoiceCall,
     body: Any,
     idempotency_key: str | None,
     now: datetime,
+    idempotency_ttl: timedelta,
 ) -> dict[str, Any]:
-    """POST: the caller's scopes first (a replay is no way round them), then create once per Idempotency-Key."""
+    """POST: the caller's scopes first (a replay is no way round them), then create once per Idempotency-Key.
+
+    The key is held in the create's own transaction, with the SHA-256 of the request body: the same key
+    and body again answer the row it created; another body is ``IdempotencyKeyReused``.
+    """
     require_scopes(caller, Scope.DISPATCHER_WRITE, CHANNEL_SCOPE[Channel(request.channel)])
-
-    def create() -> dict[str, Any]:
-        return create_communication(store, references, caller, request, now).model_dump(mode="json")
-
-    if idempotency_key is None:
-        return create()
-    if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY or not idempotency_key.isprintable():
-        raise ValidationFailed(
-            "Invalid Idempotency-Key",
-            [FieldError("Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters")],
-        )
-    return guard.run(caller.company_id, idempotency_key, body, create)
+    claim = None
+    if idempotency_key is not None:
+        if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY or not idempotency_key.isprintable():
+            raise ValidationFailed(
+                "Invalid Idempotency-Key",
+                [FieldError("Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters")],
+            )
+        fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        claim = IdempotencyClaim(idempotency_key, fingerprint, now + idempotency_ttl)
+    return create_communication(store, references, caller, request, now, claim).model_dump(mode="json")
 
 
 def _with_credits(ledger: CreditLedger, zones: ZoneSource, caller: Caller, row: Communication) -> CommunicationResponse:

@@ -155,6 +155,30 @@ class DueRow:
     lease_expired: bool = False
 
 
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """A create's Idempotency-Key, held by the company until ``expires_at``, with its request's fingerprint."""
+
+    key: str
+    fingerprint: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Created:
+    """A new row was stored and its credit spent; ``credits_remaining`` is the balance after that spend."""
+
+    credits_remaining: int
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """The Idempotency-Key had already created ``row``: nothing new was written."""
+
+    row: Communication
+    credits_remaining: int
+
+
 TERMINAL = frozenset({Status.DISPATCHED, Status.FAILED, Status.CANCELLED, Status.SKIPPED})
 
 

@@ -6,6 +6,7 @@ import heapq
 import random
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, cast
 
@@ -16,8 +17,11 @@ from scheduled_comms.adapters.dynamodb.items import (
     FILTER_FIELDS,
     FILTER_INDEXES,
     ROW_PREFIX,
+    company_key,
     diff_update,
     from_attributes,
+    hold_idempotency_key,
+    idempotency_item_key,
     is_condition_failure,
     item_to_row,
     row_key,
@@ -25,13 +29,25 @@ from scheduled_comms.adapters.dynamodb.items import (
     row_to_item,
     spend_credit,
 )
-from scheduled_comms.errors import Conflict, InsufficientCredits, NotFound, NotPending
-from scheduled_comms.models.domain import Communication, ListFilters, Page, Status
+from scheduled_comms.errors import Conflict, IdempotencyKeyReused, InsufficientCredits, NotFound, NotPending
+from scheduled_comms.models.domain import (
+    Communication,
+    Created,
+    IdempotencyClaim,
+    ListFilters,
+    Page,
+    Replayed,
+    Status,
+)
 
 _CONFLICT_RETRIES = 4
 MAX_QUERY_PAGES_PER_LIST = 5
 FILTERED_PAGE_SIZE = 100  # items a filtered list reads per query page
 _BATCH_GET_LIMIT = 100  # keys per BatchGetItem request
+
+
+# Reads made beside a create's write (the balance), so they add no round trip to its answer.
+_BESIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="beside")
 
 
 class _OutOfReads(Exception):
@@ -56,9 +72,14 @@ class DynamoCommunicationStore:
         self._shards = shard_count
         self._client = client or aws_client("dynamodb")
 
-    def create(self, row: Communication) -> int:
-        items = [
-            {"Update": spend_credit(self._table, row.company_id, row.created_at)},
+    def create(self, row: Communication, claim: IdempotencyClaim | None = None) -> Created | Replayed:
+        """One transaction: the credit spent, the row put, and the Idempotency-Key held (when there is one).
+
+        The balance is read beside it rather than after it, so a create is one round trip: exact when no
+        other spend of the company lands in between (the read tells whether it saw this very spend).
+        """
+        items: list[dict[str, Any]] = [
+            {"Update": spend_credit(self._table, row.company_id, row.created_at, row.id)},
             {
                 "Put": {
                     "TableName": self._table,
@@ -67,6 +88,9 @@ class DynamoCommunicationStore:
                 }
             },
         ]
+        if claim is not None:
+            items.append({"Put": hold_idempotency_key(self._table, row, claim)})
+        balance = _BESIDE.submit(self._balance_seen, row.company_id)
         for attempt in range(_CONFLICT_RETRIES):
             try:
                 # The token makes a resend (botocore's retry after a lost answer, or ours) apply at most once.
@@ -76,20 +100,45 @@ class DynamoCommunicationStore:
                 if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                     raise
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
-                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed" and self._is_stored(row):
+                if claim is not None and reasons[2:3] == ["ConditionalCheckFailed"]:
+                    return self._replay(row.company_id, claim)
+                if reasons[1:2] == ["ConditionalCheckFailed"] and self._is_stored(row):
                     break  # an earlier attempt of this very request landed: its row and its credit stand
-                if reasons and reasons[0] == "ConditionalCheckFailed":
+                if reasons[:1] == ["ConditionalCheckFailed"]:
                     raise InsufficientCredits("No credits left: scheduling a communication costs one credit") from exc
                 if "TransactionConflict" not in reasons:
                     raise
                 if attempt == _CONFLICT_RETRIES - 1:
                     raise Conflict("Too many concurrent requests for this company; retry shortly") from exc
-                # Another create touched the company's credit item at the same moment: try again shortly.
+                # Another create touched the company's credit item (or this key) at the same moment: try again.
                 time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
-        return DynamoCreditLedger(self._table, self._client).balance(row.company_id, consistent=True)
+        credits, last_spent_by = balance.result()
+        return Created(credits_remaining=credits if last_spent_by == row.id else max(0, credits - 1))
 
-    def get(self, company_id: str, row_id: str) -> Communication | None:
-        item = self._client.get_item(TableName=self._table, Key=row_key(company_id, row_id)).get("Item")
+    def _balance_seen(self, company_id: str) -> tuple[int, str | None]:
+        """The company's credits and which row spent last, as an eventually consistent read sees them."""
+        item = self._client.get_item(
+            TableName=self._table, Key=company_key(company_id), ProjectionExpression="credits, last_spent_by"
+        ).get("Item", {})
+        return int(item.get("credits", {}).get("N", "0")), item.get("last_spent_by", {}).get("S")
+
+    def _replay(self, company_id: str, claim: IdempotencyClaim) -> Replayed:
+        held = self._client.get_item(
+            TableName=self._table, Key=idempotency_item_key(company_id, claim.key), ConsistentRead=True
+        ).get("Item")
+        if held is None:  # expired and removed since the write was refused: the client may retry
+            raise Conflict("This Idempotency-Key was released while the request ran; retry it")
+        if held["request_sha256"]["S"] != claim.fingerprint:
+            raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request body")
+        row = self.get(company_id, held["row_id"]["S"], consistent=True)
+        if row is None:
+            raise Conflict("The row this Idempotency-Key created is no longer stored")
+        return Replayed(row=row, credits_remaining=DynamoCreditLedger(self._table, self._client).balance(company_id))
+
+    def get(self, company_id: str, row_id: str, consistent: bool = False) -> Communication | None:
+        item = self._client.get_item(
+            TableName=self._table, Key=row_key(company_id, row_id), ConsistentRead=consistent
+        ).get("Item")
         return item_to_row(item) if item else None
 
     def _is_stored(self, row: Communication) -> bool:

@@ -155,7 +155,13 @@ class DynamoDispatchStore:
                 },
             ]
             if also_create.status is Status.PENDING:
-                items.append({"Update": spend_credit(self._table, also_create.company_id, also_create.created_at)})
+                items.append(
+                    {
+                        "Update": spend_credit(
+                            self._table, also_create.company_id, also_create.created_at, also_create.id
+                        )
+                    }
+                )
             # The new row's id is the token: a resend after a lost answer applies nothing twice.
             self._client.transact_write_items(TransactItems=items, ClientRequestToken=also_create.id)
         except ClientError as exc:

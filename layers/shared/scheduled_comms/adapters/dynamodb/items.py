@@ -6,6 +6,8 @@ Item layout (the storage shape; the domain model never sees these keys):
 * row          ``pk=CO#<company>#<n>``  ``sk=SC#<uuid7>``   the communication; ``n`` = crc32(id) mod
   ``ROW_PARTITIONS``; uuid7 sorts by creation time, so a list merges the partitions newest first
 * API key      ``pk=KEY#<key_id>``  ``sk=#KEY``         company, scopes, sha256 of the secret, revoked_at
+* held key     ``pk=IK#<company>#<sha256 of the Idempotency-Key>``  ``sk=#IK``   the row it created, the
+  request's SHA-256, ``expires_at`` (TTL)
 
 Indexes are chosen for what they cost to write, not only for what they serve:
 
@@ -22,6 +24,7 @@ Indexes are chosen for what they cost to write, not only for what they serve:
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import zlib
 from dataclasses import dataclass
@@ -31,12 +34,13 @@ from typing import Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
-from scheduled_comms.models.domain import TERMINAL, Communication, Status
+from scheduled_comms.models.domain import TERMINAL, Communication, IdempotencyClaim, Status
 from scheduled_comms.models.values import format_instant
 from scheduled_comms.settings import get_settings
 
 COMPANY_SK = "#COMPANY"
 KEY_SK = "#KEY"
+IDEMPOTENCY_SK = "#IK"
 ROW_PREFIX = "SC#"
 # A company's rows are spread over this many partition keys, so a burst of its rows (claimed and finished
 # in the same seconds) stays under DynamoDB's per-partition write limit. Part of every row's key: fixed.
@@ -205,14 +209,42 @@ def condition_failed(exc: ClientError) -> bool:
     return False
 
 
-def spend_credit(table: str, company_id: str, now: datetime) -> dict[str, Any]:
-    """The transaction step that spends one of the company's credits, or cancels the transaction if none is left."""
+def spend_credit(table: str, company_id: str, now: datetime, row_id: str) -> dict[str, Any]:
+    """The transaction step that spends one of the company's credits for ``row_id``, or cancels the
+    transaction if none is left. ``last_spent_by`` lets a read beside the write tell whether it saw it."""
     return {
         "TableName": table,
         "Key": company_key(company_id),
-        "UpdateExpression": "SET credits = credits - :one, updated_at = :now",
+        "UpdateExpression": "SET credits = credits - :one, updated_at = :now, last_spent_by = :row",
         "ConditionExpression": "credits >= :one",
-        "ExpressionAttributeValues": {":one": {"N": "1"}, ":now": {"S": format_instant(now)}},
+        "ExpressionAttributeValues": {
+            ":one": {"N": "1"},
+            ":now": {"S": format_instant(now)},
+            ":row": {"S": row_id},
+        },
+    }
+
+
+def idempotency_item_key(company_id: str, key: str) -> dict[str, Any]:
+    """Where a company's Idempotency-Key is held: its own partition, by the key's SHA-256 (any bytes, any length)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return {"pk": {"S": f"IK#{company_id}#{digest}"}, "sk": {"S": IDEMPOTENCY_SK}}
+
+
+def hold_idempotency_key(table: str, row: Communication, claim: IdempotencyClaim) -> dict[str, Any]:
+    """The transaction step that holds ``claim``'s key for ``row``: refused while the key is held and unexpired."""
+    return {
+        "TableName": table,
+        "Item": {
+            **idempotency_item_key(row.company_id, claim.key),
+            "row_id": {"S": row.id},
+            "request_sha256": {"S": claim.fingerprint},
+            "created_at": {"S": format_instant(row.created_at)},
+            # The table's TTL attribute; until DynamoDB removes it, the condition below ignores an expired key.
+            "expires_at": {"N": str(int(claim.expires_at.timestamp()))},
+        },
+        "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+        "ExpressionAttributeValues": {":now": {"N": str(int(row.created_at.timestamp()))}},
     }
 
 
