@@ -48,6 +48,10 @@ LOCAL_ENVIRONMENT = {
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "DEFAULT_FROM_EMAIL": f"noreply@{SENDER_DOMAIN}",
+    # moto has no send quota: sends are not paced here (the pacing tests build their own buckets).
+    "SES_SENDS_PER_SECOND": "0",
+    "SMS_SENDS_PER_SECOND": "0",
+    "VOICE_CALLS_PER_SECOND": "0",
 }
 
 

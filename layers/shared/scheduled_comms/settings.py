@@ -38,6 +38,10 @@ class Settings(BaseModel):
     tick_reserve_seconds: float = Field(default=20.0, ge=0, validation_alias="TICK_RESERVE_SECONDS")
     claim_page_size: int = Field(default=100, ge=1, le=1000, validation_alias="CLAIM_PAGE_SIZE")
     sender_concurrency: int = Field(default=16, ge=1, le=256, validation_alias="SENDER_CONCURRENCY")
+    # Each provider's send quota (sends a second; 0: not paced). The tick keeps to it instead of being throttled.
+    ses_sends_per_second: float = Field(default=14.0, ge=0, validation_alias="SES_SENDS_PER_SECOND")
+    sms_sends_per_second: float = Field(default=20.0, ge=0, validation_alias="SMS_SENDS_PER_SECOND")
+    voice_calls_per_second: float = Field(default=10.0, ge=0, validation_alias="VOICE_CALLS_PER_SECOND")
     backoff_base_seconds: float = Field(default=60.0, gt=0, validation_alias="BACKOFF_BASE_SECONDS")
     backoff_cap_seconds: float = Field(default=3600.0, gt=0, validation_alias="BACKOFF_CAP_SECONDS")
     event_bus_name: str = Field(default="default", validation_alias="EVENT_BUS_NAME")

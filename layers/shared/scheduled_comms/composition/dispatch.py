@@ -9,6 +9,8 @@ from scheduled_comms.composition.company import vault
 from scheduled_comms.composition.stores import dispatch_store
 from scheduled_comms.composition.voice import endpoint_rules, host_resolver
 from scheduled_comms.logic.dispatch import DispatchConfig, Dispatcher
+from scheduled_comms.logic.pacing import PacedSender, TokenBucket
+from scheduled_comms.models.domain import Channel
 from scheduled_comms.settings import get_settings
 
 
@@ -17,6 +19,19 @@ def dispatch_directory() -> DynamoDirectory:
     """The tick's directory: it reads the same few items for many rows, so it keeps them a while."""
     settings = get_settings()
     return DynamoDirectory(settings.communications_table, cache_seconds=settings.directory_cache_seconds)
+
+
+@component
+def paced_senders() -> PacedSender:
+    """The channels' senders, each paced to its provider's quota (one bucket per tick process)."""
+    settings = get_settings()
+    rates = {
+        Channel.EMAIL: settings.ses_sends_per_second,
+        Channel.SMS: settings.sms_sends_per_second,
+        Channel.VOICE_CALL: settings.voice_calls_per_second,
+    }
+    buckets = {channel: TokenBucket(rate) for channel, rate in rates.items() if rate > 0}
+    return PacedSender(senders(), buckets)
 
 
 @component
@@ -54,4 +69,4 @@ def dispatch_config() -> DispatchConfig:
 def dispatcher() -> Dispatcher:
     """One tick's dispatcher; the tick reads companies' settings afresh, then keeps them a while."""
     dispatch_directory().forget()
-    return Dispatcher(dispatch_store(), senders(), dispatch_directory(), dispatch_config())
+    return Dispatcher(dispatch_store(), paced_senders(), dispatch_directory(), dispatch_config())
