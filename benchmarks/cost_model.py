@@ -383,9 +383,10 @@ def measure_message_costs(stack: Any, meter: Meter, host: Any, create_event: dic
 
 
 def stored_bytes_per_message(meter: Meter, stack: Any, company_id: str) -> float:
-    """What a sent row keeps in storage: the item and its index entries (each with DynamoDB's overhead)."""
+    """What a sent row keeps in storage: its item, its payload item if any, and its index entries (each with
+    DynamoDB's overhead)."""
     from moto.dynamodb.models import dynamodb_backends
-    from scheduled_comms.adapters.dynamodb.items import row_partitions
+    from scheduled_comms.adapters.dynamodb.items import BODY_SUFFIX, row_partitions
 
     table = stack.environment()["COMMUNICATIONS_TABLE"]
     shape = meter.shapes[table]
@@ -403,4 +404,5 @@ def stored_bytes_per_message(meter: Meter, stack: Any, company_id: str) -> float
             entry = index.entry(item, shape.keys)
             if entry is not None:
                 total += item_size(entry) + INDEX_STORAGE_OVERHEAD
-    return total / max(1, len(items))
+    rows = sum(not item["sk"]["S"].endswith(BODY_SUFFIX) for item in items)  # a payload item is its row's
+    return total / max(1, rows)

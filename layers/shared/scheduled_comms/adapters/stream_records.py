@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.base import FailureResponse, SuccessResponse
-from scheduled_comms.adapters.dynamodb.items import ROW_PREFIX, item_to_row
+from scheduled_comms.adapters.dynamodb.items import BODY_SUFFIX, ROW_PREFIX, item_to_row
 from scheduled_comms.logic.transitions import RowChange
 
 
@@ -18,10 +18,15 @@ def row_change(record: dict[str, Any]) -> RowChange | None:
     """
     images = record.get("dynamodb") or {}
     keys = images.get("Keys") or {}
-    if not str(keys.get("sk", {}).get("S", "")).startswith(ROW_PREFIX):
+    sort_key = str(keys.get("sk", {}).get("S", ""))
+    if not sort_key.startswith(ROW_PREFIX) or sort_key.endswith(BODY_SUFFIX):
         return None
     old, new = images.get("OldImage"), images.get("NewImage")
-    return RowChange(old=item_to_row(old) if old else None, new=item_to_row(new) if new else None)
+    # Events carry no payload: a payload kept in its own item is not read.
+    return RowChange(
+        old=item_to_row(old, without_payload=True) if old else None,
+        new=item_to_row(new, without_payload=True) if new else None,
+    )
 
 
 class EarlierRecordFailed(Exception):

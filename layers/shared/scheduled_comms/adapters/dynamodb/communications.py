@@ -14,20 +14,28 @@ from botocore.exceptions import ClientError
 from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.adapters.dynamodb.credits import DynamoCreditLedger
 from scheduled_comms.adapters.dynamodb.items import (
+    BODY_ATTRIBUTE,
+    BODY_SUFFIX,
     FILTER_FIELDS,
     FILTER_INDEXES,
     ROW_PREFIX,
+    body_item,
+    body_key,
     company_key,
     diff_update,
     from_attributes,
+    get_row,
     hold_idempotency_key,
     idempotency_item_key,
+    is_body,
     is_condition_failure,
     item_to_row,
     row_key,
     row_partitions,
     row_to_item,
+    row_with_body,
     spend_credit,
+    with_payload_of,
 )
 from scheduled_comms.errors import Conflict, IdempotencyKeyReused, InsufficientCredits, NotFound, NotPending
 from scheduled_comms.models.domain import (
@@ -90,6 +98,20 @@ class DynamoCommunicationStore:
         ]
         if claim is not None:
             items.append({"Put": hold_idempotency_key(self._table, row, claim)})
+        body = body_item(row, self._shards)
+        if body is not None:
+            # Written once, outside the transaction (which bills its items twice), before the row that names it.
+            self._client.put_item(TableName=self._table, Item=body)
+        try:
+            return self._create(row, items, claim)
+        except (InsufficientCredits, IdempotencyKeyReused, Conflict):
+            if body is not None:
+                self._client.delete_item(TableName=self._table, Key=body_key(row.company_id, row.id))
+            raise
+
+    def _create(
+        self, row: Communication, items: list[dict[str, Any]], claim: IdempotencyClaim | None
+    ) -> Created | Replayed:
         balance = _BESIDE.submit(self._balance_seen, row.company_id)
         for attempt in range(_CONFLICT_RETRIES):
             try:
@@ -101,7 +123,10 @@ class DynamoCommunicationStore:
                     raise
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
                 if claim is not None and reasons[2:3] == ["ConditionalCheckFailed"]:
-                    return self._replay(row.company_id, claim)
+                    replayed = self._replay(row.company_id, claim)
+                    if BODY_ATTRIBUTE in items[1]["Put"]["Item"]:
+                        self._client.delete_item(TableName=self._table, Key=body_key(row.company_id, row.id))
+                    return replayed
                 if reasons[1:2] == ["ConditionalCheckFailed"] and self._is_stored(row):
                     break  # an earlier attempt of this very request landed: its row and its credit stand
                 if reasons[:1] == ["ConditionalCheckFailed"]:
@@ -136,17 +161,14 @@ class DynamoCommunicationStore:
         return Replayed(row=row, credits_remaining=DynamoCreditLedger(self._table, self._client).balance(company_id))
 
     def get(self, company_id: str, row_id: str, consistent: bool = False) -> Communication | None:
-        item = self._client.get_item(
-            TableName=self._table, Key=row_key(company_id, row_id), ConsistentRead=consistent
-        ).get("Item")
-        return item_to_row(item) if item else None
+        return get_row(self._client, self._table, company_id, row_id, consistent)
 
     def _is_stored(self, row: Communication) -> bool:
         """Whether ``row`` itself is in the table (its id is random: another row cannot hold it)."""
         item = self._client.get_item(
             TableName=self._table, Key=row_key(row.company_id, row.id), ConsistentRead=True
         ).get("Item")
-        return item is not None and item_to_row(item).created_at == row.created_at
+        return item is not None and item_to_row(item, without_payload=True).created_at == row.created_at
 
     def list(self, company_id: str, filters: ListFilters, limit: int, after_id: str | None) -> Page:
         """Newest first, with a bounded number of reads: a page may end early, with a cursor, when a filter
@@ -183,7 +205,7 @@ class DynamoCommunicationStore:
             for item in heapq.merge(*sources, key=lambda item: item["sk"]["S"], reverse=True):
                 last_read = item["sk"]["S"].removeprefix(ROW_PREFIX)
                 if all(item.get(field, {}).get("S") == value for field, value in residual.items()):
-                    found.append(item_to_row(item))
+                    found.append(item_to_row(item, without_payload=True))
                     if len(found) == wanted:
                         return Page(items=found[:limit], next_after_id=found[limit - 1].id)
         except _OutOfReads:
@@ -212,6 +234,7 @@ class DynamoCommunicationStore:
         """The rows one query reaches, newest first, a page at a time; the first page is free of ``budget``."""
         request = {**request, "TableName": self._table, "ScanIndexForward": False}
         bound = request["ExpressionAttributeValues"].get(":after")
+        body: dict[str, Any] | None = None
         first = True
         while True:
             if not first:
@@ -221,8 +244,12 @@ class DynamoCommunicationStore:
             items = response.get("Items", [])
             # An index holds keys only: read the rows themselves.
             for item in self._rows_by_key(items) if keys_only else items:
+                if is_body(item):  # it comes just before its row (sort keys descending)
+                    body = item
+                    continue
                 if item["sk"] != bound:
-                    yield item
+                    yield with_payload_of(item, body)
+                body = None
             if "LastEvaluatedKey" not in response:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -238,7 +265,15 @@ class DynamoCommunicationStore:
                 for item in response.get("Responses", {}).get(self._table, []):
                     found[(item["pk"]["S"], item["sk"]["S"])] = item
                 pending = response.get("UnprocessedKeys") or {}
-        return [found[k] for k in ((key["pk"]["S"], key["sk"]["S"]) for key in keys) if k in found]
+        rows = [found[k] for k in ((key["pk"]["S"], key["sk"]["S"]) for key in keys) if k in found]
+        apart = [row for row in rows if BODY_ATTRIBUTE in row]
+        if not apart:
+            return rows
+        bodies = {
+            body["sk"]["S"]: body
+            for body in self._rows_by_key([{"pk": r["pk"], "sk": {"S": r["sk"]["S"] + BODY_SUFFIX}} for r in apart])
+        }
+        return [with_payload_of(row, bodies.get(row["sk"]["S"] + BODY_SUFFIX)) for row in rows]
 
     def update_pending(self, row: Communication, changes: dict[str, Any], now: datetime) -> Communication:
         updated = row.model_copy(update={**changes, "updated_at": now})
@@ -249,7 +284,11 @@ class DynamoCommunicationStore:
         return self._write_if_pending(row, updated)
 
     def _write_if_pending(self, current: Communication, updated: Communication) -> Communication:
-        """Replace the row's changed attributes, on condition that it is still pending."""
+        """Replace the row's changed attributes, on condition that it is still pending (a payload item first,
+        when the payload or the time it is kept for changed)."""
+        body = body_item(updated, self._shards)
+        if body is not None and body != body_item(current, self._shards):
+            self._client.put_item(TableName=self._table, Item=body)
         request = diff_update(self._table, current, updated, self._shards)
         request["ConditionExpression"] = "attribute_exists(pk) AND #status = :expected"
         request["ExpressionAttributeNames"]["#status"] = "status"
@@ -266,4 +305,4 @@ class DynamoCommunicationStore:
                 status = from_attributes(old_item).get("status")
                 raise NotPending(f"Only pending rows can be changed; this one is {status}") from exc
             raise NotFound("No scheduled communication with this id") from exc
-        return item_to_row(response["Attributes"])
+        return row_with_body(response["Attributes"], body)

@@ -15,11 +15,13 @@ from botocore.exceptions import ClientError
 from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.adapters.dynamodb.items import (
     ROW_PREFIX,
+    body_item,
     company_id_of,
     condition_failed,
     diff_update,
     due_shard_key,
-    item_to_row,
+    get_row,
+    read_body,
     row_key,
     row_to_item,
     spend_credit,
@@ -124,7 +126,7 @@ class DynamoDispatchStore:
             if condition_failed(exc):
                 return None
             raise
-        return item_to_row(response["Attributes"])
+        return read_body(self._client, self._table, response["Attributes"])
 
     def transition(
         self, current: Communication, updated: Communication, also_create: Communication | None = None
@@ -144,6 +146,9 @@ class DynamoDispatchStore:
             if also_create is None:
                 self._client.update_item(**request)
                 return True
+            body = body_item(also_create, self._shards)
+            if body is not None:  # written once, before the row that names it
+                self._client.put_item(TableName=self._table, Item=body)
             items: list[dict[str, Any]] = [
                 {"Update": request},
                 {
@@ -174,10 +179,7 @@ class DynamoDispatchStore:
         return True
 
     def get(self, company_id: str, row_id: str) -> Communication | None:
-        item = self._client.get_item(TableName=self._table, Key=row_key(company_id, row_id), ConsistentRead=True).get(
-            "Item"
-        )
-        return item_to_row(item) if item else None
+        return get_row(self._client, self._table, company_id, row_id, consistent=True)
 
     def record_call_outcome(self, row: Communication, outcome: dict[str, Any]) -> bool:
         """Store a call's outcome once, and only on the row that placed ``outcome["call_id"]``."""

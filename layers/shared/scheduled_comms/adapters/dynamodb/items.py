@@ -46,6 +46,14 @@ ROW_PREFIX = "SC#"
 # in the same seconds) stays under DynamoDB's per-partition write limit. Part of every row's key: fixed.
 ROW_PARTITIONS = 8
 PAYLOAD_ATTRIBUTE = "payload_z"
+# A row whose payload lives in its own item (sort key ``SC#<id>#body``) carries the payload's packed size here.
+BODY_ATTRIBUTE = "body_bytes"
+BODY_SUFFIX = "#body"
+BODY_SPARE = timedelta(days=30)
+# A packed payload up to this size stays inside its row: with the row's other attributes (about 450 bytes
+# at most, finished) the item stays within one write unit (1 KB). The rule looks at the payload alone, so
+# a row's layout never changes as the row goes through its life.
+INLINE_PAYLOAD_BYTES = 560
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -152,7 +160,26 @@ def unpack_payload(attribute: dict[str, Any]) -> dict[str, Any]:
 _OMITTED_WHEN_DEFAULT = ("respect_business_hours", "delivery", "source")
 
 
+def body_key(company_id: str, row_id: str) -> dict[str, Any]:
+    """Where a row's payload is kept when it has an item of its own: beside the row, in its partition."""
+    return {"pk": {"S": row_partition(company_id, row_id)}, "sk": {"S": f"{ROW_PREFIX}{row_id}{BODY_SUFFIX}"}}
+
+
+def is_body(item: dict[str, Any]) -> bool:
+    return item["sk"]["S"].endswith(BODY_SUFFIX)
+
+
+def _body_expiry(row: Communication) -> int:
+    """A payload item's TTL: its row's retention after the time it was meant for, and a month to spare for
+    holds and retries (the row's own expiry is kept within it)."""
+    retention = timedelta(days=get_settings().retention_days)
+    return int((row.intended_time + retention + BODY_SPARE).timestamp())
+
+
 def row_to_item(row: Communication, shard_count: int) -> dict[str, Any]:
+    """The row's item. Its payload is inside unless that would take the item past one write unit (1 KB):
+    then the item names the payload's own item (``body_item``), written once, so that the claim and the
+    finish, which rewrite the row, are billed for the row alone."""
     values: dict[str, Any] = {key: value for key, value in row.model_dump(mode="json").items() if value is not None}
     payload = values.pop("payload")
     # The keys carry the company and the id.
@@ -172,11 +199,69 @@ def row_to_item(row: Communication, shard_count: int) -> dict[str, Any]:
         # The table's TTL attribute: a terminal row is deleted once its retention has passed.
         retention = timedelta(days=get_settings().retention_days)
         values["expires_at"] = int((row.updated_at + retention).timestamp())
-    return {**to_attributes(values), PAYLOAD_ATTRIBUTE: {"B": pack_payload(payload)}}
+    item = to_attributes(values)
+    packed = pack_payload(payload)
+    if len(packed) <= INLINE_PAYLOAD_BYTES:
+        item[PAYLOAD_ATTRIBUTE] = {"B": packed}
+        return item
+    item[BODY_ATTRIBUTE] = {"N": str(len(packed))}
+    if "expires_at" in item:  # a row never outlives its payload
+        item["expires_at"] = {"N": str(min(int(item["expires_at"]["N"]), _body_expiry(row)))}
+    return item
+
+
+def body_item(row: Communication, shard_count: int) -> dict[str, Any] | None:
+    """The payload's own item, when ``row_to_item`` keeps it apart (None when the payload is inside the row)."""
+    if BODY_ATTRIBUTE not in row_to_item(row, shard_count):
+        return None
+    return {
+        **body_key(row.company_id, row.id),
+        PAYLOAD_ATTRIBUTE: {"B": pack_payload(row.payload)},
+        "expires_at": {"N": str(_body_expiry(row))},
+    }
+
+
+def with_payload_of(item: dict[str, Any], body: dict[str, Any] | None) -> dict[str, Any]:
+    """A row item with the payload of its payload item ``body`` in it, as if it had been stored inside."""
+    if body is None or body["sk"]["S"] != item["sk"]["S"] + BODY_SUFFIX:
+        return item
+    return {**item, PAYLOAD_ATTRIBUTE: body[PAYLOAD_ATTRIBUTE]}
+
+
+def row_with_body(item: dict[str, Any], body: dict[str, Any] | None) -> Communication:
+    """The row of ``item``, with the payload of its payload item ``body`` when it has one. A payload item
+    gone (its TTL outlived only by a row held a month past its time) leaves the row with an empty payload."""
+    return item_to_row(with_payload_of(item, body), without_payload=True)
+
+
+def get_row(client: Any, table: str, company_id: str, row_id: str, consistent: bool) -> Communication | None:
+    """A row and its payload item in one query (they share a partition and a sort-key prefix)."""
+    items = client.query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
+        ExpressionAttributeValues={
+            ":pk": row_key(company_id, row_id)["pk"],
+            ":sk": {"S": f"{ROW_PREFIX}{row_id}"},
+        },
+        ConsistentRead=consistent,
+    ).get("Items", [])
+    rows = [item for item in items if item["sk"]["S"] == f"{ROW_PREFIX}{row_id}"]
+    bodies = [item for item in items if is_body(item)]
+    return row_with_body(rows[0], bodies[0] if bodies else None) if rows else None
+
+
+def read_body(client: Any, table: str, item: dict[str, Any]) -> Communication:
+    """The row of ``item`` (say, a claim's answer), reading its payload item when it has one."""
+    if BODY_ATTRIBUTE not in item:
+        return item_to_row(item)
+    row_id = item["sk"]["S"].removeprefix(ROW_PREFIX)
+    body = client.get_item(TableName=table, Key=body_key(company_id_of(item), row_id), ConsistentRead=True)
+    return row_with_body(item, body.get("Item"))
 
 
 _STORAGE_ONLY = {
     PAYLOAD_ATTRIBUTE,
+    BODY_ATTRIBUTE,
     "pk",
     "sk",
     "due_shard",
@@ -185,10 +270,20 @@ _STORAGE_ONLY = {
 }
 
 
-def item_to_row(item: dict[str, Any]) -> Communication:
+class PayloadNotRead(Exception):
+    """A row item whose payload lives in its own item was decoded without it."""
+
+
+def item_to_row(item: dict[str, Any], without_payload: bool = False) -> Communication:
+    """The row an item holds. A payload kept apart must have been read (``with_body``) unless the caller
+    needs none (``without_payload``: the row comes with an empty payload)."""
     values = from_attributes({k: v for k, v in item.items() if k not in _STORAGE_ONLY})
     if PAYLOAD_ATTRIBUTE in item:  # items written before payloads were packed hold a plain map
         values["payload"] = unpack_payload(item[PAYLOAD_ATTRIBUTE])
+    elif BODY_ATTRIBUTE in item:
+        if not without_payload:
+            raise PayloadNotRead(f"row {item['sk']['S']} was read without its payload item")
+        values["payload"] = {}
     values["company_id"] = company_id_of(item)
     values["id"] = item["sk"]["S"].removeprefix(ROW_PREFIX)
     return Communication.model_validate(values)
