@@ -61,7 +61,7 @@ class RequestCounter:
         condition = params.get("ConditionExpression", "")
         if name == "UpdateItem" and "scheduled_for <= :now" in condition:
             self.counts["claim"] += 1
-        elif name in ("UpdateItem", "TransactWriteItems") and ":fence" in json.dumps(params):
+        elif name in ("UpdateItem", "TransactWriteItems") and ":fence" in json.dumps(params, default=repr):
             self.counts["finalize"] += 1
         elif name == "Query":
             self.counts["query"] += 1
