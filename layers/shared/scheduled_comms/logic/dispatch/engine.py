@@ -12,45 +12,33 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from itertools import zip_longest
-from typing import Any, Literal
+from typing import Any, NamedTuple
 
 from scheduled_comms.errors import InsufficientCredits
-from scheduled_comms.logic.business_hours import next_window_start
-from scheduled_comms.models.business_hours import BusinessHours
-from scheduled_comms.models.domain import (
-    Channel,
-    Communication,
-    Delivery,
-    DueRow,
-    SendResult,
-    Source,
-    Status,
+from scheduled_comms.logic.dispatch.cadence import NO_CREDIT_REASON, cadence_decision, cadence_marks, next_cadence_row
+from scheduled_comms.logic.dispatch.policy import (
+    OUTCOME_UNKNOWN,
+    Fail,
+    Hold,
+    Send,
+    Skip,
+    backoff_delay,
+    decide,
+    marks_send_start,
 )
-from scheduled_comms.models.values import new_id
-from scheduled_comms.observability import logger, metrics
+from scheduled_comms.logic.dispatch.report import UNCLAIMED, RowOutcome, TickReport
+from scheduled_comms.models.domain import Channel, Communication, DueRow, SendResult, Status
+from scheduled_comms.observability import logger
 from scheduled_comms.ports import BusinessHoursSource, DispatchStore, Sender
 
-NO_CREDIT_REASON = "no credits left to queue this follow-up call"
-# The cadence stops once the contact has spoken for this long on a call.
-CONVERSATION_SECONDS = 10
-# A follow-up call waits (held, not an attempt) while the previous call may still be going on.
-OUTCOME_WAIT = timedelta(minutes=30)
-OUTCOME_RECHECK = timedelta(minutes=2)
 # After a send, recording its outcome is retried this many times (with a short pause) before giving up:
 # an at_least_once row the provider accepted but the table never heard of is sent again by whoever takes it over.
 RECORD_ATTEMPTS = 3
 RECORD_PAUSE_SECONDS = 0.2
-# An at_most_once row whose send started but whose outcome was never recorded ends failed with this error.
-OUTCOME_UNKNOWN = "outcome_unknown"
-
-
-def was_conversation(outcome: dict[str, Any] | None) -> bool:
-    """The provider's outcome shows the contact answered and spoke for ten seconds or more."""
-    return bool(outcome and outcome.get("answered") and outcome.get("talk_seconds", 0) >= CONVERSATION_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -68,130 +56,9 @@ class DispatchConfig:
     read_ahead_seconds: float = 5
 
 
-COUNTED_OUTCOMES = (
-    "dispatched", "retried", "failed", "skipped", "held", "lost_races", "store_errors", "taken_over", "fenced_out"
-)  # fmt: skip
-
-
-@dataclass
-class TickReport:
-    claimed: int = 0
-    dispatched: int = 0
-    retried: int = 0
-    failed: int = 0
-    skipped: int = 0
-    held: int = 0
-    lost_races: int = 0
-    store_errors: int = 0
-    taken_over: int = 0
-    fenced_out: int = 0
-    passes: int = 0
-    lateness_seconds: list[float] = field(default_factory=list)
-
-    def record_metrics(self) -> None:
-        """One value per outcome and lateness percentiles per tick (not one EMF value per row)."""
-        for name in COUNTED_OUTCOMES:
-            count = getattr(self, name)
-            if count:
-                metrics.add_metric(name=f"Rows{name.title().replace('_', '')}", unit="Count", value=count)
-        if self.lateness_seconds:
-            ordered = sorted(self.lateness_seconds)
-            for label, fraction in (("P50", 0.5), ("P99", 0.99), ("Max", 1.0)):
-                value = ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-                metrics.add_metric(name=f"DispatchLateness{label}Seconds", unit="Seconds", value=max(0.0, value))
-
-    def summary(self) -> dict[str, Any]:
-        data = asdict(self)
-        lateness = sorted(data.pop("lateness_seconds"))
-        data["max_lateness_seconds"] = round(lateness[-1], 3) if lateness else None
-        return data
-
-
-Decision = tuple[Literal["send", "hold", "skip", "fail"], Any]
-Outcome = tuple[str, Communication | None, float | None]  # (report label, row as written, lateness if sent)
-UNCLAIMED = ("lost", "store_errors")  # outcome labels of a claim this tick did not win
-
-
-def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
-    """Exponential backoff with equal jitter: half the ceiling, plus up to half again at random."""
-    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
-
-
-def expiry_of(row: Communication) -> datetime | None:
-    minutes = (row.cancel_policy or {}).get("expire_after_minutes")
-    return row.intended_time + timedelta(minutes=minutes) if minutes else None
-
-
-def marks_send_start(row: Communication) -> bool:
-    """Whether the tick records that a row's send started before sending it (at_most_once email and SMS).
-
-    Voice calls carry the provider's idempotency key instead: a resend never places a second call.
-    """
-    return row.delivery is Delivery.AT_MOST_ONCE and row.channel is not Channel.VOICE_CALL
-
-
-def decide(row: Communication, now: datetime, hours: BusinessHours | None) -> Decision:
-    """What to do with a freshly claimed row at ``now``."""
-    if row.send_started_attempt is not None and marks_send_start(row):
-        return "fail", OUTCOME_UNKNOWN  # a tick died between starting the send and recording its outcome
-    if row.attempt_count > row.max_attempts:
-        return "fail", row.last_error or f"no attempts left ({row.max_attempts} allowed)"
-    deadline = expiry_of(row)
-    if deadline is not None and now > deadline:
-        return "skip", f"expired: not sendable within {row.cancel_policy['expire_after_minutes']} minutes of its time"  # type: ignore[index]
-    if row.respect_business_hours and hours is not None:
-        opens = next_window_start(now, hours, row.timezone)
-        if opens is None:
-            return "skip", "business hours never open for this row's timezone"
-        if opens > now:
-            if deadline is not None and opens > deadline:
-                return "skip", "expired: business hours open only after its expire_after_minutes"
-            return "hold", opens
-    return "send", None
-
-
-def next_cadence_row(row: Communication, now: datetime) -> Communication | None:
-    """The next call of a voice cadence, queued ``follow_up_delays[k-1]`` hours after call k went out."""
-    follow_ups = row.payload.get("follow_ups") if row.channel is Channel.VOICE_CALL else None
-    attempt = row.cadence_attempt or 1
-    if not follow_ups or attempt >= follow_ups["max_attempts"]:
-        return None
-    payload = {
-        "voice_agent_outbound_config_id": follow_ups["voice_agent_outbound_config_id"],
-        "to_number": follow_ups["to_number"],
-        "follow_ups": follow_ups,
-    }
-    variables = follow_ups.get("dynamic_variables") or row.payload.get("dynamic_variables")
-    if variables:
-        payload["dynamic_variables"] = variables
-    if row.payload.get("metadata"):
-        payload["metadata"] = row.payload["metadata"]
-    respect = follow_ups.get("respect_business_hours")
-    return Communication(
-        id=new_id(now),
-        company_id=row.company_id,
-        channel=Channel.VOICE_CALL,
-        status=Status.PENDING,
-        scheduled_for=now + timedelta(hours=follow_ups["follow_up_delays"][attempt - 1]),
-        timezone=row.timezone,
-        respect_business_hours=row.respect_business_hours if respect is None else respect,
-        payload=payload,
-        contact_id=follow_ups.get("contact_id") or row.contact_id,
-        customer_id=follow_ups.get("customer_id") or row.customer_id,
-        deal_id=follow_ups.get("deal_id") or row.deal_id,
-        related_entity_type=row.related_entity_type,
-        related_entity_id=row.related_entity_id,
-        cancel_policy=row.cancel_policy,
-        max_attempts=row.max_attempts,
-        source=Source.CADENCE,
-        delivery=row.delivery,
-        created_at=now,
-        updated_at=now,
-        cadence_id=row.cadence_id or row.id,
-        cadence_attempt=attempt + 1,
-        cadence_previous_id=row.id,
-    )
+class RowResult(NamedTuple):
+    outcome: RowOutcome
+    lateness: float | None = None  # for a row sent: its send's time against when it was due
 
 
 class Dispatcher:
@@ -276,7 +143,7 @@ class Dispatcher:
         """
         window = self._config.concurrency
         keys = iter(due)
-        in_flight: set[Future[Outcome]] = set()
+        in_flight: set[Future[RowResult]] = set()
         latest: deque[bool] = deque(maxlen=window)  # whether each of the latest claims was lost
         progressed = False
         while True:
@@ -289,10 +156,10 @@ class Dispatcher:
             if not in_flight:
                 return progressed
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-            outcomes = [future.result() for future in done]
-            self._count(report, outcomes)
-            for label, _, _ in outcomes:
-                latest.append(label in UNCLAIMED)
+            for future in done:
+                outcome, lateness = future.result()
+                report.count(outcome, lateness)
+                latest.append(outcome in UNCLAIMED)
                 progressed = progressed or not latest[-1]
 
     def _read_shards(
@@ -308,22 +175,8 @@ class Dispatcher:
                 return None
 
         found = list(pool.map(read, shards))
-        report.store_errors += sum(keys is None for keys in found)
+        report.counts[RowOutcome.STORE_ERROR] += sum(keys is None for keys in found)
         return [keys or [] for keys in found]
-
-    def _count(self, report: TickReport, outcomes: list[Outcome]) -> None:
-        """Count outcomes in the report (their transitions are published from the table's stream)."""
-        for label, _, lateness in outcomes:
-            if label == "lost":
-                report.lost_races += 1
-                continue
-            if label == "store_errors":
-                report.store_errors += 1
-                continue
-            report.claimed += 1
-            setattr(report, label, getattr(report, label) + 1)
-            if lateness is not None:
-                report.lateness_seconds.append(lateness)
 
     def _clock(self) -> datetime:
         """The tick's time now (a pass's ``now`` is when the pass began, not when one of its rows was sent)."""
@@ -333,7 +186,7 @@ class Dispatcher:
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self._config.lease_seconds)
 
-    def _claim(self, key: DueRow) -> Outcome:
+    def _claim(self, key: DueRow) -> RowResult:
         """Claim and dispatch one row, at its due instant if it was read ahead of it."""
         wait_seconds = (key.due_at - self._clock()).total_seconds()
         if wait_seconds > 0:
@@ -345,114 +198,106 @@ class Dispatcher:
             row = self._store.claim(key, now, self._lease(now))
         except Exception as exc:  # unclaimed stays due; a claim that landed unseen is taken over after its lease
             logger.warning("claim not made", extra={"error_type": type(exc).__name__})
-            return "store_errors", None, None
+            return RowResult(RowOutcome.STORE_ERROR)
         if row is None:
-            return "lost", None, None
+            return RowResult(RowOutcome.LOST)
         return self._dispatch(row, now)
 
-    def _take_over(self, key: DueRow, now: datetime) -> Outcome:
+    def _take_over(self, key: DueRow, now: datetime) -> RowResult:
         try:
             row = self._store.take_over(key, now, self._lease(now))
         except Exception as exc:
             logger.warning("takeover not made", extra={"error_type": type(exc).__name__})
-            return "store_errors", None, None
+            return RowResult(RowOutcome.STORE_ERROR)
         if row is None:
-            return "lost", None, None
+            return RowResult(RowOutcome.LOST)
         logger.warning("lease expired; taking the row over", extra={"communication_id": row.id})
-        label, updated, lateness = self._dispatch(row, now)
-        return ("taken_over" if label == "dispatched" else label), updated, lateness
+        outcome, lateness = self._dispatch(row, now)
+        return RowResult(RowOutcome.TAKEN_OVER if outcome is RowOutcome.DISPATCHED else outcome, lateness)
 
-    def _dispatch(self, row: Communication, now: datetime) -> Outcome:
+    def _dispatch(self, row: Communication, now: datetime) -> RowResult:
         try:
             return self._dispatch_claimed(row, now)
         except Exception as exc:  # one row's trouble must not end the tick for the others
             logger.exception("dispatch failed", extra={"communication_id": row.id, "error_type": type(exc).__name__})
-            updated, _, label = self._after_send(row, SendResult.retry(f"internal error: {type(exc).__name__}"), now)
+            updated, _, outcome = self._after_send(row, SendResult.retry(f"internal error: {type(exc).__name__}"), now)
             # A send may have started (an outcome_unknown failure may be what did not get written): keep its mark.
             updated = updated.model_copy(update={"send_started_attempt": row.send_started_attempt})
             try:
                 if self._store.transition(row, updated):
-                    return label, updated, None
+                    return RowResult(outcome)
             except Exception:
                 logger.exception("could not release the row; its lease will expire", extra={"communication_id": row.id})
-            return "fenced_out", None, None
+            return RowResult(RowOutcome.FENCED_OUT)
 
-    def _cadence_decision(self, row: Communication, now: datetime) -> Decision | None:
-        """Stop a cadence the contact already answered; wait while the previous call may be going on."""
-        if not row.cadence_previous_id:
-            return None
-        previous = self._store.get(row.company_id, row.cadence_previous_id)
-        if previous is None:
-            return None
-        if was_conversation(previous.call_outcome):
-            talk = (previous.call_outcome or {}).get("talk_seconds", 0)
-            return "skip", f"cadence stopped: the contact spoke for {talk:g}s on call {previous.cadence_attempt or 1}"
-        if previous.call_outcome is None and previous.dispatched_at and now - previous.dispatched_at < OUTCOME_WAIT:
-            return "hold", now + OUTCOME_RECHECK
-        return None
-
-    def _dispatch_claimed(self, row: Communication, now: datetime) -> Outcome:
+    def _dispatch_claimed(self, row: Communication, now: datetime) -> RowResult:
         hours = self._hours.business_hours(row.company_id) if row.respect_business_hours else None
-        action, detail = decide(row, now, hours)
-        if action == "send":
-            action, detail = self._cadence_decision(row, now) or (action, detail)
+        decision = decide(row, now, hours)
+        if isinstance(decision, Send) and row.cadence_previous_id:
+            previous = self._store.get(row.company_id, row.cadence_previous_id)
+            decision = cadence_decision(previous, now) or decision
         follow_up = None
         sent_at: datetime | None = None
-        if action == "hold":
-            updated = self._release(
-                row,
-                now,
-                status=Status.PENDING,
-                scheduled_for=detail,
-                original_scheduled_for=row.intended_time,
-                attempt_count=row.attempt_count - 1,
-            )
-            label = "held"
-        elif action == "skip":
-            updated = self._release(
-                row, now, status=Status.SKIPPED, skip_reason=detail, attempt_count=row.attempt_count - 1
-            )
-            label = "skipped"
-        elif action == "fail":
-            updated = self._release(
-                row,
-                now,
-                status=Status.FAILED,
-                last_error=detail,
-                # An unknown outcome was the previous holder's attempt; this claim made none.
-                attempt_count=row.attempt_count - 1
-                if detail == OUTCOME_UNKNOWN
-                else min(row.attempt_count, row.max_attempts),
-            )
-            label = "failed"
-        else:
-            if marks_send_start(row):
-                started = row.model_copy(update={"send_started_attempt": row.attempt_count, "updated_at": now})
+        match decision:
+            case Hold(until):
+                updated = self._release(
+                    row,
+                    now,
+                    status=Status.PENDING,
+                    scheduled_for=until,
+                    original_scheduled_for=row.intended_time,
+                    attempt_count=row.attempt_count - 1,
+                )
+                outcome = RowOutcome.HELD
+            case Skip(reason):
+                updated = self._release(
+                    row, now, status=Status.SKIPPED, skip_reason=reason, attempt_count=row.attempt_count - 1
+                )
+                outcome = RowOutcome.SKIPPED
+            case Fail(error):
+                updated = self._release(
+                    row,
+                    now,
+                    status=Status.FAILED,
+                    last_error=error,
+                    # An unknown outcome was the previous holder's attempt; this claim made none.
+                    attempt_count=row.attempt_count - 1
+                    if error == OUTCOME_UNKNOWN
+                    else min(row.attempt_count, row.max_attempts),
+                )
+                outcome = RowOutcome.FAILED
+            case Send():
+                if marks_send_start(row):
+                    started = row.model_copy(update={"send_started_attempt": row.attempt_count, "updated_at": now})
+                    try:
+                        if not self._store.transition(row, started):
+                            return RowResult(RowOutcome.FENCED_OUT)
+                    except Exception as exc:
+                        return self._release_unsent(started, now, exc)
+                    row = started
                 try:
-                    if not self._store.transition(row, started):
-                        return "fenced_out", None, None
-                except Exception as exc:
-                    return self._release_unsent(started, now, exc)
-                row = started
-            try:
-                result = self._sender.send(row)
-                sent_at = self._clock()
-            except Exception:
-                if row.send_started_attempt is None:
-                    raise
-                # The provider may have taken the message before the error: sending again could duplicate it.
-                logger.exception("send ended in an error; its outcome is unknown", extra={"communication_id": row.id})
-                result = SendResult.fail(OUTCOME_UNKNOWN)
-            updated, follow_up, label = self._after_send(row, result, now)
+                    result = self._sender.send(row)
+                    sent_at = self._clock()
+                except Exception:
+                    if row.send_started_attempt is None:
+                        raise
+                    # The provider may have taken the message before the error: sending again could duplicate it.
+                    logger.exception(
+                        "send ended in an error; its outcome is unknown", extra={"communication_id": row.id}
+                    )
+                    result = SendResult.fail(OUTCOME_UNKNOWN)
+                updated, follow_up, outcome = self._after_send(row, result, now)
         if not self._record(row, updated, follow_up):
-            return "fenced_out", None, None
+            return RowResult(RowOutcome.FENCED_OUT)
         # Lateness is the send's time against when the row was due: what a recipient sees.
-        lateness = (sent_at - row.scheduled_for).total_seconds() if label == "dispatched" and sent_at else None
+        lateness = (
+            (sent_at - row.scheduled_for).total_seconds() if outcome is RowOutcome.DISPATCHED and sent_at else None
+        )
         logger.info(
-            "row dispatched" if label == "dispatched" else f"row {label}",
+            f"row {outcome}",
             extra={"communication_id": row.id, "channel": row.channel.value, "attempt": row.attempt_count},
         )
-        return label, updated, lateness
+        return RowResult(outcome, lateness)
 
     def _record(self, row: Communication, updated: Communication, follow_up: Communication | None) -> bool:
         """The fenced transition, retried when the table errs: after a send, giving up means sending again.
@@ -477,7 +322,7 @@ class Dispatcher:
                 self._sleep(RECORD_PAUSE_SECONDS * attempt)
                 attempt += 1
 
-    def _release_unsent(self, started: Communication, now: datetime, exc: Exception) -> Outcome:
+    def _release_unsent(self, started: Communication, now: datetime, exc: Exception) -> RowResult:
         """The send-started mark did not get written (as far as we know): do not send; retry later.
 
         The release is written against the marked row, so a mark that landed unseen is removed with it.
@@ -486,13 +331,13 @@ class Dispatcher:
             "send start not recorded; not sending",
             extra={"communication_id": started.id, "error_type": type(exc).__name__},
         )
-        updated, _, label = self._after_send(started, SendResult.retry(f"internal error: {type(exc).__name__}"), now)
+        updated, _, outcome = self._after_send(started, SendResult.retry(f"internal error: {type(exc).__name__}"), now)
         try:
             if self._store.transition(started, updated):
-                return label, updated, None
+                return RowResult(outcome)
         except Exception:
             logger.exception("could not release the row; its lease will expire", extra={"communication_id": started.id})
-        return "fenced_out", None, None
+        return RowResult(RowOutcome.FENCED_OUT)
 
     @staticmethod
     def _release(row: Communication, now: datetime, **changes: Any) -> Communication:
@@ -500,16 +345,9 @@ class Dispatcher:
 
     def _after_send(
         self, row: Communication, result: SendResult, now: datetime
-    ) -> tuple[Communication, Communication | None, str]:
+    ) -> tuple[Communication, Communication | None, RowOutcome]:
         if result.outcome == "sent":
             follow_up = next_cadence_row(row, now)
-            cadence = {}
-            if row.channel is Channel.VOICE_CALL and row.payload.get("follow_ups"):
-                cadence = {
-                    "cadence_id": row.cadence_id or row.id,
-                    "cadence_attempt": row.cadence_attempt or 1,
-                    "cadence_next_id": follow_up.id if follow_up else None,
-                }
             updated = self._release(
                 row,
                 now,
@@ -518,9 +356,9 @@ class Dispatcher:
                 dispatched_external_id=result.external_id,
                 resend_of_attempt=None,
                 send_started_attempt=None,
-                **cadence,
+                **cadence_marks(row, follow_up),
             )
-            return updated, follow_up, "dispatched"
+            return updated, follow_up, RowOutcome.DISPATCHED
         if result.outcome == "retry" and row.attempt_count < row.max_attempts:
             delay = backoff_delay(
                 row.attempt_count, self._config.backoff_base_seconds, self._config.backoff_cap_seconds, self._rng
@@ -538,8 +376,8 @@ class Dispatcher:
                 else None,
                 send_started_attempt=None,  # the outcome is recorded: the next claim sends again
             )
-            return updated, None, "retried"
+            return updated, None, RowOutcome.RETRIED
         updated = self._release(
             row, now, status=Status.FAILED, last_error=result.error, resend_of_attempt=None, send_started_attempt=None
         )
-        return updated, None, "failed"
+        return updated, None, RowOutcome.FAILED
