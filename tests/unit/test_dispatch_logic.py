@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scheduled_comms.logic.dispatch.cadence import next_cadence_row
 from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
 from scheduled_comms.logic.dispatch.policy import OUTCOME_UNKNOWN, Fail, Hold, Send, Skip, backoff_delay, decide
-from scheduled_comms.logic.dispatch.report import RowOutcome
+from scheduled_comms.logic.dispatch.report import RowOutcome, TickReport
 from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.models.domain import Channel, Communication, Delivery, DueRow, SendResult, Source, Status
 
@@ -72,6 +72,19 @@ def test_decide_ignores_the_send_mark_of_rows_it_does_not_apply_to():
     assert decide(make_row(send_started_attempt=1, attempt_count=2), T0, None) == Send()
     voice = make_row(channel=Channel.VOICE_CALL, delivery=Delivery.AT_MOST_ONCE, send_started_attempt=1)
     assert decide(voice, T0, None) == Send()
+
+
+def test_the_report_counts_claims_apart_from_races_and_store_errors_under_the_tick_s_names():
+    report = TickReport()
+    for outcome in (RowOutcome.DISPATCHED, RowOutcome.TAKEN_OVER, RowOutcome.LOST, RowOutcome.STORE_ERROR):
+        report.count(outcome, 2.0 if outcome is RowOutcome.DISPATCHED else None)
+
+    assert report.summary() == {
+        "claimed": 2,
+        **dict.fromkeys(["dispatched", "taken_over", "lost_races", "store_errors"], 1),
+        **dict.fromkeys(["retried", "failed", "skipped", "held", "fenced_out", "passes"], 0),
+        "max_lateness_seconds": 2.0,
+    }
 
 
 @given(attempt=st.integers(1, 30), seed=st.integers(0, 2**32))

@@ -1,8 +1,5 @@
 """Voice cadences: the follow-up call queued after each call, and when the cadence stops or waits.
-
-Shared by the tick (which queues and sends the calls) and the call-outcome webhook (which stops a
-cadence as soon as the contact has spoken).
-"""
+Shared by the tick (which queues and sends the calls) and the call-outcome webhook (which stops it)."""
 
 from __future__ import annotations
 
@@ -22,8 +19,7 @@ OUTCOME_RECHECK = timedelta(minutes=2)
 
 
 def stop_reason(outcome: dict[str, Any] | None, call_attempt: int | None) -> str | None:
-    """Why the cadence stops after call ``call_attempt`` given its outcome (the contact answered and spoke
-    for ten seconds or more), or None if it goes on."""
+    """Why a cadence stops after call ``call_attempt`` (its contact answered and spoke), or None: it goes on."""
     if not outcome or not outcome.get("answered") or outcome.get("talk_seconds", 0) < CONVERSATION_SECONDS:
         return None
     return f"cadence stopped: the contact spoke for {outcome['talk_seconds']:g}s on call {call_attempt or 1}"

@@ -192,25 +192,17 @@ class Dispatcher:
         if wait_seconds > 0:
             self._sleep(wait_seconds)
         now = self._clock()
-        if key.lease_expired:
-            return self._take_over(key, now)
+        claim = self._store.take_over if key.lease_expired else self._store.claim
         try:
-            row = self._store.claim(key, now, self._lease(now))
+            row = claim(key, now, self._lease(now))
         except Exception as exc:  # unclaimed stays due; a claim that landed unseen is taken over after its lease
-            logger.warning("claim not made", extra={"error_type": type(exc).__name__})
+            message = "takeover not made" if key.lease_expired else "claim not made"
+            logger.warning(message, extra={"error_type": type(exc).__name__})
             return RowResult(RowOutcome.STORE_ERROR)
         if row is None:
             return RowResult(RowOutcome.LOST)
-        return self._dispatch(row, now)
-
-    def _take_over(self, key: DueRow, now: datetime) -> RowResult:
-        try:
-            row = self._store.take_over(key, now, self._lease(now))
-        except Exception as exc:
-            logger.warning("takeover not made", extra={"error_type": type(exc).__name__})
-            return RowResult(RowOutcome.STORE_ERROR)
-        if row is None:
-            return RowResult(RowOutcome.LOST)
+        if not key.lease_expired:
+            return self._dispatch(row, now)
         logger.warning("lease expired; taking the row over", extra={"communication_id": row.id})
         outcome, lateness = self._dispatch(row, now)
         return RowResult(RowOutcome.TAKEN_OVER if outcome is RowOutcome.DISPATCHED else outcome, lateness)
@@ -220,15 +212,8 @@ class Dispatcher:
             return self._dispatch_claimed(row, now)
         except Exception as exc:  # one row's trouble must not end the tick for the others
             logger.exception("dispatch failed", extra={"communication_id": row.id, "error_type": type(exc).__name__})
-            updated, _, outcome = self._after_send(row, SendResult.retry(f"internal error: {type(exc).__name__}"), now)
             # A send may have started (an outcome_unknown failure may be what did not get written): keep its mark.
-            updated = updated.model_copy(update={"send_started_attempt": row.send_started_attempt})
-            try:
-                if self._store.transition(row, updated):
-                    return RowResult(outcome)
-            except Exception:
-                logger.exception("could not release the row; its lease will expire", extra={"communication_id": row.id})
-            return RowResult(RowOutcome.FENCED_OUT)
+            return self._release_after_error(row, now, exc, send_started_attempt=row.send_started_attempt)
 
     def _dispatch_claimed(self, row: Communication, now: datetime) -> RowResult:
         hours = self._hours.business_hours(row.company_id) if row.respect_business_hours else None
@@ -272,8 +257,13 @@ class Dispatcher:
                     try:
                         if not self._store.transition(row, started):
                             return RowResult(RowOutcome.FENCED_OUT)
-                    except Exception as exc:
-                        return self._release_unsent(started, now, exc)
+                    except Exception as exc:  # as far as we know the mark is not written: do not send
+                        logger.warning(
+                            "send start not recorded; not sending",
+                            extra={"communication_id": row.id, "error_type": type(exc).__name__},
+                        )
+                        # Released against the marked row, so a mark that landed unseen is removed with it.
+                        return self._release_after_error(started, now, exc, send_started_attempt=None)
                     row = started
                 try:
                     result = self._sender.send(row)
@@ -322,21 +312,16 @@ class Dispatcher:
                 self._sleep(RECORD_PAUSE_SECONDS * attempt)
                 attempt += 1
 
-    def _release_unsent(self, started: Communication, now: datetime, exc: Exception) -> RowResult:
-        """The send-started mark did not get written (as far as we know): do not send; retry later.
-
-        The release is written against the marked row, so a mark that landed unseen is removed with it.
-        """
-        logger.warning(
-            "send start not recorded; not sending",
-            extra={"communication_id": started.id, "error_type": type(exc).__name__},
-        )
-        updated, _, outcome = self._after_send(started, SendResult.retry(f"internal error: {type(exc).__name__}"), now)
+    def _release_after_error(
+        self, row: Communication, now: datetime, exc: Exception, send_started_attempt: int | None
+    ) -> RowResult:
+        """Put back for a retry (or fail, on its last attempt) a row whose dispatch ended in ``exc``."""
+        updated, _, outcome = self._after_send(row, SendResult.retry(f"internal error: {type(exc).__name__}"), now)
         try:
-            if self._store.transition(started, updated):
+            if self._store.transition(row, updated.model_copy(update={"send_started_attempt": send_started_attempt})):
                 return RowResult(outcome)
         except Exception:
-            logger.exception("could not release the row; its lease will expire", extra={"communication_id": started.id})
+            logger.exception("could not release the row; its lease will expire", extra={"communication_id": row.id})
         return RowResult(RowOutcome.FENCED_OUT)
 
     @staticmethod

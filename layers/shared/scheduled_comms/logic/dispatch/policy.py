@@ -21,9 +21,7 @@ class Send:
 
 @dataclass(frozen=True)
 class Hold:
-    """Put the row back as pending until ``until``; this claim does not count as an attempt."""
-
-    until: datetime
+    until: datetime  # pending again until then; this claim does not count as an attempt
 
 
 @dataclass(frozen=True)

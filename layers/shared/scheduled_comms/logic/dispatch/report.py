@@ -45,9 +45,8 @@ class TickReport:
     def record_metrics(self) -> None:
         """One value per outcome and lateness percentiles per tick (not one EMF value per row)."""
         for outcome in RowOutcome:
-            if self.counts[outcome]:
-                name = f"Rows{outcome.title().replace('_', '')}"
-                metrics.add_metric(name=name, unit="Count", value=self.counts[outcome])
+            if count := self.counts[outcome]:
+                metrics.add_metric(name=f"Rows{outcome.title().replace('_', '')}", unit="Count", value=count)
         if self.lateness_seconds:
             ordered = sorted(self.lateness_seconds)
             for label, fraction in (("P50", 0.5), ("P99", 0.99), ("Max", 1.0)):
