@@ -312,6 +312,7 @@ def measure_message_costs(stack: Any, meter: Meter, host: Any, create_event: dic
     from scheduled_comms import composition
     from scheduled_comms.adapters.aws import client
     from scheduled_comms.logic.auth import ALL_SCOPES
+    from scheduled_comms.logic.dispatch.report import RowOutcome
     from scheduled_comms.models.domain import now_utc
     from scheduled_comms_cli.streams import StreamPump
 
@@ -358,7 +359,7 @@ def measure_message_costs(stack: Any, meter: Meter, host: Any, create_event: dic
         started = time.perf_counter()
         pump.drain()
         lambda_seconds += (time.perf_counter() - started) * publisher_gb
-        assert report.dispatched == MESSAGES_PER_SCENARIO, report
+        assert report.counts[RowOutcome.DISPATCHED] == MESSAGES_PER_SCENARIO, report
         n = MESSAGES_PER_SCENARIO
         stored = stored_bytes_per_message(meter, stack, company_id)
         writes, reads, entries = meter.write_units / n, meter.read_units / n, sum(events_sent) / n

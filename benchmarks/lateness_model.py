@@ -37,7 +37,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scheduled_comms.logic.dispatch import RECORD_ATTEMPTS, RECORD_PAUSE_SECONDS, UNCLAIMED, backoff_delay
+from scheduled_comms.logic.dispatch.engine import RECORD_ATTEMPTS, RECORD_PAUSE_SECONDS
+from scheduled_comms.logic.dispatch.policy import backoff_delay
+from scheduled_comms.logic.dispatch.report import UNCLAIMED, RowOutcome
 from scheduled_comms.models.domain import MAX_ATTEMPTS, Channel
 
 from benchmarks.fake_aws import MEDIANS, SIGMA, FakeAws, LatencyModel, PartitionCapacity, TokenBucket
@@ -270,7 +272,7 @@ class Outcome:
 
 
 class Model:
-    """The dispatcher of ``logic/dispatch.py`` on a simulated clock (see the module's docstring)."""
+    """The dispatcher of ``logic/dispatch/engine.py`` on a simulated clock (see the module's docstring)."""
 
     def __init__(
         self,
@@ -371,9 +373,9 @@ class Model:
 
         admitted = yield from self._call(process, "dynamodb", "dynamodb.UpdateItem", claim)
         if not admitted:
-            return "store_errors"
+            return RowOutcome.STORE_ERROR
         if not won[0]:
-            return "lost"
+            return RowOutcome.LOST
         yield process.cpu(self.sim.now, self.costs.per_row + (self.costs.per_row_fake if self.with_fake_cpu else 0))
         if process.directory.get(row.company, -1.0) <= self.sim.now:
             read = yield from self._call(process, "dynamodb", "dynamodb.GetItem", lambda: True)
@@ -387,11 +389,11 @@ class Model:
         )
         if sent:
             state.sent_at = self.sim.now
-            label, status = "dispatched", "dispatched"
+            label, status = RowOutcome.DISPATCHED, "dispatched"
         elif state.attempts < MAX_ATTEMPTS[Channel.EMAIL]:
-            label, status = "retried", "pending"
+            label, status = RowOutcome.RETRIED, "pending"
         else:
-            label, status = "failed", "failed"
+            label, status = RowOutcome.FAILED, "failed"
         delay = backoff_delay(state.attempts, self.design.backoff_base, self.design.backoff_cap, self.rng)
 
         def record() -> bool:
@@ -436,7 +438,7 @@ class Model:
 
             ok = yield from self._call(process, "dynamodb", "dynamodb.Query", snapshot)
             if not ok:
-                self.counts["store_errors"] += 1
+                self.counts[RowOutcome.STORE_ERROR] += 1
             return found
 
         per_shard = yield from all_of([self.sim.spawn(read(shard)) for shard in shards])
@@ -611,7 +613,7 @@ def real_run(
     import uuid
 
     from scheduled_comms import composition
-    from scheduled_comms.logic.dispatch import Dispatcher
+    from scheduled_comms.logic.dispatch.engine import Dispatcher
 
     company_id = str(uuid.uuid4())
     lead = 1.0  # seeding happens before the start
@@ -797,7 +799,7 @@ def summary(lateness: list[float], send_times: list[float]) -> dict[str, Any]:
 def bench(setup_stack: Callable[[], Any]) -> dict[str, Any]:
     """The real runs (measure, then check with 1 and 2 workers), then the model's scenarios."""
     from moto import mock_aws
-    from scheduled_comms.logic.dispatch import DispatchConfig
+    from scheduled_comms.logic.dispatch.engine import DispatchConfig
     from scheduled_comms.settings import get_settings
 
     from benchmarks.cost_model import table_shapes

@@ -108,6 +108,7 @@ def company_with_number() -> tuple[str, str]:
 def bench_tick(counter: RequestCounter) -> dict[str, Any]:
     """The real tick (Dispatcher) against a bare loop of the minimum calls, on 5,000 due rows each."""
     from scheduled_comms import composition
+    from scheduled_comms.logic.dispatch.report import RowOutcome
     from scheduled_comms.models.domain import DueRow, Status
     from scheduled_comms_cli.seeding import seed_due_rows
 
@@ -119,7 +120,7 @@ def bench_tick(counter: RequestCounter) -> dict[str, Any]:
     report = composition.dispatcher().run(now, remaining_seconds=lambda: 1e9, single_pass=True)
     tick_seconds = time.perf_counter() - started
     tick_counts = dict(counter.counts)
-    dispatched = report.dispatched
+    dispatched = report.counts[RowOutcome.DISPATCHED]
 
     company_id, number_id = company_with_number()
     seed_due_rows(company_id, number_id, TICK_ROWS, now - timedelta(seconds=5))
@@ -465,7 +466,7 @@ def bench_lateness(seconds_per_row: float) -> dict[str, Any]:
     real Dispatcher on a simulated clock; each row costs the per-row time measured against moto."""
     from scheduled_comms.composition import dispatch_config
     from scheduled_comms.logic.business_hours import next_window_start
-    from scheduled_comms.logic.dispatch import Dispatcher
+    from scheduled_comms.logic.dispatch.engine import Dispatcher
     from scheduled_comms.models.business_hours import BusinessHours
     from scheduled_comms.models.domain import Channel, Communication, SendResult, Status
     from scheduled_comms.models.values import new_id

@@ -13,6 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.retries.standard import ExponentialBackoff
 from scheduled_comms import composition
+from scheduled_comms.logic.dispatch.report import RowOutcome
 from scheduled_comms.models.domain import TERMINAL, Channel, Status, now_utc
 from scheduled_comms.settings import get_settings
 from scheduled_comms_cli.seeding import seed_due_rows
@@ -50,7 +51,7 @@ def test_the_dispatcher_sends_each_row_once_through_the_fake(api, make_company, 
     calls = Counter(call.metadata["communication_id"] for call in fresh_simulator.calls())
     voice = [row_id for row_id, channel in zip(ids, channels, strict=True) if channel is Channel.VOICE_CALL]
     assert [calls[row_id] for row_id in voice] == [1, 1]
-    assert report.dispatched == 6
+    assert report.counts[RowOutcome.DISPATCHED] == 6
     assert fake.calls["dynamodb.UpdateItem"] >= 12  # a claim and a finalize per row
     assert fake.throttled_calls == 0
 

@@ -44,7 +44,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 from scheduled_comms import composition
-from scheduled_comms.logic.dispatch import OUTCOME_UNKNOWN
+from scheduled_comms.logic.dispatch.policy import OUTCOME_UNKNOWN
 from scheduled_comms.models.domain import TERMINAL, Channel, Delivery, Status
 from scheduled_comms.models.values import parse_instant
 from scheduled_comms_cli.outbox import ACCOUNT, REGION

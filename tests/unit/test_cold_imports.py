@@ -28,7 +28,8 @@ WATCHED = (
     "aws_lambda_powertools.event_handler",  # the REST resolver
     "aws_lambda_powertools.utilities.idempotency",  # not used: a create holds its key in its own write
     "scheduled_comms.adapters.senders",
-    "scheduled_comms.logic.dispatch",
+    "scheduled_comms.logic.dispatch.engine",
+    "scheduled_comms.logic.dispatch.cadence",  # the voice cadence, shared by the tick and the webhook
 )
 ROUTE = {"boto3", "aws_lambda_powertools.event_handler"}
 EXPECTED = {
@@ -37,9 +38,15 @@ EXPECTED = {
     "DocsFunction": set(),
     "MethodNotAllowedFunction": set(),
     "AuthorizerFunction": {"boto3"},
-    "TickFunction": {"boto3", "aws_xray_sdk", "scheduled_comms.adapters.senders", "scheduled_comms.logic.dispatch"},
+    "TickFunction": {
+        "boto3",
+        "aws_xray_sdk",
+        "scheduled_comms.adapters.senders",
+        "scheduled_comms.logic.dispatch.engine",
+        "scheduled_comms.logic.dispatch.cadence",
+    },
     "PublishTransitionsFunction": {"boto3", "aws_xray_sdk"},
-    "VoiceWebhookFunction": ROUTE | {"scheduled_comms.logic.dispatch"},  # the follow-up cadence
+    "VoiceWebhookFunction": ROUTE | {"scheduled_comms.logic.dispatch.cadence"},  # not the engine
 }
 IMPORT_HANDLER = """
 import json, sys

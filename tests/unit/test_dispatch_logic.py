@@ -9,14 +9,10 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
-from scheduled_comms.logic.dispatch import (
-    OUTCOME_UNKNOWN,
-    DispatchConfig,
-    Dispatcher,
-    backoff_delay,
-    decide,
-    next_cadence_row,
-)
+from scheduled_comms.logic.dispatch.cadence import next_cadence_row
+from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
+from scheduled_comms.logic.dispatch.policy import OUTCOME_UNKNOWN, Fail, Hold, Send, Skip, backoff_delay, decide
+from scheduled_comms.logic.dispatch.report import RowOutcome, TickReport
 from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.models.domain import Channel, Communication, Delivery, DueRow, SendResult, Source, Status
 
@@ -40,45 +36,55 @@ def make_row(**changes: Any) -> Communication:
 
 
 def test_decide_sends_a_plain_due_row():
-    assert decide(make_row(), T0, None) == ("send", None)
+    assert decide(make_row(), T0, None) == Send()
 
 
 def test_decide_holds_outside_business_hours_and_keeps_the_window_start():
     saturday = datetime(2026, 11, 28, 12, tzinfo=UTC)
-    action, until = decide(make_row(respect_business_hours=True), saturday, BusinessHours())
-    assert action == "hold"
-    assert until == datetime(2026, 11, 30, 9, tzinfo=UTC)
+    assert decide(make_row(respect_business_hours=True), saturday, BusinessHours()) == Hold(
+        datetime(2026, 11, 30, 9, tzinfo=UTC)
+    )
 
 
 def test_decide_skips_expired_rows_and_holds_that_would_outlive_the_policy():
     row = make_row(cancel_policy={"expire_after_minutes": 30})
-    assert decide(row, T0 + timedelta(minutes=31), None)[0] == "skip"
+    assert isinstance(decide(row, T0 + timedelta(minutes=31), None), Skip)
     friday_evening = datetime(2026, 11, 27, 18, tzinfo=UTC)
     held = make_row(
         respect_business_hours=True, cancel_policy={"expire_after_minutes": 30}, scheduled_for=friday_evening
     )
-    action, reason = decide(held, friday_evening, BusinessHours())
-    assert action == "skip" and "business hours" in reason
+    decision = decide(held, friday_evening, BusinessHours())
+    assert isinstance(decision, Skip) and "business hours" in decision.reason
 
 
 def test_decide_fails_a_row_whose_attempts_are_used_up():
-    assert decide(make_row(attempt_count=4, max_attempts=3), T0, None)[0] == "fail"
+    assert isinstance(decide(make_row(attempt_count=4, max_attempts=3), T0, None), Fail)
 
 
 def test_decide_fails_an_at_most_once_row_whose_started_send_has_no_outcome():
     started = make_row(delivery=Delivery.AT_MOST_ONCE, send_started_attempt=1, attempt_count=2)
-    assert decide(started, T0, None) == ("fail", OUTCOME_UNKNOWN)
+    assert decide(started, T0, None) == Fail(OUTCOME_UNKNOWN)
     # Even on its last attempt, the unknown outcome is the reason given.
-    assert decide(started.model_copy(update={"attempt_count": 4, "max_attempts": 3}), T0, None) == (
-        "fail",
-        OUTCOME_UNKNOWN,
-    )
+    assert decide(started.model_copy(update={"attempt_count": 4, "max_attempts": 3}), T0, None) == Fail(OUTCOME_UNKNOWN)
 
 
 def test_decide_ignores_the_send_mark_of_rows_it_does_not_apply_to():
-    assert decide(make_row(send_started_attempt=1, attempt_count=2), T0, None) == ("send", None)
+    assert decide(make_row(send_started_attempt=1, attempt_count=2), T0, None) == Send()
     voice = make_row(channel=Channel.VOICE_CALL, delivery=Delivery.AT_MOST_ONCE, send_started_attempt=1)
-    assert decide(voice, T0, None) == ("send", None)
+    assert decide(voice, T0, None) == Send()
+
+
+def test_the_report_counts_claims_apart_from_races_and_store_errors_under_the_tick_s_names():
+    report = TickReport()
+    for outcome in (RowOutcome.DISPATCHED, RowOutcome.TAKEN_OVER, RowOutcome.LOST, RowOutcome.STORE_ERROR):
+        report.count(outcome, 2.0 if outcome is RowOutcome.DISPATCHED else None)
+
+    assert report.summary() == {
+        "claimed": 2,
+        **dict.fromkeys(["dispatched", "taken_over", "lost_races", "store_errors"], 1),
+        **dict.fromkeys(["retried", "failed", "skipped", "held", "fenced_out", "passes"], 0),
+        "max_lateness_seconds": 2.0,
+    }
 
 
 @given(attempt=st.integers(1, 30), seed=st.integers(0, 2**32))
@@ -201,7 +207,7 @@ def test_tick_reads_ahead_so_rows_go_out_at_the_instant_they_come_due():
     sent_at = dict(sender.sent)
     for row, offset in zip(rows, offsets, strict=True):
         assert sent_at[row.id] == offset, "read one pass ahead and sent at its due instant, not at the next poll"
-    assert report.dispatched == 5
+    assert report.counts[RowOutcome.DISPATCHED] == 5
     assert report.lateness_seconds == [0.0] * 5
     assert 11 <= report.passes <= 12  # every 5 s until the next tick starts
     assert all(r.status is Status.DISPATCHED for r in store.rows.values())
@@ -232,7 +238,7 @@ def test_a_fenced_out_tick_writes_nothing():
 
     report = dispatcher(store, clock, Interloper(clock)).run(T0, remaining_seconds=lambda: 90.0, single_pass=True)
 
-    assert report.fenced_out == 1
+    assert report.counts[RowOutcome.FENCED_OUT] == 1
     assert store.rows[row.id].status is Status.DISPATCHING
     assert sender.sent == []
 
@@ -275,8 +281,8 @@ def test_table_errors_on_reads_and_claims_leave_rows_due_and_do_not_end_the_tick
 
     report = dispatcher(store, clock, sender).run(T0, remaining_seconds=lambda: 90 - clock.now)
 
-    assert report.store_errors == 3
-    assert report.dispatched == 6, "the rows a failed read or claim left behind went on a later pass"
+    assert report.counts[RowOutcome.STORE_ERROR] == 3
+    assert report.counts[RowOutcome.DISPATCHED] == 6, "the rows a failed read or claim left behind went on a later pass"
     assert sorted(row_id for row_id, _ in sender.sent) == sorted(r.id for r in rows)
     assert all(r.status is Status.DISPATCHED for r in store.rows.values())
 
@@ -288,7 +294,7 @@ def test_recording_a_sent_row_is_retried_rather_than_sending_it_again():
 
     report = dispatcher(store, clock, sender).run(T0, remaining_seconds=lambda: 90.0, single_pass=True)
 
-    assert report.dispatched == 1
+    assert report.counts[RowOutcome.DISPATCHED] == 1
     assert [row_id for row_id, _ in sender.sent] == [row.id]
     assert store.rows[row.id].status is Status.DISPATCHED
     assert store.rows[row.id].attempt_count == 1
@@ -301,7 +307,7 @@ def test_a_row_whose_outcome_cannot_be_recorded_keeps_its_lease_for_a_takeover()
 
     report = dispatcher(store, clock, sender).run(T0, remaining_seconds=lambda: 90.0, single_pass=True)
 
-    assert report.fenced_out == 1
+    assert report.counts[RowOutcome.FENCED_OUT] == 1
     stored = store.rows[row.id]
     assert stored.status is Status.DISPATCHING and stored.lease_until is not None, "not lost: taken over later"
 
@@ -326,7 +332,7 @@ def test_a_slow_send_holds_up_only_its_own_slot():
     report = dispatcher(store, clock, OneSlowSender()).run(T0, remaining_seconds=lambda: 90.0, single_pass=True)  # type: ignore[arg-type]
 
     assert released == [True]
-    assert report.dispatched == 40
+    assert report.counts[RowOutcome.DISPATCHED] == 40
 
 
 def test_lateness_is_measured_at_the_send_not_at_the_start_of_the_pass():

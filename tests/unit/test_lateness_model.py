@@ -7,6 +7,7 @@ import statistics
 from dataclasses import replace
 
 import pytest
+from scheduled_comms.logic.dispatch.report import RowOutcome
 
 from benchmarks.cost_model import Index, TableShape
 from benchmarks.fake_aws import LatencyModel, PartitionCapacity, TokenBucket, write_charges
@@ -207,8 +208,8 @@ def test_the_model_sends_every_row_once_with_overlapping_workers_racing_for_them
 
     outcome = model.run(burst(600, seconds=30), starts=[0.0, 0.0, 0.5])
 
-    assert outcome.counts["dispatched"] == 600  # a row claimed twice would be counted twice
-    assert outcome.counts["lost"] > 0
+    assert outcome.counts[RowOutcome.DISPATCHED] == 600  # a row claimed twice would be counted twice
+    assert outcome.counts[RowOutcome.LOST] > 0
     assert len(outcome.send_times) == 600
     assert all(0 <= late < math.inf for late in outcome.lateness)
 
@@ -217,8 +218,8 @@ def test_without_pacing_a_quota_below_the_burst_throttles_and_rows_back_off_or_f
     outcome = Model(DESIGN, COSTS, {"ses": 14}, seed=2).run(burst(1000))
 
     assert outcome.throttled["sesv2.SendEmail"] > 1000
-    assert outcome.counts["retried"] > 0
-    assert outcome.counts["failed"] > 0
+    assert outcome.counts[RowOutcome.RETRIED] > 0
+    assert outcome.counts[RowOutcome.FAILED] > 0
     assert percentiles(outcome.lateness)["max"] is None  # rows never sent
 
 
@@ -228,7 +229,7 @@ def test_a_shared_limiter_at_the_quota_paces_sends_without_throttling():
     outcome = Model(paced, COSTS, {"ses": 14}, seed=3).run(burst(300))
 
     assert sum(outcome.throttled.values()) == 0
-    assert outcome.counts["dispatched"] == 300
+    assert outcome.counts[RowOutcome.DISPATCHED] == 300
     span = outcome.send_times[-1] - outcome.send_times[0]
     assert (300 - 14) / span <= 14.01  # one second's burst, then the quota
 

@@ -8,7 +8,7 @@ from scheduled_comms.composition import component
 from scheduled_comms.composition.company import vault
 from scheduled_comms.composition.stores import dispatch_store
 from scheduled_comms.composition.voice import endpoint_rules, host_resolver
-from scheduled_comms.logic.dispatch import DispatchConfig, Dispatcher
+from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
 from scheduled_comms.logic.pacing import PacedSender, TokenBucket
 from scheduled_comms.models.domain import Channel
 from scheduled_comms.settings import get_settings

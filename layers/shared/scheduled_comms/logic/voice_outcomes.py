@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduled_comms.errors import Conflict, NotFound, Unauthorized
-from scheduled_comms.logic.dispatch import was_conversation
+from scheduled_comms.logic.dispatch.cadence import stop_reason
 from scheduled_comms.models.domain import Channel, Status
 from scheduled_comms.models.values import Uuid, format_instant
 from scheduled_comms.ports import ConfigSource, CredentialSource, OutcomeStore
@@ -109,12 +109,10 @@ def record_call_outcome(
             raise Conflict("This call already has a different outcome; outcomes are not overwritten")
         recorded = previous  # the same outcome again: nothing changes
     stopped = None
-    if was_conversation(recorded) and row.cadence_next_id:
+    reason = stop_reason(recorded, row.cadence_attempt)
+    if reason and row.cadence_next_id:
         queued = store.get(meta.company_id, row.cadence_next_id)
         if queued is not None and queued.status is Status.PENDING:
-            reason = (
-                f"cadence stopped: the contact spoke for {outcome.talk_seconds:g}s on call {row.cadence_attempt or 1}"
-            )
             skipped = queued.model_copy(update={"status": Status.SKIPPED, "skip_reason": reason, "updated_at": now})
             if store.update_if_status(queued, skipped, Status.PENDING):  # the stream publishes the skip
                 stopped = queued.id
