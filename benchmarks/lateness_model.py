@@ -624,7 +624,7 @@ def real_run(
     store = Measured(
         composition.dispatch_store(),
         meter,
-        {"due": "query", "expired_leases": "query", "claim": "claim", "transition": "finalize"},
+        {"due": "query", "claim": "claim", "transition": "finalize"},
     )
     senders = Measured(composition.senders(), meter, {"send": "send"})
     composition.dispatch_directory().forget()
