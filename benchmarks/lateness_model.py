@@ -416,7 +416,8 @@ class Model:
         """Wait for a send token: the provider's, as main paces it (a bucket per tick process, so overlapping
         ticks together may exceed the quota), and the coming design's shared one per company."""
         rate = (self.design.pace_per_provider or {}).get("ses")
-        limiters = [process.limiters.setdefault("ses", TokenBucket(rate, now=self.sim.now))] if rate else []
+        bucket = TokenBucket(rate, capacity=1, now=self.sim.now)  # as main builds it: no bursts
+        limiters = [process.limiters.setdefault("ses", bucket)] if rate else []
         if self.design.pace_per_company:
             limiters.append(
                 self.company_limiters.setdefault(row.company, TokenBucket(self.design.pace_per_company, now=0.0))

@@ -7,19 +7,28 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from scheduled_comms.settings import get_settings
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
-# Senders give up quickly and let the row's own backoff retry: a send must fit in the tick's time
-# reserve, or the Lambda could time out between a provider accepting a message and the row recording it.
-_SEND_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=5)
+
+def _pool() -> Config:
+    """Connections enough for the tick's concurrency: its sends in flight and its shard reads at once
+    (botocore keeps 10 by default; a call beyond the pool opens and drops a connection of its own)."""
+    settings = get_settings()
+    return Config(max_pool_connections=max(10, settings.sender_concurrency + settings.due_shard_count))
 
 
 @cache
 def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
+    return boto3.session.Session().client(service, config=config.merge(_pool()))  # type: ignore[call-overload]
 
 
 @cache
 def sending_client(service: str) -> Any:
-    """A client for SES or SNS sends: at most ~14 s per call, retries and all."""
-    return boto3.session.Session().client(service, config=_SEND_CONFIG)  # type: ignore[call-overload]
+    """A client for SES or SNS sends: at most ~14 s per call, retries and all.
+
+    Senders give up quickly and let the row's own backoff retry: a send must fit in the tick's time
+    reserve, or the Lambda could time out between a provider accepting a message and the row recording it.
+    """
+    config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=5)
+    return boto3.session.Session().client(service, config=config.merge(_pool()))  # type: ignore[call-overload]

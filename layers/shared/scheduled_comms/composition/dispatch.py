@@ -30,7 +30,8 @@ def paced_senders() -> PacedSender:
         Channel.SMS: settings.sms_sends_per_second,
         Channel.VOICE_CALL: settings.voice_calls_per_second,
     }
-    buckets = {channel: TokenBucket(rate) for channel, rate in rates.items() if rate > 0}
+    # No bursts (a bucket of one): sends evenly spaced, so two overlapping ticks' buckets stay near the quota.
+    buckets = {channel: TokenBucket(rate, burst=1) for channel, rate in rates.items() if rate > 0}
     return PacedSender(senders(), buckets)
 
 
