@@ -126,7 +126,9 @@ def plan_calls(
     lanes: dict[str, _Lane] = {}
     for index, contact in contacts:
         zone = contact_zone(contact, settings)
-        lane = lanes.get(zone) or lanes.setdefault(zone, _Lane(zone, settings, start))
+        lane = lanes.get(zone)
+        if lane is None:
+            lane = lanes[zone] = _Lane(zone, settings, start)
         while True:
             day = lane.day
             slot = max(used.get(day.local_date, 0), day.first)
