@@ -73,6 +73,12 @@ class IdempotencyKeyReused(ServiceError):
     code = "idempotency_key_reused"
 
 
+class InvalidState(ServiceError):
+    """The resource's status does not allow the request (a campaign that cannot be paused now); nothing changed."""
+
+    code = "invalid_state"
+
+
 class Conflict(ServiceError):
     """A concurrent write won; the request changed nothing and may be retried."""
 

@@ -19,6 +19,7 @@ STATUS_OF: dict[type[errors.ServiceError], HTTPStatus] = {
     errors.NotFound: HTTPStatus.NOT_FOUND,
     errors.MethodNotAllowed: HTTPStatus.METHOD_NOT_ALLOWED,
     errors.Conflict: HTTPStatus.CONFLICT,
+    errors.InvalidState: HTTPStatus.CONFLICT,
     errors.PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     errors.UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
 }
