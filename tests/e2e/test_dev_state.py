@@ -85,15 +85,10 @@ def test_state_survives_kill_9_and_fresh_starts_empty(tmp_path):
         stop_dev(process)
 
 
-def test_a_state_it_cannot_read_is_refused_and_left_alone(tmp_path):
-    # Given: a data directory whose state file is not one this stack wrote
-    state = tmp_path / "moto-state.pickle"
-    state.write_bytes(b"not a snapshot")
-
-    # When
-    result = subprocess.run(
+def refused_start(data_dir) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
-            *(str(BIN / "scheduled-comms"), "dev", "--data-dir", str(tmp_path), "--tick-interval", "0"),
+            *(str(BIN / "scheduled-comms"), "dev", "--data-dir", str(data_dir), "--tick-interval", "0"),
             *("--api-port", str(free_port()), "--aws-port", str(free_port()), "--console-port", str(free_port())),
         ],
         capture_output=True,
@@ -103,7 +98,33 @@ def test_a_state_it_cannot_read_is_refused_and_left_alone(tmp_path):
         check=False,
     )
 
+
+def test_a_state_it_cannot_read_is_refused_and_left_alone(tmp_path):
+    # Given: a data directory whose state file is not one this stack wrote
+    state = tmp_path / "moto-state.pickle"
+    state.write_bytes(b"not a snapshot")
+
+    # When
+    result = refused_start(tmp_path)
+
     # Then: it stops, says how to start empty, and the file is as it was
     assert result.returncode == 1
     assert "--fresh" in " ".join(result.stderr.split())
     assert state.read_bytes() == b"not a snapshot"
+
+
+def test_a_state_saved_with_another_storage_layout_is_refused(tmp_path):
+    """Rows saved before the items were keyed and packed as now would be invisible: say so instead."""
+    import pickle
+
+    # Given: a snapshot as the stack saved it before its storage layout was recorded
+    state = tmp_path / "moto-state.pickle"
+    state.write_bytes(pickle.dumps({}))
+
+    # When
+    result = refused_start(tmp_path)
+
+    # Then
+    assert result.returncode == 1
+    message = " ".join(result.stderr.split())
+    assert "storage layout" in message and "--fresh" in message

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
+from scheduled_comms.adapters.dynamodb.items import STORAGE_LAYOUT
+
 SERVICES = ("dynamodb", "secretsmanager", "ses", "sesv2", "sns", "events")
 STATE_FILE = "moto-state.pickle"
 DEV_COMPANY_FILE = "dev-company.json"
@@ -139,9 +141,15 @@ class StateStore:
                 f"the state in {self.state_path} cannot be read ({type(exc).__name__}: {exc}); "
                 "start with --fresh to begin empty, or choose another --data-dir"
             ) from None
+        if not isinstance(saved, dict) or saved.get("storage_layout") != STORAGE_LAYOUT:
+            raise DataDirError(
+                f"the state in {self.state_path} was saved with another storage layout than this version's "
+                f"(layout {STORAGE_LAYOUT}: rows keyed and packed differently); start with --fresh to begin "
+                "empty, or choose another --data-dir"
+            )
         from moto.backends import get_backend
 
-        for (service, account, region), backend in saved.items():
+        for (service, account, region), backend in saved["backends"].items():
             get_backend(service)[account][region] = backend
         return True
 
@@ -162,7 +170,8 @@ class StateStore:
                 with self._consistent:
                     with self._count:
                         changes = self._changes
-                    data = pickle.dumps(self._collect(), protocol=pickle.HIGHEST_PROTOCOL)
+                    state = {"storage_layout": STORAGE_LAYOUT, "backends": self._collect()}
+                    data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
                 break
             except RuntimeError:  # another service changed a dict while it was pickled: take it again
                 time.sleep(0.01)

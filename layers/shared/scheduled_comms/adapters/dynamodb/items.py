@@ -42,6 +42,8 @@ COMPANY_SK = "#COMPANY"
 KEY_SK = "#KEY"
 IDEMPOTENCY_SK = "#IK"
 ROW_PREFIX = "SC#"
+# Bumped whenever items are keyed or encoded differently (a local stack refuses state saved with another).
+STORAGE_LAYOUT = 2
 # A company's rows are spread over this many partition keys, so a burst of its rows (claimed and finished
 # in the same seconds) stays under DynamoDB's per-partition write limit. Part of every row's key: fixed.
 ROW_PARTITIONS = 8
