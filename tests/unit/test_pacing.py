@@ -7,18 +7,8 @@ from itertools import pairwise
 from scheduled_comms.logic.pacing import PacedSender, TokenBucket
 from scheduled_comms.models.domain import Channel, Communication, SendResult
 
+from tests.unit.test_dispatch_logic import FakeClock as Clock
 from tests.unit.test_dispatch_logic import make_row
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def test_a_burst_beyond_the_bucket_is_spread_at_the_rate():
