@@ -470,14 +470,17 @@ class Model:
                 progressed = progressed or not latest[-1]
 
     def _pass(self, process: Process, shards: list[int], remaining: Callable[[], float]) -> Generator[Any, Any, None]:
-        now = self.sim.now
-        yield from self._read_shards(process, shards, now, due=False)  # expired leases: none in the model
+        """``Dispatcher._pass``: each read at the time it is made; what is due now in an order of the worker's
+        own, then what comes due before the next poll in due order (each slot waits for its row's instant)."""
         while remaining() > self.design.reserve:
+            now = self.sim.now
             due = yield from self._read_shards(process, shards, now + self.design.read_ahead, due=True)
             if not due:
                 return
-            self.rng.shuffle(due)
-            if not (yield from self._claim_all(process, due, now, remaining)):
+            ready = [state for state in due if state.scheduled <= now]
+            self.rng.shuffle(ready)
+            coming = sorted((state for state in due if state.scheduled > now), key=lambda state: state.scheduled)
+            if not (yield from self._claim_all(process, ready + coming, now, remaining)):
                 return
 
     def worker(self, shards: list[int], started: float, process: Process) -> Generator[Any, Any, None]:
