@@ -37,7 +37,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scheduled_comms.logic.dispatch.engine import RECORD_ATTEMPTS, RECORD_PAUSE_SECONDS
+from scheduled_comms.logic.dispatch.engine import (
+    RECORD_ATTEMPTS,
+    RECORD_PAUSE_SECONDS,
+    THROTTLED_DELAY_SECONDS,
+    THROTTLED_FREE_FOR,
+)
 from scheduled_comms.logic.dispatch.policy import backoff_delay
 from scheduled_comms.logic.dispatch.report import UNCLAIMED, RowOutcome
 from scheduled_comms.models.domain import MAX_ATTEMPTS, Channel
@@ -387,14 +392,18 @@ class Model:
         sent = yield from self._call(
             process, "ses", "sesv2.SendEmail", lambda: bucket is None or bucket.try_take(1, self.sim.now)
         )
+        delay = backoff_delay(state.attempts, self.design.backoff_base, self.design.backoff_cap, self.rng)
         if sent:
             state.sent_at = self.sim.now
             label, status = RowOutcome.DISPATCHED, "dispatched"
+        elif self.sim.now - row.due < THROTTLED_FREE_FOR.total_seconds():
+            # Every refusal the fake answers is for SES's rate: main makes the send again in seconds, no attempt spent.
+            label, status, delay = RowOutcome.THROTTLED, "pending", self.rng.uniform(*THROTTLED_DELAY_SECONDS)
+            state.attempts -= 1
         elif state.attempts < MAX_ATTEMPTS[Channel.EMAIL]:
             label, status = RowOutcome.RETRIED, "pending"
         else:
             label, status = RowOutcome.FAILED, "failed"
-        delay = backoff_delay(state.attempts, self.design.backoff_base, self.design.backoff_cap, self.rng)
 
         def record() -> bool:
             if not self.capacity.admit("write", self._charges("finalize", row), self.sim.now):

@@ -82,7 +82,7 @@ def test_the_report_counts_claims_apart_from_races_and_store_errors_under_the_ti
     assert report.summary() == {
         "claimed": 2,
         **dict.fromkeys(["dispatched", "taken_over", "lost_races", "store_errors"], 1),
-        **dict.fromkeys(["retried", "failed", "skipped", "held", "fenced_out", "passes"], 0),
+        **dict.fromkeys(["retried", "throttled", "failed", "skipped", "held", "fenced_out", "passes"], 0),
         "max_lateness_seconds": 2.0,
     }
 
@@ -351,3 +351,42 @@ def test_lateness_is_measured_at_the_send_not_at_the_start_of_the_pass():
     )
 
     assert sorted(report.lateness_seconds) == [7.0, 14.0, 21.0]
+
+
+class ThrottlingSender:
+    def send(self, row: Communication) -> SendResult:
+        return SendResult.throttled("TooManyRequestsException: Maximum sending rate exceeded.")
+
+
+def one_look(store: FakeStore, clock: FakeClock) -> Dispatcher:
+    """A dispatcher that reads no further than now, so a pass sees each row's first outcome only."""
+    config = DispatchConfig(poll_step_seconds=5, tick_interval_seconds=60, reserve_seconds=20, read_ahead_seconds=0)
+    hours = type("Hours", (), {"business_hours": lambda self, company: BusinessHours()})()
+    return Dispatcher(store, ThrottlingSender(), hours, config, rng=random.Random(1), monotonic=clock.monotonic)
+
+
+def test_a_throttled_send_is_due_again_in_seconds_without_spending_an_attempt():
+    clock = FakeClock()
+    row = make_row(status=Status.PENDING, attempt_count=0)
+    store = FakeStore([row])
+
+    report = one_look(store, clock).run(T0, remaining_seconds=lambda: 90.0, single_pass=True)
+
+    stored = store.rows[row.id]
+    assert report.counts[RowOutcome.THROTTLED] == 1
+    assert (stored.status, stored.attempt_count) == (Status.PENDING, 0)
+    assert timedelta(seconds=2) <= stored.scheduled_for - T0 <= timedelta(seconds=8)
+    assert stored.last_error == "TooManyRequestsException: Maximum sending rate exceeded."
+
+
+def test_throttling_an_hour_past_the_row_s_time_spends_attempts_like_any_retry():
+    clock = FakeClock()
+    row = make_row(status=Status.PENDING, attempt_count=0, scheduled_for=T0 - timedelta(hours=2))
+    store = FakeStore([row])
+
+    report = one_look(store, clock).run(T0, remaining_seconds=lambda: 90.0, single_pass=True)
+
+    stored = store.rows[row.id]
+    assert report.counts[RowOutcome.RETRIED] == 1
+    assert (stored.status, stored.attempt_count) == (Status.PENDING, 1)
+    assert stored.scheduled_for - T0 >= timedelta(seconds=30)

@@ -1,7 +1,8 @@
 """Senders, one per channel, behind the ``Sender`` port: SES v2 email, SNS SMS, HTTP voice provider.
 
-Each turns its provider's answer into a ``SendResult``: throttling, timeouts and 5xx are ``retry``;
-rejections (bad address, unknown number, other 4xx) and missing registrations are ``fail``.
+Each turns its provider's answer into a ``SendResult``: a refusal for the provider's rate is
+``throttled``; timeouts and 5xx are ``retry``; rejections (bad address, unknown number, other 4xx) and
+missing registrations are ``fail``.
 """
 
 from __future__ import annotations
@@ -20,12 +21,10 @@ from scheduled_comms.logic.endpoints import CheckedEndpoint, EndpointRules, chec
 from scheduled_comms.models.domain import Channel, Communication, SendResult
 from scheduled_comms.ports import HostResolver
 
+# The provider refused for its sending rate: nothing was sent.
+THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "Throttled", "TooManyRequestsException"})
 RETRYABLE_CODES = frozenset(
     {
-        "Throttling",
-        "ThrottlingException",
-        "Throttled",
-        "TooManyRequestsException",
         "ProvisionedThroughputExceededException",
         "ServiceUnavailable",
         "ServiceUnavailableException",
@@ -46,7 +45,9 @@ def classify_client_error(exc: ClientError) -> SendResult:
     code = str(error.get("Code", "Unknown"))
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400))
     text = f"{code}: {error.get('Message', '')}".strip()[:500]
-    if code in RETRYABLE_CODES or status >= 500 or status == 429:
+    if code in THROTTLING_CODES or status == 429:
+        return SendResult.throttled(text)
+    if code in RETRYABLE_CODES or status >= 500:
         return SendResult.retry(text)
     return SendResult.fail(text)
 
@@ -222,7 +223,9 @@ class HttpVoiceSender:
             )
         except urllib3.exceptions.HTTPError as exc:
             return classify_transport_error(exc)
-        if response.status == 429 or response.status >= 500:
+        if response.status == 429:
+            return SendResult.throttled("voice provider answered 429: too many calls")
+        if response.status >= 500:
             return SendResult.retry(f"voice provider answered {response.status}")
         if not 200 <= response.status < 300:
             return SendResult.fail(f"voice provider refused the call ({response.status}): {response.data[:200]!r}")

@@ -208,9 +208,10 @@ def now_utc() -> datetime:
 
 @dataclass(frozen=True)
 class SendResult:
-    """What a sender reports: sent (with the provider's id), retry later, or failed for good."""
+    """What a sender reports: sent (with the provider's id), retry later, failed for good, or throttled:
+    the provider refused for its rate, so nothing was sent and the send may simply be made again."""
 
-    outcome: Literal["sent", "retry", "fail"]
+    outcome: Literal["sent", "retry", "fail", "throttled"]
     external_id: str | None = None
     error: str | None = None
 
@@ -225,3 +226,7 @@ class SendResult:
     @classmethod
     def fail(cls, error: str) -> SendResult:
         return cls("fail", error=error)
+
+    @classmethod
+    def throttled(cls, error: str) -> SendResult:
+        return cls("throttled", error=error)

@@ -39,6 +39,10 @@ from scheduled_comms.ports import BusinessHoursSource, DispatchStore, Sender
 # an at_least_once row the provider accepted but the table never heard of is sent again by whoever takes it over.
 RECORD_ATTEMPTS = 3
 RECORD_PAUSE_SECONDS = 0.2
+# A send the provider refused for its rate is made again a few seconds later without spending an attempt,
+# for up to an hour after the row's time; after that (a daily quota, say) it is retried like any error.
+THROTTLED_DELAY_SECONDS = (2.0, 8.0)
+THROTTLED_FREE_FOR = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -344,7 +348,20 @@ class Dispatcher:
                 **cadence_marks(row, follow_up),
             )
             return updated, follow_up, RowOutcome.DISPATCHED
-        if result.outcome == "retry" and row.attempt_count < row.max_attempts:
+        if result.outcome == "throttled" and now - row.intended_time < THROTTLED_FREE_FOR:
+            # Nothing was sent: try again in a few seconds, and the attempt does not count.
+            updated = self._release(
+                row,
+                now,
+                status=Status.PENDING,
+                last_error=result.error,
+                scheduled_for=now + timedelta(seconds=self._rng.uniform(*THROTTLED_DELAY_SECONDS)),
+                original_scheduled_for=row.intended_time,
+                attempt_count=row.attempt_count - 1,
+                send_started_attempt=None,
+            )
+            return updated, None, RowOutcome.THROTTLED
+        if result.outcome in ("retry", "throttled") and row.attempt_count < row.max_attempts:
             delay = backoff_delay(
                 row.attempt_count, self._config.backoff_base_seconds, self._config.backoff_cap_seconds, self._rng
             )

@@ -15,6 +15,7 @@ class RowOutcome(StrEnum):
 
     DISPATCHED = "dispatched"
     RETRIED = "retried"
+    THROTTLED = "throttled"  # the provider refused for its rate: due again in seconds, no attempt spent
     FAILED = "failed"
     SKIPPED = "skipped"
     HELD = "held"
