@@ -30,6 +30,7 @@ from scheduled_comms.adapters.dynamodb.items import (
     is_body,
     is_condition_failure,
     item_to_row,
+    row_id_of,
     row_key,
     row_partitions,
     row_to_item,
@@ -98,16 +99,23 @@ class DynamoCommunicationStore:
         ]
         if claim is not None:
             items.append({"Put": hold_idempotency_key(self._table, row, claim)})
-        body = body_item(row, self._shards)
+        body = body_item(row)
         if body is not None:
             # Written once, outside the transaction (which bills its items twice), before the row that names it.
             self._client.put_item(TableName=self._table, Item=body)
         try:
-            return self._create(row, items, claim)
+            outcome = self._create(row, items, claim)
         except (InsufficientCredits, IdempotencyKeyReused, Conflict):
-            if body is not None:
-                self._client.delete_item(TableName=self._table, Key=body_key(row.company_id, row.id))
+            self._forget_body(row, body)
             raise
+        if isinstance(outcome, Replayed):  # the key's first request created the row: this one wrote no row
+            self._forget_body(row, body)
+        return outcome
+
+    def _forget_body(self, row: Communication, body: dict[str, Any] | None) -> None:
+        """Remove the payload item written for a row that was not created."""
+        if body is not None:
+            self._client.delete_item(TableName=self._table, Key=body_key(row.company_id, row.id))
 
     def _create(
         self, row: Communication, items: list[dict[str, Any]], claim: IdempotencyClaim | None
@@ -123,10 +131,7 @@ class DynamoCommunicationStore:
                     raise
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
                 if claim is not None and reasons[2:3] == ["ConditionalCheckFailed"]:
-                    replayed = self._replay(row.company_id, claim)
-                    if BODY_ATTRIBUTE in items[1]["Put"]["Item"]:
-                        self._client.delete_item(TableName=self._table, Key=body_key(row.company_id, row.id))
-                    return replayed
+                    return self._replay(row.company_id, claim)
                 if reasons[1:2] == ["ConditionalCheckFailed"] and self._is_stored(row):
                     break  # an earlier attempt of this very request landed: its row and its credit stand
                 if reasons[:1] == ["ConditionalCheckFailed"]:
@@ -203,7 +208,7 @@ class DynamoCommunicationStore:
         last_read: str | None = None
         try:
             for item in heapq.merge(*sources, key=lambda item: item["sk"]["S"], reverse=True):
-                last_read = item["sk"]["S"].removeprefix(ROW_PREFIX)
+                last_read = row_id_of(item)
                 if all(item.get(field, {}).get("S") == value for field, value in residual.items()):
                     found.append(item_to_row(item, without_payload=True))
                     if len(found) == wanted:
@@ -286,8 +291,8 @@ class DynamoCommunicationStore:
     def _write_if_pending(self, current: Communication, updated: Communication) -> Communication:
         """Replace the row's changed attributes, on condition that it is still pending (a payload item first,
         when the payload or the time it is kept for changed)."""
-        body = body_item(updated, self._shards)
-        if body is not None and body != body_item(current, self._shards):
+        body = body_item(updated)
+        if body is not None and (updated.payload, updated.intended_time) != (current.payload, current.intended_time):
             self._client.put_item(TableName=self._table, Item=body)
         request = diff_update(self._table, current, updated, self._shards)
         request["ConditionExpression"] = "attribute_exists(pk) AND #status = :expected"

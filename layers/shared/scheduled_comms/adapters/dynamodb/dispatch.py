@@ -14,7 +14,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.adapters.dynamodb.items import (
-    ROW_PREFIX,
     body_item,
     company_id_of,
     condition_failed,
@@ -22,6 +21,7 @@ from scheduled_comms.adapters.dynamodb.items import (
     due_shard_key,
     get_row,
     read_body,
+    row_id_of,
     row_key,
     row_to_item,
     spend_credit,
@@ -37,7 +37,7 @@ _MAX_DUE_PAGES = 4
 def _due_row(item: dict[str, Any]) -> DueRow:
     return DueRow(
         company_id=company_id_of(item),
-        row_id=item["sk"]["S"].removeprefix(ROW_PREFIX),
+        row_id=row_id_of(item),
         channel=Channel(item["channel"]["S"]),
         due_at=parse_instant(item["scheduled_for"]["S"]),
         lease_expired=item["status"]["S"] == Status.DISPATCHING.value,
@@ -146,7 +146,7 @@ class DynamoDispatchStore:
             if also_create is None:
                 self._client.update_item(**request)
                 return True
-            body = body_item(also_create, self._shards)
+            body = body_item(also_create)
             if body is not None:  # written once, before the row that names it
                 self._client.put_item(TableName=self._table, Item=body)
             items: list[dict[str, Any]] = [

@@ -111,6 +111,11 @@ def company_id_of(item: dict[str, Any]) -> str:
     return item["pk"]["S"].removeprefix("CO#").rpartition("#")[0]
 
 
+def row_id_of(item: dict[str, Any]) -> str:
+    """The id of a row's item (its sort key is ``SC#<id>``)."""
+    return item["sk"]["S"].removeprefix(ROW_PREFIX)
+
+
 def due_shard_key(shard: int) -> str:
     return f"pending#{shard}"
 
@@ -212,13 +217,14 @@ def row_to_item(row: Communication, shard_count: int) -> dict[str, Any]:
     return item
 
 
-def body_item(row: Communication, shard_count: int) -> dict[str, Any] | None:
+def body_item(row: Communication) -> dict[str, Any] | None:
     """The payload's own item, when ``row_to_item`` keeps it apart (None when the payload is inside the row)."""
-    if BODY_ATTRIBUTE not in row_to_item(row, shard_count):
+    packed = pack_payload(row.payload)
+    if len(packed) <= INLINE_PAYLOAD_BYTES:
         return None
     return {
         **body_key(row.company_id, row.id),
-        PAYLOAD_ATTRIBUTE: {"B": pack_payload(row.payload)},
+        PAYLOAD_ATTRIBUTE: {"B": packed},
         "expires_at": {"N": str(_body_expiry(row))},
     }
 
@@ -256,7 +262,7 @@ def read_body(client: Any, table: str, item: dict[str, Any]) -> Communication:
     """The row of ``item`` (say, a claim's answer), reading its payload item when it has one."""
     if BODY_ATTRIBUTE not in item:
         return item_to_row(item)
-    row_id = item["sk"]["S"].removeprefix(ROW_PREFIX)
+    row_id = row_id_of(item)
     body = client.get_item(TableName=table, Key=body_key(company_id_of(item), row_id), ConsistentRead=True)
     return row_with_body(item, body.get("Item"))
 
@@ -287,7 +293,7 @@ def item_to_row(item: dict[str, Any], without_payload: bool = False) -> Communic
             raise PayloadNotRead(f"row {item['sk']['S']} was read without its payload item")
         values["payload"] = {}
     values["company_id"] = company_id_of(item)
-    values["id"] = item["sk"]["S"].removeprefix(ROW_PREFIX)
+    values["id"] = row_id_of(item)
     return Communication.model_validate(values)
 
 
