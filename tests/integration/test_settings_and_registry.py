@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 import zlib
 
 import boto3
@@ -204,3 +205,21 @@ def test_each_tick_reads_settings_afresh(api, make_company):
 
     assert first_tick is not next_tick
     assert (stale, fresh) == ("Australia/Sydney", "Europe/Paris")
+
+
+def test_a_secret_is_read_again_only_once_its_cache_time_has_passed(stack):
+    from scheduled_comms.adapters.secrets import SecretReader
+
+    secrets, name = boto3.client("secretsmanager"), f"cache-test/{uuid.uuid4()}"
+    secrets.create_secret(Name=name, SecretString="first")
+    clock = [1000.0]
+    reader = SecretReader(60, monotonic=lambda: clock[0])
+
+    first = reader.read_bytes(name)
+    secrets.put_secret_value(SecretId=name, SecretString="second")
+    clock[0] += 59
+    cached = reader.read_bytes(name)
+    clock[0] += 2
+    renewed = reader.read_bytes(name)
+
+    assert (first, cached, renewed) == (b"first", b"first", b"second")

@@ -24,28 +24,30 @@ WATCHED = (
     "pydantic_settings",  # no longer a dependency: settings are a plain pydantic model
     "jinja2",
     "aws_xray_sdk",  # the tracer, where a trace pays
-    "boto3",
+    "botocore.session",  # the AWS clients, for every function that calls AWS (Powertools imports bare `botocore`)
+    "boto3",  # not used: botocore's clients are all the functions need
+    "aws_lambda_powertools.utilities.parameters",  # not used: it imports boto3 (secrets have their own cache)
     "aws_lambda_powertools.event_handler",  # the REST resolver
     "aws_lambda_powertools.utilities.idempotency",  # not used: a create holds its key in its own write
     "scheduled_comms.adapters.senders",
     "scheduled_comms.logic.dispatch.engine",
     "scheduled_comms.logic.dispatch.cadence",  # the voice cadence, shared by the tick and the webhook
 )
-ROUTE = {"boto3", "aws_lambda_powertools.event_handler"}
+ROUTE = {"botocore.session", "aws_lambda_powertools.event_handler"}
 EXPECTED = {
     # Plain handlers: nothing to call and nothing to validate.
     "HealthFunction": set(),
     "DocsFunction": set(),
     "MethodNotAllowedFunction": set(),
-    "AuthorizerFunction": {"boto3"},
+    "AuthorizerFunction": {"botocore.session"},
     "TickFunction": {
-        "boto3",
+        "botocore.session",
         "aws_xray_sdk",
         "scheduled_comms.adapters.senders",
         "scheduled_comms.logic.dispatch.engine",
         "scheduled_comms.logic.dispatch.cadence",
     },
-    "PublishTransitionsFunction": {"boto3", "aws_xray_sdk"},
+    "PublishTransitionsFunction": {"botocore.session", "aws_xray_sdk"},
     "VoiceWebhookFunction": ROUTE | {"scheduled_comms.logic.dispatch.cadence"},  # not the engine
 }
 IMPORT_HANDLER = """

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import base64
 import json
+from decimal import Decimal
 from typing import Any
 
-from scheduled_comms.adapters.dynamodb.items import PAYLOAD_ATTRIBUTE, diff_update, item_to_row, row_to_item
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scheduled_comms.adapters.dynamodb.items import (
+    PAYLOAD_ATTRIBUTE,
+    diff_update,
+    from_attributes,
+    item_to_row,
+    row_to_item,
+    to_attributes,
+)
 from scheduled_comms.models.domain import Delivery, Status
 
 from tests.unit.test_dispatch_logic import make_row
@@ -64,3 +74,47 @@ def test_a_change_that_leaves_the_payload_alone_does_not_rewrite_it():
 
     assert PAYLOAD_ATTRIBUTE not in request["ExpressionAttributeNames"].values()
     assert set(request["ExpressionAttributeNames"].values()) == {"status", "attempt_count"}
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**37), max_value=10**37)
+    | st.floats(allow_nan=False, allow_infinity=False, min_value=-1e30, max_value=1e30).filter(
+        lambda x: x == 0 or abs(x) > 1e-30
+    )
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=8), _json_values, max_size=6))
+def test_the_attribute_codec_writes_what_boto3s_writes_and_reads_it_back(values):
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    clean = json.loads(json.dumps(values), parse_float=Decimal)
+    typed = to_attributes(values)
+
+    assert typed == {name: TypeSerializer().serialize(value) for name, value in clean.items()}
+    assert from_attributes(typed) == {
+        name: plain(TypeDeserializer().deserialize(value)) for name, value in typed.items()
+    }
+
+
+def plain(value: Any) -> Any:
+    """What the rows read: boto3's Decimals as ints when whole, floats otherwise."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def test_the_attribute_codec_reads_sets_as_lists():
+    item = {"n": {"NS": ["1", "2.5"]}, "s": {"SS": ["a"]}, "b": {"BS": [b"x"]}}
+
+    assert from_attributes(item) == {"n": [1, 2.5], "s": ["a"], "b": [b"x"]}

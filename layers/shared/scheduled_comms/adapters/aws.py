@@ -1,12 +1,15 @@
-"""boto3 clients, created lazily once per process. AWS_ENDPOINT_URL points them at a local stand-in."""
+"""AWS clients, created lazily once per process. AWS_ENDPOINT_URL points them at a local stand-in.
+
+botocore's, without boto3: the functions use no resource, no transfer manager, nothing boto3 adds over
+botocore's clients, and importing boto3 (s3transfer, resources, docs) would be a fifth of a cold start."""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
 
-import boto3
 from botocore.config import Config
+from botocore.session import get_session
 from scheduled_comms.settings import get_settings
 
 
@@ -20,7 +23,7 @@ def _pool() -> Config:
 @cache
 def client(service: str) -> Any:
     config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
-    return boto3.session.Session().client(service, config=config.merge(_pool()))  # type: ignore[call-overload]
+    return get_session().create_client(service, config=config.merge(_pool()))
 
 
 @cache
@@ -31,4 +34,4 @@ def sending_client(service: str) -> Any:
     reserve, or the Lambda could time out between a provider accepting a message and the row recording it.
     """
     config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=5)
-    return boto3.session.Session().client(service, config=config.merge(_pool()))  # type: ignore[call-overload]
+    return get_session().create_client(service, config=config.merge(_pool()))

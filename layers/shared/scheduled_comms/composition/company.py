@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from scheduled_comms.adapters.directory import DynamoDirectory, SecretsVault
 from scheduled_comms.composition import component
-from scheduled_comms.composition.secrets import secret_reader
 from scheduled_comms.settings import get_settings
 
 
@@ -15,4 +14,7 @@ def directory() -> DynamoDirectory:
 
 @component
 def vault() -> SecretsVault:
+    # Powertools' parameters utility (a cold-start cost) only for the functions that read voice credentials.
+    from scheduled_comms.composition.secrets import secret_reader
+
     return SecretsVault(get_settings().secret_name_prefix, secret_reader())

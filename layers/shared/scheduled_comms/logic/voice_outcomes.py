@@ -7,10 +7,11 @@ import hmac
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from scheduled_comms.errors import Conflict, NotFound, Unauthorized
 from scheduled_comms.logic.dispatch.cadence import stop_reason
+from scheduled_comms.models.base import Model
 from scheduled_comms.models.domain import Channel, Status
 from scheduled_comms.models.values import Uuid, format_instant
 from scheduled_comms.ports import ConfigSource, CredentialSource, OutcomeStore
@@ -18,7 +19,7 @@ from scheduled_comms.ports import ConfigSource, CredentialSource, OutcomeStore
 SIGNATURE_HEADER = "X-Signature"
 
 
-class CallMetadata(BaseModel):
+class CallMetadata(Model):
     model_config = ConfigDict(extra="allow")
 
     communication_id: Uuid
@@ -26,7 +27,7 @@ class CallMetadata(BaseModel):
     voice_agent_outbound_config_id: Uuid
 
 
-class CallOutcome(BaseModel):
+class CallOutcome(Model):
     """What the provider reports when a call ends."""
 
     call_id: Annotated[str, Field(min_length=1, max_length=200)]

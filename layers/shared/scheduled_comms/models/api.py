@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     StrictBool,
@@ -14,6 +13,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from scheduled_comms.models.base import Model
 from scheduled_comms.models.business_hours import DEFAULT_TIMEZONE
 from scheduled_comms.models.domain import Channel, Communication, Delivery, Source, Status, TimezoneSource
 from scheduled_comms.models.values import (
@@ -39,7 +39,7 @@ PAST_TOLERANCE_SECONDS = 60
 StrictInt = Annotated[int, Field(strict=True)]
 
 
-class StrictModel(BaseModel):
+class StrictModel(Model):
     """Input models reject unknown fields."""
 
     model_config = ConfigDict(extra="forbid")
@@ -202,7 +202,7 @@ class UpdateCommunicationRequest(StrictModel):
 EDITABLE_FIELDS = tuple(UpdateCommunicationRequest.model_fields)
 
 
-class CommunicationOut(BaseModel):
+class CommunicationOut(Model):
     """A scheduled communication as the API returns it."""
 
     id: str
@@ -251,7 +251,7 @@ class CommunicationOut(BaseModel):
         )
 
 
-class CreditsMeta(BaseModel):
+class CreditsMeta(Model):
     credits_remaining: int
 
 
@@ -260,32 +260,32 @@ class ListMeta(CreditsMeta):
     next_cursor: str | None
 
 
-class CommunicationResponse(BaseModel):
+class CommunicationResponse(Model):
     data: CommunicationOut
     meta: CreditsMeta
 
 
-class CommunicationListResponse(BaseModel):
+class CommunicationListResponse(Model):
     data: list[CommunicationOut]
     meta: ListMeta
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(Model):
     field: str
     message: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     code: str
     message: str
-    details: list[ErrorDetail] = []
+    details: list[ErrorDetail] = []  # noqa: RUF012 (pydantic copies a default; ruff cannot see Model is pydantic)
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(Model):
     error: ErrorBody
 
 
-class HealthResponse(BaseModel):
+class HealthResponse(Model):
     status: Literal["ok"]
     version: str
     time: UtcInstant

@@ -7,7 +7,8 @@ from datetime import time
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from scheduled_comms.models.base import Model
 from scheduled_comms.models.values import IanaTimezone
 
 DEFAULT_TIMEZONE = "UTC"  # a company's zone until it sets its business hours
@@ -23,7 +24,7 @@ class Weekday(StrEnum):
     SUN = "sun"
 
 
-class TimeWindow(BaseModel):
+class TimeWindow(Model):
     """``start`` to ``end`` in local wall time, ``HH:MM``; ``end`` may be ``24:00``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -57,7 +58,7 @@ def _default_windows() -> dict[Weekday, list[TimeWindow]]:
     return {day: list(workday) for day in (Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI)}
 
 
-class BusinessHours(BaseModel):
+class BusinessHours(Model):
     """The company default; a row's own ``timezone`` overrides the zone, never the windows."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -79,7 +80,7 @@ class BusinessHours(BaseModel):
         return windows
 
 
-class BusinessHoursResponse(BaseModel):
+class BusinessHoursResponse(Model):
     """The company's business hours, in the ``{"data": ...}`` envelope every resource uses."""
 
     data: BusinessHours

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+from scheduled_comms.models.base import Model
 from scheduled_comms.models.values import UtcInstant
 
 
@@ -95,7 +96,7 @@ class ApiKeyRecord:
     revoked_at: str | None = None
 
 
-class Communication(BaseModel):
+class Communication(Model):
     """A scheduled communication as the service knows it (storage-independent)."""
 
     model_config = ConfigDict(frozen=True)

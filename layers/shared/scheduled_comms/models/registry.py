@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from pydantic import ConfigDict, Field, HttpUrl, StringConstraints
+from scheduled_comms.models.base import Model
 from scheduled_comms.models.values import E164Number, EmailAddress, SingleLine, UtcInstant
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100), SingleLine]
@@ -12,14 +13,14 @@ DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=200), Si
 Secret = Annotated[str, StringConstraints(min_length=16, max_length=512), SingleLine]  # sent in a header
 
 
-class PhoneNumberCreate(BaseModel):
+class PhoneNumberCreate(Model):
     model_config = ConfigDict(extra="forbid")
 
     number: E164Number
     label: Label | None = None
 
 
-class PhoneNumber(BaseModel):
+class PhoneNumber(Model):
     """A sender number; SMS rows name it by ``phone_number_id``."""
 
     id: str
@@ -28,7 +29,7 @@ class PhoneNumber(BaseModel):
     created_at: UtcInstant
 
 
-class VoiceAgentConfigCreate(BaseModel):
+class VoiceAgentConfigCreate(Model):
     """How to place a call through the provider: its endpoint, agent and credentials."""
 
     model_config = ConfigDict(extra="forbid")
@@ -43,7 +44,7 @@ class VoiceAgentConfigCreate(BaseModel):
     )
 
 
-class VoiceAgentConfig(BaseModel):
+class VoiceAgentConfig(Model):
     id: str
     name: str
     provider: str
@@ -56,18 +57,18 @@ class VoiceAgentConfigCreated(VoiceAgentConfig):
     webhook_secret: str = Field(description="shown once: give it to the provider to sign outcome webhooks")
 
 
-class VoiceCredentials(BaseModel):
+class VoiceCredentials(Model):
     api_key: str
     webhook_secret: str
 
 
-class SenderSettings(BaseModel):
+class SenderSettings(Model):
     model_config = ConfigDict(extra="forbid")
 
     default_from_email: EmailAddress | None = None
 
 
-class UserSenderPut(BaseModel):
+class UserSenderPut(Model):
     """The address, and display name, a user's emails go out from."""
 
     model_config = ConfigDict(extra="forbid")
@@ -78,7 +79,7 @@ class UserSenderPut(BaseModel):
     from_name: DisplayName | None = Field(default=None, description="the display name, e.g. Sarah at Acme")
 
 
-class UserSender(BaseModel):
+class UserSender(Model):
     """A user's sender: email rows that name the user in ``payload.sender_user_id`` go out from it."""
 
     user_id: str
@@ -87,25 +88,25 @@ class UserSender(BaseModel):
     updated_at: UtcInstant
 
 
-class UserSenderResponse(BaseModel):
+class UserSenderResponse(Model):
     data: UserSender
 
 
-class UserSenderList(BaseModel):
+class UserSenderList(Model):
     data: list[UserSender]
 
 
-class PhoneNumberResponse(BaseModel):
+class PhoneNumberResponse(Model):
     data: PhoneNumber
 
 
-class PhoneNumberList(BaseModel):
+class PhoneNumberList(Model):
     data: list[PhoneNumber]
 
 
-class VoiceAgentConfigCreatedResponse(BaseModel):
+class VoiceAgentConfigCreatedResponse(Model):
     data: VoiceAgentConfigCreated
 
 
-class VoiceAgentConfigList(BaseModel):
+class VoiceAgentConfigList(Model):
     data: list[VoiceAgentConfig]

@@ -32,10 +32,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from scheduled_comms.models.domain import TERMINAL, Communication, IdempotencyClaim, Status
-from scheduled_comms.models.values import format_instant
+from scheduled_comms.models.values import DYNAMODB_NUMBERS, format_instant
 from scheduled_comms.settings import get_settings
 
 COMPANY_SK = "#COMPANY"
@@ -57,28 +56,65 @@ BODY_SPARE = timedelta(days=30)
 # a row's layout never changes as the row goes through its life.
 INLINE_PAYLOAD_BYTES = 560
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
 
 def to_attributes(values: dict[str, Any]) -> dict[str, Any]:
-    """Plain JSON-like values to DynamoDB's typed form (floats become Decimals)."""
+    """Plain JSON-like values to DynamoDB's typed form (floats become Decimals).
+
+    The codec is written out here rather than taken from ``boto3.dynamodb.types``: importing that module
+    imports boto3 itself, and the functions need only botocore (a fifth of a cold start's imports).
+    """
     clean = json.loads(json.dumps(values), parse_float=Decimal)
-    return {name: _serializer.serialize(value) for name, value in clean.items()}
+    return {name: _typed(value) for name, value in clean.items()}
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | Decimal):
+        number = str(DYNAMODB_NUMBERS.create_decimal(value))
+        if number in ("Infinity", "-Infinity", "NaN"):
+            raise TypeError(f"{number} cannot be stored in DynamoDB")
+        return {"N": number}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bytes):
+        return {"B": value}
+    if isinstance(value, dict):
+        return {"M": {str(k): _typed(v) for k, v in value.items()}}
+    if isinstance(value, list):
+        return {"L": [_typed(v) for v in value]}
+    raise TypeError(f"{type(value).__name__} cannot be stored in DynamoDB")
 
 
 def from_attributes(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _plain(_deserializer.deserialize(value)) for name, value in item.items()}
+    """DynamoDB's typed form to plain values (whole numbers as ints, others as floats, sets as lists)."""
+    return {name: _plain(value) for name, value in item.items()}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
+def _plain(attribute: dict[str, Any]) -> Any:
+    ((kind, value),) = attribute.items()
+    if kind == "N":
+        return _number(value)
+    if kind in ("S", "B", "BOOL"):
+        return value
+    if kind == "NULL":
+        return None
+    if kind == "M":
         return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | set):
+    if kind == "L":
         return [_plain(v) for v in value]
-    return value
+    if kind == "NS":
+        return [_number(v) for v in value]
+    if kind in ("SS", "BS"):
+        return list(value)
+    raise TypeError(f"unknown DynamoDB type {kind}")
+
+
+def _number(text: str) -> int | float:
+    number = DYNAMODB_NUMBERS.create_decimal(text)
+    return int(number) if number == number.to_integral_value() else float(number)
 
 
 def company_pk(company_id: str) -> str:
