@@ -44,7 +44,7 @@ def test_eight_overlapping_ticks_send_each_row_exactly_once(api, make_company, t
     deliveries = [event for event in events for _ in range(2)]  # every event delivered twice
 
     with ThreadPoolExecutor(max_workers=TICKS) as pool:
-        summaries = list(pool.map(lambda event: ticker.host.invoke("TickFunction", event), deliveries))
+        summaries = list(pool.map(lambda event: ticker.run(event).summary(), deliveries))
     # A tick stops claiming when its time runs short; whatever it left is due for the next one.
     while sum(s["claimed"] for s in summaries[-TICKS:]) and len(summaries) < 4 * TICKS:
         summaries.append(ticker.at(moment + timedelta(seconds=len(summaries))))
