@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ class Delivery:
     messages: int
     result: Any = None
     error: BaseException | None = None
+    seconds: float = 0.0  # the invocation's wall time (what Lambda bills)
 
 
 def lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
@@ -110,10 +112,12 @@ class QueuePump:
         try:
             with self._count_lock:
                 self.invocations += 1
+            started = time.perf_counter()
             try:
                 result = self._host.invoke(self.consumer.function, {"Records": records})
             except BaseException as exc:  # the invocation failed: its messages stay, as Lambda leaves them
-                return Delivery(len(records), error=exc)
+                return Delivery(len(records), error=exc, seconds=time.perf_counter() - started)
+            seconds = time.perf_counter() - started
             failed = set()
             if self.consumer.report_item_failures and isinstance(result, dict):
                 failed = {f.get("itemIdentifier") for f in result.get("batchItemFailures") or []}
@@ -128,7 +132,7 @@ class QueuePump:
                         for n, r in enumerate(done[start : start + 10])
                     ],
                 )
-            return Delivery(len(records), result=result)
+            return Delivery(len(records), result=result, seconds=seconds)
         finally:
             self._slots.release()
 
