@@ -833,6 +833,7 @@ BURST_ROWS = int(os.environ.get("BENCH_MODEL_BURST_ROWS", "5000"))
 STEADY_COMPANIES = 200
 SES_QUOTA = 1500.0  # sends/s, the steady scenario's and burst_1500's
 SNS_QUOTA = 20.0  # SMS/s (off the email scenarios' path)
+COMPANY_QUOTA = 50.0  # sends/s of one company (COMPANY_SENDS_PER_SECOND), below the burst's own 83/s
 # The check's runs: short ticks, and latencies x8 so that waiting on AWS, more than moto's CPU (~6 ms an
 # UpdateItem, several times the dispatcher's own), sets their pace, as it does in AWS.
 CHECK_CONFIG: dict[str, Any] = {"tick_interval_seconds": 15.0, "poll_step_seconds": 1.0, "reserve_seconds": 1.0}
@@ -971,16 +972,22 @@ def bench(setup_stack: Callable[[], Any]) -> dict[str, Any]:
     print("  model: steady, burst_1500, burst_14 ...", flush=True)
     scenarios: dict[str, Any] = {}
     values: dict[str, list[float]] = {}
-    for name, ses in (("steady", SES_QUOTA), ("burst_1500", SES_QUOTA), ("burst_14", 14.0)):
+    for name, ses, company in (
+        ("steady", SES_QUOTA, None),
+        ("burst_1500", SES_QUOTA, None),
+        ("burst_14", 14.0, None),
+        (f"burst_company_{COMPANY_QUOTA:g}", SES_QUOTA, COMPANY_QUOTA),
+    ):
         rows = scenario_rows(name, seed=23, shards=design.shards)
-        # The operator sets the tick's pacing to the account's quotas (SES_SENDS_PER_SECOND, SMS_SENDS_PER_SECOND).
-        paced = replace(design, pace_per_provider={"ses": ses, "sns": SNS_QUOTA})
+        # The operator sets the quotas to the account's (SES_SENDS_PER_SECOND, ...; COMPANY_SENDS_PER_SECOND).
+        paced = replace(design, pace_per_provider={"ses": ses, "sns": SNS_QUOTA}, pace_per_company=company)
         model = Model(paced, costs, {"ses": ses, "sns": SNS_QUOTA}, seed=5)
         outcome = model.run(rows)
         values[name] = outcome.lateness
         scenarios[name] = {
             **summary(outcome.lateness, outcome.send_times),
             "ses_quota_per_s": ses,
+            "company_quota_per_s": company,
             "throttled_calls": sum(outcome.throttled.values()),
             "throttled_by_call": dict(outcome.throttled),
             "outcomes": dict(outcome.counts),
@@ -1031,7 +1038,7 @@ def plot(values: dict[str, list[float]], path: Any) -> None:
     axis.set_ylim(0, 1.01)
     axis.grid(True, which="both", alpha=0.3)
     axis.legend()
-    axis.set_title("Dispatch as on main, modelled: 5,000-row bursts and 20,000 rows over 2 h")
+    axis.set_title("Dispatch fanned out to workers, modelled: 5,000-row bursts and 20,000 rows over 2 h")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
@@ -1062,6 +1069,7 @@ def report_lines(figures: dict[str, Any]) -> list[str]:
         ("steady", "due evenly over 2 h, 200 companies, SES quota 1,500/s"),
         ("burst_1500", "one company, due evenly within one minute, SES quota 1,500/s"),
         ("burst_14", "the same burst, SES quota 14/s"),
+        (f"burst_company_{COMPANY_QUOTA:g}", f"the same burst, SES 1,500/s, the company's quota {COMPANY_QUOTA:g}/s"),
     ):
         row = figures[name]
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(row["outcomes"].items()))
@@ -1072,7 +1080,7 @@ def report_lines(figures: dict[str, Any]) -> list[str]:
         )
     lines += [
         "",
-        f"Throttled calls over the three scenarios (`lateness_model.throttled_calls`): {figures['throttled_calls']}.",
+        f"Throttled calls over the scenarios (`lateness_model.throttled_calls`): {figures['throttled_calls']}.",
         "",
         "![lateness of the modelled scenarios](lateness_model.png)",
         "",
@@ -1162,3 +1170,54 @@ def report_lines(figures: dict[str, Any]) -> list[str]:
         "",
     ]
     return lines
+
+
+def costs_from(measured: dict[str, Any]) -> Costs:
+    """The costs a past run measured (its ``lateness_model.measured``), for the model's scenarios (which
+    use the code's own CPU only, not moto's or the fake's)."""
+    own = {step: ms / 1000 for step, ms in measured["cpu_ms_per_call"].items()}
+    return Costs(
+        own=own,
+        fake=dict.fromkeys(own, 0.0),
+        per_row=measured["cpu_ms_per_row_overhead"] / 1000,
+        per_row_fake=0.0,
+        charges={
+            step: [(template, units) for template, units in entries]
+            for step, entries in measured["write_charges"].items()
+        },
+        attempts=measured["botocore_attempts"],
+        retries_throttles=measured["botocore_retries_throttling"],
+    )
+
+
+def replay(design: dict[str, Any], measured: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The scenarios of ``bench`` for a recorded design with another run's measured costs: what a design
+    gives with the CPU per call a quieter machine measured, say."""
+    costs, found = costs_from(measured), {}
+    for name, ses, company in (
+        ("steady", SES_QUOTA, None),
+        ("burst_1500", SES_QUOTA, None),
+        ("burst_14", 14.0, None),
+        (f"burst_company_{COMPANY_QUOTA:g}", SES_QUOTA, COMPANY_QUOTA),
+    ):
+        paced = replace(Design(**design), pace_per_provider={"ses": ses, "sns": SNS_QUOTA}, pace_per_company=company)
+        model = Model(paced, costs, {"ses": ses, "sns": SNS_QUOTA}, seed=5)
+        outcome = model.run(scenario_rows(name, seed=23, shards=paced.shards))
+        found[name] = {
+            **{k: v for k, v in summary(outcome.lateness, outcome.send_times).items() if k in ("p50", "p99", "max")},
+            "throttled_calls": sum(outcome.throttled.values()),
+        }
+    return found
+
+
+if __name__ == "__main__":
+    # python -m benchmarks.lateness_model <results.json whose measured costs to use>: this run's design
+    # (benchmarks/results.json) replayed with those costs.
+    import json
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    design = json.loads((here / "results.json").read_text())["lateness_model"]["design"]
+    measured = json.loads(Path(sys.argv[1]).read_text())["lateness_model"]["measured"]
+    print(json.dumps(replay(design, measured), indent=2))

@@ -1,8 +1,9 @@
 """The dispatch engine: find due rows, claim them, decide, send, and record the outcome.
 
-One ``Dispatcher.run`` is one tick. It keeps making passes (every ``poll_step_seconds``) until
-shortly before the next tick would start, or until the Lambda has only its reserve of time left,
-so rows go out seconds after they come due rather than up to a minute later.
+One ``Dispatcher.run`` is one dispatch worker's share of a tick: the due shards the tick handed it
+(``logic/dispatch/fanout.py``). It keeps making passes (every ``poll_step_seconds``) until shortly
+before the next tick would start, or until the Lambda has only its reserve of time left, so rows go
+out seconds after they come due rather than up to a minute later.
 """
 
 from __future__ import annotations
