@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
+RATE_ITEM = '"RATE#'  # the partition key's start of a send quota's item
 
 
 def value_size(value: dict[str, Any]) -> int:
@@ -220,11 +221,13 @@ class MotoMeter:
             factor = 2 if operation == "TransactWriteItems" else 1
             for key in touched:
                 after = self._item(*key) if status == 200 else before[key]  # a refused write changes nothing
+                # The shared limiter's send quotas (``items.rate_key``) are counted apart.
+                label = "rate" if RATE_ITEM in json.dumps(params.get("Key", "")) else operation
                 if status != 200:
                     # A condition that failed still costs a write of the stored item's size (1 unit at least).
-                    meter.writes[f"{operation}:refused"] += factor * write_units(item_size(before[key]))
+                    meter.writes[f"{label}:refused"] += factor * write_units(item_size(before[key]))
                     continue
-                meter.charge_write(key[0], before[key], after, operation, factor)
+                meter.charge_write(key[0], before[key], after, label, factor)
         elif operation == "GetItem" and status == 200:
             item = json.loads(body).get("Item")
             meter.charge_read("GetItem", [item] if item else [], bool(params.get("ConsistentRead")))
@@ -240,10 +243,12 @@ PRICES = {
     "dynamodb_write_unit": 0.625 / 1_000_000,
     "dynamodb_read_unit": 0.125 / 1_000_000,
     "eventbridge_event": 1.00 / 1_000_000,
+    "sqs_request": 0.40 / 1_000_000,
     "dynamodb_gb_month": 0.25,
 }
 INDEX_STORAGE_OVERHEAD = 100  # bytes DynamoDB adds to each index entry it stores
 MESSAGES_PER_SCENARIO = 20
+COST_SES_QUOTA = 1500.0
 
 
 def prose_html(size: int, seed: int = 7) -> str:
@@ -298,13 +303,47 @@ SCENARIOS: dict[str, tuple[dict[str, Any], bool]] = {
 
 
 def measure_message_costs(stack: Any, meter: Meter, host: Any, create_event: dict[str, Any]) -> dict[str, Any]:
-    """Each scenario's messages created through the create handler, sent by the real tick and their
-    transitions published by the stream consumer, metered.
+    """Each scenario's messages created through the create handler, sent by the real tick and its dispatch
+    worker (the tick's slice through the dispatch queue, as Lambda's SQS mapping delivers it, paced through
+    the shared limiter at ``COST_SES_QUOTA``) and their transitions published by the stream
+    consumer, metered.
 
     Lambda time is the handlers' wall time in this process against moto (an upper bound: moto's own
     work is counted as the function's), at the template's memory sizes. Lambda's reads of a DynamoDB
-    stream for a trigger are free; the consumer's time is counted.
+    stream for a trigger are free; the consumer's time is counted. SQS requests are the tick's sends and the
+    mapping's receives that took a slice and its deletes (its empty long polls are a fixed cost a month,
+    not a message's). The limiter's writes are in the metered write units (``RATE#`` items).
     """
+
+    import os
+
+    from scheduled_comms import composition
+    from scheduled_comms_cli.queues import QueuePump
+
+    quotas = {
+        "SES_SENDS_PER_SECOND": "SesSendsPerSecond",
+        "SMS_SENDS_PER_SECOND": "SmsSendsPerSecond",
+        "VOICE_CALLS_PER_SECOND": "VoiceCallsPerSecond",
+        "COMPANY_SENDS_PER_SECOND": "CompanySendsPerSecond",
+    }
+    saved = {name: os.environ.get(name) for name in quotas}
+    os.environ.update({name: str(stack.parameter_default(parameter)) for name, parameter in quotas.items()})
+    # SES at a quota the scenario's burst does not reach (a production account's, the lateness model's): the
+    # worker's Lambda time is its work, not a wait for SES's slots; the limiter still reserves them.
+    os.environ["SES_SENDS_PER_SECOND"] = str(COST_SES_QUOTA)
+    composition.reset()
+    try:
+        return _measure(stack, meter, host, create_event, QueuePump(stack, host))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        composition.reset()
+
+
+def _measure(stack: Any, meter: Meter, host: Any, create_event: dict[str, Any], queue: Any) -> dict[str, Any]:
     import time
     import uuid
     from datetime import UTC, datetime, timedelta
@@ -312,16 +351,19 @@ def measure_message_costs(stack: Any, meter: Meter, host: Any, create_event: dic
     from scheduled_comms import composition
     from scheduled_comms.adapters.aws import client
     from scheduled_comms.logic.auth import ALL_SCOPES
-    from scheduled_comms.logic.dispatch.report import RowOutcome
     from scheduled_comms.models.domain import now_utc
     from scheduled_comms_cli.streams import StreamPump
+    from scheduled_comms_local.lambda_host import scheduled_event
 
+    sqs_requests: list[str] = []
+    client("sqs").meta.events.register("before-call.sqs", lambda model, **_: sqs_requests.append(model.name))
     events_sent: list[int] = []
     client("events").meta.events.register(
         "before-parameter-build.eventbridge.PutEvents", lambda params, **_: events_sent.append(len(params["Entries"]))
     )
     create_gb = int(stack.function_setting("CreateCommunicationFunction", "MemorySize", 512)) / 1024
-    tick_gb = int(stack.function_setting("TickFunction", "MemorySize", 1024)) / 1024
+    tick_gb = int(stack.function_setting("TickFunction", "MemorySize", 256)) / 1024
+    worker_gb = int(stack.function_setting("DispatchWorkerFunction", "MemorySize", 1024)) / 1024
     publisher_gb = int(stack.function_setting("PublishTransitionsFunction", "MemorySize", 256)) / 1024
     pump = StreamPump(stack, host)
     pump.drain()  # the records of what earlier benchmarks wrote
@@ -331,6 +373,8 @@ def measure_message_costs(stack: Any, meter: Meter, host: Any, create_event: dic
         composition.credit_ledger().grant(company_id, 1_000, now_utc())
         meter.reset()
         events_sent.clear()
+        sqs_requests.clear()
+        handled = queue.requests.copy()
         now = datetime.now(UTC)
         lambda_seconds = 0.0
         for _ in range(MESSAGES_PER_SCENARIO):
@@ -352,21 +396,25 @@ def measure_message_costs(stack: Any, meter: Meter, host: Any, create_event: dic
         request_bytes = len(event["body"].encode())
         create_units = meter.write_units
         started = time.perf_counter()
-        report = composition.dispatcher().run(
-            now + timedelta(seconds=5), remaining_seconds=lambda: 1e9, single_pass=True
-        )
+        tick = host.invoke("TickFunction", scheduled_event(now + timedelta(seconds=5), single_pass=True))
         lambda_seconds += (time.perf_counter() - started) * tick_gb
+        deliveries = queue.drain()
+        lambda_seconds += sum(d.seconds for d in deliveries) * worker_gb  # its invocations' time, not the polls
+        assert tick["workers"] == 1 and [d.error for d in deliveries] == [None], (tick, deliveries)
+        dispatched = sum(d.result["dispatched"] for d in deliveries)
         started = time.perf_counter()
         pump.drain()
         lambda_seconds += (time.perf_counter() - started) * publisher_gb
-        assert report.counts[RowOutcome.DISPATCHED] == MESSAGES_PER_SCENARIO, report
+        assert dispatched == MESSAGES_PER_SCENARIO, deliveries
         n = MESSAGES_PER_SCENARIO
+        requests = len(sqs_requests) + sum((queue.requests - handled).values())
         stored = stored_bytes_per_message(meter, stack, company_id)
         writes, reads, entries = meter.write_units / n, meter.read_units / n, sum(events_sent) / n
         dollars = {
             "dynamodb": writes * PRICES["dynamodb_write_unit"] + reads * PRICES["dynamodb_read_unit"],
             "lambda": lambda_seconds / n * PRICES["lambda_gb_second"] + PRICES["lambda_request"],
             "eventbridge": entries * PRICES["eventbridge_event"],
+            "sqs": requests / n * PRICES["sqs_request"],
         }
         results[name] = {
             "request_bytes": request_bytes,
@@ -374,6 +422,8 @@ def measure_message_costs(stack: Any, meter: Meter, host: Any, create_event: dic
             "write_units_create": round(create_units / n, 2),
             "read_units": round(reads, 2),
             "eventbridge_events": round(entries, 2),
+            "sqs_requests": round(requests / n, 3),
+            "limiter_write_units": round(sum(v for k, v in meter.writes.items() if k.startswith("rate:")) / n, 3),
             "usd_per_million": round(sum(dollars.values()) * 1_000_000, 2),
             "usd_per_million_by_service": {k: round(v * 1_000_000, 2) for k, v in dollars.items()},
             "write_units_by_step": {k: round(v / n, 2) for k, v in sorted(meter.writes.items())},

@@ -13,10 +13,14 @@
    attempts, backoff and retry quota), then as the dispatcher retries them (the row's backoff).
 3. **Check.** The model's predictions for real runs with 1 and 2 workers (threads of one process,
    sharing its CPU, as the real runs do) are set against what those runs measured.
-4. **Scenarios.** steady, burst_1500 and burst_14, with the design on main today (``Design.today``).
+4. **Scenarios.** steady, burst_1500 and burst_14, with the design as the code and template set it
+   (``Design.today``): every minute the tick counts the rows coming due in each shard and hands the
+   shards, in slices (``plan_slices``, the code's own), to as many workers as the rows need; each worker
+   polls its slice until the next tick; sends are paced on schedules every worker shares (the shared
+   limiter, slots reserved a batch at a time with one DynamoDB write).
 
-``Design`` holds what the coming dispatch changes (workers per tick, read-ahead, pacing per provider
-and company, the connection pool), so a new design is a new ``Design``, not a new model.
+``Design`` holds what dispatch is made of (workers, read-ahead, pacing per provider and company, the
+connection pool), so another design is another ``Design``, not another model.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from scheduled_comms.logic.dispatch.engine import (
     THROTTLED_DELAY_SECONDS,
     THROTTLED_FREE_FOR,
 )
+from scheduled_comms.logic.dispatch.fanout import FanOutConfig, plan_slices
 from scheduled_comms.logic.dispatch.policy import backoff_delay
 from scheduled_comms.logic.dispatch.report import UNCLAIMED, RowOutcome
 from scheduled_comms.models.domain import MAX_ATTEMPTS, Channel
@@ -165,10 +170,15 @@ class Design:
     backoff_base: float
     backoff_cap: float
     directory_cache_seconds: float
-    workers_per_tick: int = 1  # coming: each tick fans its shards out to this many workers
-    read_ahead: float = 0.0  # coming: rows due within this many seconds are read and slept to the instant
-    pace_per_provider: dict[str, float] | None = None  # coming: a shared limiter, sends/s per provider
-    pace_per_company: float | None = None  # coming: a shared limiter, sends/s per company
+    max_workers: int = 1  # the tick's fan-out: at most this many workers a tick ...
+    rows_per_worker: int = 10**9  # ... one for every this many rows coming due within the minute
+    tick_vcpu: float = 0.145  # the tick's share of a CPU (its memory / 1,769 MB)
+    read_ahead: float = 0.0  # rows due within this many seconds are read and slept to the instant
+    pace_per_provider: dict[str, float] | None = None  # sends/s per provider
+    pace_per_company: float | None = None  # sends/s per company
+    shared_limiter: bool = False  # paced on schedules every worker shares (else a bucket per process)
+    limiter_batch_seconds: float = 0.2  # slots reserved at once: this much of the quota ...
+    limiter_max_batch: int = 16  # ... at most this many (the worker's sends in flight)
 
     @classmethod
     def today(cls, stack: Any) -> Design:
@@ -177,11 +187,12 @@ class Design:
         from scheduled_comms.settings import get_settings
 
         config, settings = composition.dispatch_config(), get_settings()
-        memory = int(stack.function_setting("TickFunction", "MemorySize", 1024))
+        memory = int(stack.function_setting("DispatchWorkerFunction", "MemorySize", 1024))
+        fan_out, limiter = composition.fan_out_config(), composition.rate_limiter()
         return cls(
             tick_interval=config.tick_interval_seconds,
             poll_step=config.poll_step_seconds,
-            timeout=float(stack.function_setting("TickFunction", "Timeout", 90)),
+            timeout=float(stack.function_setting("DispatchWorkerFunction", "Timeout", 90)),
             reserve=config.reserve_seconds,
             page_size=config.page_size,
             shards=settings.due_shard_count,
@@ -193,6 +204,12 @@ class Design:
             backoff_cap=config.backoff_cap_seconds,
             directory_cache_seconds=settings.directory_cache_seconds,
             read_ahead=config.read_ahead_seconds,
+            max_workers=fan_out.max_workers,
+            rows_per_worker=fan_out.rows_per_worker,
+            tick_vcpu=min(1.0, int(stack.function_setting("TickFunction", "MemorySize", 256)) / LAMBDA_MB_PER_VCPU),
+            shared_limiter=True,
+            limiter_batch_seconds=limiter._batch_seconds,
+            limiter_max_batch=limiter._max_batch,
         )
 
 
@@ -250,6 +267,22 @@ class RetryQuota:
 
 
 @dataclass
+class SimReservation:
+    """``SharedRateLimiter``'s slots of one schedule in one process (``pending``: its lock is held)."""
+
+    start: float = 0.0
+    count: int = 0
+    used: int = 0
+    pending: bool = False
+
+
+# The tick's slices reach their workers this long after it queues them: SQS to Lambda's poller to a warm
+# worker. An assumption (AWS publishes no figure; Lambda long-polls the queue, so a message is usually
+# taken within tens of milliseconds, and starting the invocation adds its own).
+SQS_DELIVERY_SECONDS = 0.1
+
+
+@dataclass
 class Process:
     """One Lambda container (or the real runs' one process): its CPU, caches, retry quotas and pools."""
 
@@ -258,7 +291,8 @@ class Process:
     directory: dict[str, float] = field(default_factory=dict)
     quotas: dict[str, RetryQuota] = field(default_factory=lambda: defaultdict(RetryQuota))
     in_flight: Counter[str] = field(default_factory=Counter)
-    limiters: dict[str, TokenBucket] = field(default_factory=dict)  # the tick's pacing: one set per process
+    limiters: dict[str, TokenBucket] = field(default_factory=dict)  # pacing per process (the old design)
+    reservations: dict[tuple[str, str | None], SimReservation] = field(default_factory=dict)  # the shared limiter's
 
     def cpu(self, now: float, seconds: float) -> float:
         """How long until ``seconds`` of CPU, queued behind what is already running, are done."""
@@ -299,6 +333,9 @@ class Model:
         self.capacity = PartitionCapacity()
         self.provider = {name: TokenBucket(rate) for name, rate in quotas.items()}
         self.company_limiters: dict[str, TokenBucket] = {}
+        self.schedules: dict[tuple[str, str | None], float] = {}  # the shared limiter's items: next free slot
+        self.limiter_writes = 0
+        self.workers_started: list[int] = []  # per tick
         self.throttled: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
         self.rows: list[RowState] = []
@@ -422,8 +459,19 @@ class Model:
         return "unrecorded"  # its lease runs out and a later tick takes it over (not modelled)
 
     def _pace(self, process: Process, row: SimRow) -> Generator[Any, Any, None]:
-        """Wait for a send token: the provider's, as main paces it (a bucket per tick process, so overlapping
-        ticks together may exceed the quota), and the coming design's shared one per company."""
+        """Wait for a send slot: the company's quota first (if any), then the provider's."""
+        if self.design.shared_limiter:
+            scopes: list[tuple[tuple[str, str | None], float]] = []
+            if self.design.pace_per_company:
+                scopes.append((("ses", row.company), self.design.pace_per_company))
+            if rate := (self.design.pace_per_provider or {}).get("ses"):
+                scopes.append((("ses", None), rate))
+            for scope, rate in scopes:
+                slot = yield from self._slot(process, scope, rate)
+                if slot > self.sim.now:
+                    yield slot - self.sim.now
+            return
+        # The design before the shared limiter: a bucket per process, so overlapping ticks may exceed the quota.
         rate = (self.design.pace_per_provider or {}).get("ses")
         bucket = TokenBucket(rate, capacity=1, now=self.sim.now)  # as main builds it: no bursts
         limiters = [process.limiters.setdefault("ses", bucket)] if rate else []
@@ -434,6 +482,36 @@ class Model:
         for limiter in limiters:
             while not limiter.try_take(1, self.sim.now):
                 yield limiter.wait(1, self.sim.now)
+
+    def _slot(self, process: Process, scope: tuple[str, str | None], rate: float) -> Generator[Any, Any, float]:
+        """``SharedRateLimiter.acquire``: the next slot of this process's reservation, reserving a batch (one
+        DynamoDB write, ``DynamoRateBuckets.reserve``) when none is left; a slot left further behind than
+        ``limiter_batch_seconds`` is lost."""
+        reservation = process.reservations.setdefault(scope, SimReservation())
+        while reservation.pending:  # another send of this worker holds the limiter's lock
+            yield 0.001
+        reservation.pending = True
+        now = self.sim.now
+        late = max(1 / rate, self.design.limiter_batch_seconds)
+        reservation.used = max(reservation.used, math.ceil((now - late - reservation.start) * rate - 1e-9))
+        while reservation.used >= reservation.count:
+            count = max(1, min(self.design.limiter_max_batch, round(rate * self.design.limiter_batch_seconds)))
+            got: list[float] = []
+
+            def reserve(count: int = count, got: list[float] = got) -> bool:
+                start = max(now, self.schedules.get(scope, now))  # restarted at ``now`` when idle, else moved on
+                self.schedules[scope] = start + count / rate
+                self.limiter_writes += 1
+                got.append(start)
+                return True
+
+            yield from self._call(process, "dynamodb", "dynamodb.UpdateItem", reserve)
+            reservation.start, reservation.count = got[0], count
+            reservation.used = max(0, math.ceil((now - late - reservation.start) * rate - 1e-9))
+        slot = reservation.start + reservation.used / rate
+        reservation.used += 1
+        reservation.pending = False
+        return slot
 
     def _read_shards(
         self, process: Process, shards: list[int], upto: float, due: bool
@@ -516,21 +594,42 @@ class Model:
             self.rows.append(RowState(row, row.due))
             self._index(self.rows[-1])
         design = self.design
-        groups = [list(range(design.shards))[i :: design.workers_per_tick] for i in range(design.workers_per_tick)]
 
         def process() -> Process:
             return self._shared if self.one_process else Process(design.vcpu)
 
         if starts is not None:
             for started in starts:
-                self.sim.spawn(self.worker(groups[0], started, process()))
+                self.sim.spawn(self.worker(list(range(design.shards)), started, process()))
             self.sim.run(horizon)
         else:
 
+            def hand_out() -> Generator[Any, Any, None]:
+                """``fan_out``: the tick counts each shard's coming minute (one query after another), plans
+                the slices, queues them; each reaches a worker of its own."""
+                tick = Process(design.tick_vcpu)
+                upto = self.sim.now + design.tick_interval
+                counts = []
+                for shard in range(design.shards):
+                    yield self._cpu(tick, "query")
+                    found: list[int] = []
+
+                    def count(shard: int = shard, found: list[int] = found) -> bool:
+                        found.append(len(self._query_due(shard, upto, design.rows_per_worker)))
+                        return True
+
+                    yield from self._call(tick, "dynamodb", "dynamodb.Query", count)
+                    counts.append(found[0] if found else design.rows_per_worker)
+                slices = plan_slices(counts, FanOutConfig(design.max_workers, design.rows_per_worker))
+                self.workers_started.append(len(slices))
+                yield self.latency.draw("sqs.SendMessageBatch") * math.ceil(len(slices) / 10)
+                yield SQS_DELIVERY_SECONDS
+                for shards in slices:
+                    self.sim.spawn(self.worker(list(shards), self.sim.now, process()))
+
             def ticks() -> Generator[Any, Any, None]:
                 while self.sim.now < horizon and any(s.status in ("pending", "dispatching") for s in self.rows):
-                    for shards in groups:
-                        self.sim.spawn(self.worker(shards, self.sim.now, process()))
+                    self.sim.spawn(hand_out())
                     yield design.tick_interval
 
             self.sim.spawn(ticks())
@@ -734,6 +833,7 @@ BURST_ROWS = int(os.environ.get("BENCH_MODEL_BURST_ROWS", "5000"))
 STEADY_COMPANIES = 200
 SES_QUOTA = 1500.0  # sends/s, the steady scenario's and burst_1500's
 SNS_QUOTA = 20.0  # SMS/s (off the email scenarios' path)
+COMPANY_QUOTA = 50.0  # sends/s of one company (COMPANY_SENDS_PER_SECOND), below the burst's own 83/s
 # The check's runs: short ticks, and latencies x8 so that waiting on AWS, more than moto's CPU (~6 ms an
 # UpdateItem, several times the dispatcher's own), sets their pace, as it does in AWS.
 CHECK_CONFIG: dict[str, Any] = {"tick_interval_seconds": 15.0, "poll_step_seconds": 1.0, "reserve_seconds": 1.0}
@@ -872,18 +972,28 @@ def bench(setup_stack: Callable[[], Any]) -> dict[str, Any]:
     print("  model: steady, burst_1500, burst_14 ...", flush=True)
     scenarios: dict[str, Any] = {}
     values: dict[str, list[float]] = {}
-    for name, ses in (("steady", SES_QUOTA), ("burst_1500", SES_QUOTA), ("burst_14", 14.0)):
+    for name, ses, company in (
+        ("steady", SES_QUOTA, None),
+        ("burst_1500", SES_QUOTA, None),
+        ("burst_14", 14.0, None),
+        (f"burst_company_{COMPANY_QUOTA:g}", SES_QUOTA, COMPANY_QUOTA),
+    ):
         rows = scenario_rows(name, seed=23, shards=design.shards)
-        # The operator sets the tick's pacing to the account's quotas (SES_SENDS_PER_SECOND, SMS_SENDS_PER_SECOND).
-        paced = replace(design, pace_per_provider={"ses": ses, "sns": SNS_QUOTA})
-        outcome = Model(paced, costs, {"ses": ses, "sns": SNS_QUOTA}, seed=5).run(rows)
+        # The operator sets the quotas to the account's (SES_SENDS_PER_SECOND, ...; COMPANY_SENDS_PER_SECOND).
+        paced = replace(design, pace_per_provider={"ses": ses, "sns": SNS_QUOTA}, pace_per_company=company)
+        model = Model(paced, costs, {"ses": ses, "sns": SNS_QUOTA}, seed=5)
+        outcome = model.run(rows)
         values[name] = outcome.lateness
         scenarios[name] = {
             **summary(outcome.lateness, outcome.send_times),
             "ses_quota_per_s": ses,
+            "company_quota_per_s": company,
             "throttled_calls": sum(outcome.throttled.values()),
             "throttled_by_call": dict(outcome.throttled),
             "outcomes": dict(outcome.counts),
+            "workers_per_tick_max": max(model.workers_started, default=0),
+            "worker_minutes": sum(model.workers_started),
+            "limiter_writes_per_send": round(model.limiter_writes / max(1, len(outcome.send_times)), 3),
         }
     cpu_ms = {step: round(costs.own[step] * 1000, 3) for step in STEPS}
     return {
@@ -928,7 +1038,7 @@ def plot(values: dict[str, list[float]], path: Any) -> None:
     axis.set_ylim(0, 1.01)
     axis.grid(True, which="both", alpha=0.3)
     axis.legend()
-    axis.set_title("Dispatch as on main, modelled: 5,000-row bursts and 20,000 rows over 2 h")
+    axis.set_title("Dispatch fanned out to workers, modelled: 5,000-row bursts and 20,000 rows over 2 h")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
@@ -945,39 +1055,51 @@ def report_lines(figures: dict[str, Any]) -> list[str]:
         return f"{model / real:.2f}" if model is not None and real else "-"
 
     lines = [
-        "## Lateness model: the dispatcher on main, against a modelled AWS",
+        "## Lateness model: the fanned-out dispatcher, against a modelled AWS",
         "",
         "`benchmarks/lateness_model.py` with `benchmarks/fake_aws.py` (`BENCH_ONLY=lateness_model make bench` runs",
         "this part alone, merged into the last results). Lateness is the provider's answer to the send minus the",
         "row's due time; a row never sent (failed after its attempts) has none, and a percentile that falls on",
         "such rows reads *never*.",
         "",
-        "| Scenario | rows | p50 / p99 / max (s) | sent | sends/s | throttled calls | outcomes |",
-        "|---|---|---|---|---|---|---|",
+        "| Scenario | rows | p50 / p99 / max (s) | sent | sends/s | throttled calls | workers a tick (most), worker-minutes | limiter writes per send | outcomes |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, how in (
         ("steady", "due evenly over 2 h, 200 companies, SES quota 1,500/s"),
         ("burst_1500", "one company, due evenly within one minute, SES quota 1,500/s"),
         ("burst_14", "the same burst, SES quota 14/s"),
+        (f"burst_company_{COMPANY_QUOTA:g}", f"the same burst, SES 1,500/s, the company's quota {COMPANY_QUOTA:g}/s"),
     ):
         row = figures[name]
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(row["outcomes"].items()))
         lines.append(
             f"| {name}: {how} | {row['rows']} | {late(row)} | {row['sent']} | {row['sends_per_s']} | "
-            f"{row['throttled_calls']} | {outcomes} |"
+            f"{row['throttled_calls']} | {row['workers_per_tick_max']}, {row['worker_minutes']} | "
+            f"{row['limiter_writes_per_send']} | {outcomes} |"
         )
     lines += [
         "",
-        f"Throttled calls over the three scenarios (`lateness_model.throttled_calls`): {figures['throttled_calls']}.",
+        f"Throttled calls over the scenarios (`lateness_model.throttled_calls`): {figures['throttled_calls']}.",
         "",
         "![lateness of the modelled scenarios](lateness_model.png)",
         "",
         "**What is modelled.** Ticks every "
-        f"{design['tick_interval']:g} s (a {design['timeout']:g} s timeout, polling every {design['poll_step']:g} s "
-        f"while more than {design['reserve']:g} s remain, so ticks overlap); each tick one worker over all "
-        f"{design['shards']} shards: the lease and due queries ({design['page_size']} a shard), the shuffled claims with "
+        f"{design['tick_interval']:g} s. Each tick counts, shard after shard (one query each, on the tick's "
+        f"{design['tick_vcpu']:.3f} of a vCPU), the rows coming due within the minute, at most "
+        f"{design['rows_per_worker']} a shard, and shares its {design['shards']} shards out with the code's own "
+        f"`plan_slices`: one worker per {design['rows_per_worker']} rows, at least one, at most {design['max_workers']}. "
+        "The slices reach their workers after an SQS `SendMessageBatch` (a drawn latency) and "
+        f"{SQS_DELIVERY_SECONDS:g} s of delivery (an assumption: Lambda long-polls the queue). Each worker is a Lambda "
+        f"process of its own ({design['timeout']:g} s timeout, polling every {design['poll_step']:g} s "
+        f"while more than {design['reserve']:g} s remain, so the workers of consecutive ticks overlap) running the engine "
+        f"over its slice: the due queries ({design['page_size']} a shard, reading {design['read_ahead']:g} s ahead and "
+        "sleeping to each row's instant), the shuffled claims with "
         f"{design['concurrency']} rows in flight (the stale-list rule included), the sender settings read through the "
-        f"tick's directory cache, the send, the finalize (retried as `_record` retries it), the row's backoff "
+        "worker's directory cache, the shared limiter (`SharedRateLimiter`: a batch of slots, about "
+        f"{design['limiter_batch_seconds']:g} s of the quota and at most {design['limiter_max_batch']}, reserved with one "
+        "DynamoDB write on a schedule every worker shares, the worker's other sends waiting while it is reserved; "
+        "each send sleeps to its slot; a slot more than that late is lost), the send, the finalize (retried as `_record` retries it), the row's backoff "
         "after a send that failed past botocore's retries. Each call takes its measured CPU on the worker's one CPU "
         f"(the GIL; a Lambda of the template's memory has {design['vcpu']:.2f} of a vCPU), queued behind the others, "
         "then a drawn latency; past "
@@ -1028,8 +1150,14 @@ def report_lines(figures: dict[str, Any]) -> list[str]:
         )
     lines += [
         "",
-        "**Left out.** Lambda's cold starts and invocation delays (EventBridge's schedule fires on time here); "
-        "the tick's reserved concurrency (at most two ticks overlap anyway); this machine's CPU speed against "
+        "The check runs the engine alone (threads of one process, each over every shard, unpaced: SES's quota "
+        "is not reached), as before the fan-out: it checks the model of a worker; the fan-out and the limiter "
+        "are the code's own rules (`plan_slices`, the limiter's arithmetic) on top, tested with real threads in "
+        "`tests/integration/test_rate_limits.py` and the overlapping-tick and fault-injection suites.",
+        "",
+        "**Left out.** Lambda's cold starts and invocation delays (EventBridge's schedule fires on time here; "
+        "a worker of a new tick is assumed warm); the workers' concurrency limit (a tick's at most "
+        f"{design['max_workers']} and the previous tick's overlap stay under the mapping's maximum); this machine's CPU speed against "
         "Lambda's (only the vCPU share is applied); the GIL's switching (the model queues whole CPU slices); "
         "DynamoDB's burst and adaptive capacity, and read capacity in the model (the fake meters reads; the "
         "tick's are small); network errors, timeouts and crashes (leases never expire in the model); business "
@@ -1042,3 +1170,54 @@ def report_lines(figures: dict[str, Any]) -> list[str]:
         "",
     ]
     return lines
+
+
+def costs_from(measured: dict[str, Any]) -> Costs:
+    """The costs a past run measured (its ``lateness_model.measured``), for the model's scenarios (which
+    use the code's own CPU only, not moto's or the fake's)."""
+    own = {step: ms / 1000 for step, ms in measured["cpu_ms_per_call"].items()}
+    return Costs(
+        own=own,
+        fake=dict.fromkeys(own, 0.0),
+        per_row=measured["cpu_ms_per_row_overhead"] / 1000,
+        per_row_fake=0.0,
+        charges={
+            step: [(template, units) for template, units in entries]
+            for step, entries in measured["write_charges"].items()
+        },
+        attempts=measured["botocore_attempts"],
+        retries_throttles=measured["botocore_retries_throttling"],
+    )
+
+
+def replay(design: dict[str, Any], measured: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The scenarios of ``bench`` for a recorded design with another run's measured costs: what a design
+    gives with the CPU per call a quieter machine measured, say."""
+    costs, found = costs_from(measured), {}
+    for name, ses, company in (
+        ("steady", SES_QUOTA, None),
+        ("burst_1500", SES_QUOTA, None),
+        ("burst_14", 14.0, None),
+        (f"burst_company_{COMPANY_QUOTA:g}", SES_QUOTA, COMPANY_QUOTA),
+    ):
+        paced = replace(Design(**design), pace_per_provider={"ses": ses, "sns": SNS_QUOTA}, pace_per_company=company)
+        model = Model(paced, costs, {"ses": ses, "sns": SNS_QUOTA}, seed=5)
+        outcome = model.run(scenario_rows(name, seed=23, shards=paced.shards))
+        found[name] = {
+            **{k: v for k, v in summary(outcome.lateness, outcome.send_times).items() if k in ("p50", "p99", "max")},
+            "throttled_calls": sum(outcome.throttled.values()),
+        }
+    return found
+
+
+if __name__ == "__main__":
+    # python -m benchmarks.lateness_model <results.json whose measured costs to use>: this run's design
+    # (benchmarks/results.json) replayed with those costs.
+    import json
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    design = json.loads((here / "results.json").read_text())["lateness_model"]["design"]
+    measured = json.loads(Path(sys.argv[1]).read_text())["lateness_model"]["measured"]
+    print(json.dumps(replay(design, measured), indent=2))

@@ -719,17 +719,23 @@ def report(results: dict[str, Any]) -> str:
         "",
         "## Cost per message",
         "",
-        "Each message created through the create handler and sent by the real tick; DynamoDB units computed",
+        "Each message created through the create handler, counted by the real tick and sent by the dispatch worker",
+        "it handed the shards to (through the dispatch queue, as Lambda's SQS mapping delivers it, paced by the",
+        "shared limiter at SES 1,500/s); DynamoDB units computed",
         "by `benchmarks/cost_model.py` from the items each request changed (read before and after, inside moto)",
         "and the tables and indexes of `template.yaml`, by DynamoDB's published rules (see its docstring:",
         "sizes, index entries, transactions at 2x, refused conditional writes). Lambda is the handlers' time",
         "in this process against moto (an upper bound), at the template's memory sizes; EventBridge is the",
         "events the stream consumer published. Storage: the sent row and its index entries, kept for the retention (`RETENTION_DAYS`, 90 days by default) before TTL deletes it.",
+        "SQS is the tick's `SendMessageBatch` and the mapping's receive and delete of the slice, over the messages",
+        "the slice sent (the mapping's empty long polls, a few requests a minute whatever the traffic, are a fixed",
+        "cost a month, not a message's). The limiter's writes (`rate:` below) are one per batch of slots it",
+        "reserves, so they depend on how sends arrive: see the lateness model's limiter writes per send.",
         "",
-        "| Message | request bytes | write units (create) | read units | events | USD per million (DynamoDB / Lambda / EventBridge) | stored bytes |",
-        "|---|---|---|---|---|---|---|",
+        "| Message | request bytes | write units (create; limiter) | read units | events | SQS requests | USD per million (DynamoDB / Lambda / EventBridge / SQS) | stored bytes |",
+        "|---|---|---|---|---|---|---|---|",
         *[
-            f"| {name} | {c['request_bytes']} | {c['write_units']} ({c['write_units_create']}) | {c['read_units']} | {c['eventbridge_events']} | "
+            f"| {name} | {c['request_bytes']} | {c['write_units']} ({c['write_units_create']}; {c.get('limiter_write_units', 0)}) | {c['read_units']} | {c['eventbridge_events']} | {c.get('sqs_requests', 0)} | "
             f"{c['usd_per_million']} ({' / '.join(str(v) for v in c['usd_per_million_by_service'].values())}) | {c['stored_bytes']} |"
             for name, c in costs.items()
         ],

@@ -1,11 +1,13 @@
-"""The scheduler tick: every minute, dispatch what is due, polling until the next tick takes over."""
+"""The scheduler tick: every minute, hand the due shards to as many dispatch workers as the work needs."""
 
 from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from scheduled_comms.composition.dispatch import dispatcher
+from scheduled_comms.composition.fanout import fan_out_config, work_queue
+from scheduled_comms.composition.stores import dispatch_store
+from scheduled_comms.logic.dispatch.fanout import fan_out
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.values import parse_instant
 from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics, tracer
@@ -25,11 +27,7 @@ def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str,
         # A late delivery: a fresher tick is already running, and this one's clock would be wrong.
         logger.warning("stale tick event skipped", extra={"event_time": event.time})
         return {"skipped": "stale event"}
-    report = dispatcher().run(
-        started_at=started_at,
-        remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
-        single_pass=single_pass,
-    )
+    report = fan_out(dispatch_store(), work_queue(), started_at, fan_out_config(), single_pass=single_pass)
     summary = report.summary()
-    logger.info("tick finished", extra=summary)
+    logger.info("tick handed out its shards", extra=summary)
     return summary

@@ -57,6 +57,21 @@ def test_invoke_runs_a_tick_and_prints_its_summary_alone(service, tmp_path):
 
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)  # stdout holds the response alone: the logs went to stderr
+    assert summary["workers"] >= 1 and summary["refused"] == 0
+    assert sorted(shard for group in summary["slices"] for shard in group) == list(range(8))
+
+
+def test_invoke_runs_a_dispatch_worker_over_its_slice_and_prints_its_summary_alone(service, tmp_path):
+    event = json.loads((EVENTS_DIR / "dispatch_worker.json").read_text())
+    record = event["Records"][0]
+    record["body"] = json.dumps({**json.loads(record["body"]), "at": datetime.now(UTC).isoformat()})
+    record["attributes"]["SentTimestamp"] = str(int(datetime.now(UTC).timestamp() * 1000))
+    (tmp_path / "worker.json").write_text(json.dumps(event))
+
+    result = invoke(service, "dispatch_worker", "-e", str(tmp_path / "worker.json"))
+
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
     assert summary["passes"] == 1
     assert {"claimed", "dispatched", "retried", "failed", "skipped", "held"} <= set(summary)
 

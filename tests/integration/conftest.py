@@ -14,6 +14,7 @@ import boto3
 import pytest
 from scheduled_comms import composition
 from scheduled_comms_cli.outbox import sent_messages
+from scheduled_comms_cli.queues import QueuePump, TickRun, run_tick
 from scheduled_comms_cli.streams import StreamPump
 from scheduled_comms_cli.voice_simulator import VoiceProviderSimulator
 from scheduled_comms_local.gateway import make_http_server
@@ -81,15 +82,24 @@ class SimulatedCrash(BaseException):
 
 
 class Ticker:
-    """Ticks as EventBridge fires them; then, as Lambda's stream polling would, the consumer publishes."""
+    """Ticks as EventBridge fires them, their dispatch workers as the queue's event source mapping starts
+    them; then, as Lambda's stream polling would, the consumer publishes."""
 
     def __init__(self, stack: Stack) -> None:
         self.host = FunctionHost(stack)
         self.pump = StreamPump(stack, self.host)
+        self.queue = QueuePump(stack, self.host)
+
+    def run(self, event: dict[str, Any]) -> TickRun:
+        """The tick and its workers (a worker's error is in its delivery); the stream is not drained."""
+        return run_tick(self.host, self.queue, event)
 
     def at(self, moment: datetime, single_pass: bool = True) -> dict[str, Any]:
         try:
-            return dict(self.host.invoke("TickFunction", scheduled_event(moment, single_pass=single_pass)))
+            run = self.run(scheduled_event(moment, single_pass=single_pass))
+            for delivery in run.failed:
+                raise delivery.error  # type: ignore[misc]
+            return run.summary()
         finally:
             self.pump.drain()
 

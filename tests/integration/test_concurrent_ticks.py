@@ -25,6 +25,9 @@ TICKS = 8
 
 
 def test_eight_overlapping_ticks_send_each_row_exactly_once(api, make_company, ticker, isolated_tables, monkeypatch):
+    # Each tick hands its shards to several workers (one per 100 rows coming due), all running at once.
+    monkeypatch.setenv("DISPATCH_ROWS_PER_WORKER", str(ROWS // 4))
+    composition.reset()
     company = make_company()
     number_id = register_number(api, company)
     ids = seed_due_rows(company.id, number_id, ROWS, soon(0))
@@ -44,7 +47,7 @@ def test_eight_overlapping_ticks_send_each_row_exactly_once(api, make_company, t
     deliveries = [event for event in events for _ in range(2)]  # every event delivered twice
 
     with ThreadPoolExecutor(max_workers=TICKS) as pool:
-        summaries = list(pool.map(lambda event: ticker.host.invoke("TickFunction", event), deliveries))
+        summaries = list(pool.map(lambda event: ticker.run(event).summary(), deliveries))
     # A tick stops claiming when its time runs short; whatever it left is due for the next one.
     while sum(s["claimed"] for s in summaries[-TICKS:]) and len(summaries) < 4 * TICKS:
         summaries.append(ticker.at(moment + timedelta(seconds=len(summaries))))
@@ -54,6 +57,8 @@ def test_eight_overlapping_ticks_send_each_row_exactly_once(api, make_company, t
     assert duplicates == {}
     assert sum(s["dispatched"] for s in summaries) >= ROWS
     assert sum(s["lost_races"] for s in summaries) > 0, "the ticks really did overlap"
+    assert max(s["workers"] for s in summaries[:TICKS]) == 4, "each tick fanned its shards out to four workers"
+    assert sum(s["failed_workers"] for s in summaries) == 0
     store = composition.communication_store()
     statuses = Counter(store.get(company.id, row_id).status for row_id in ids[::20])
     assert statuses == Counter({Status.DISPATCHED: len(ids[::20])})

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import boto3
 import pytest
 from scheduled_comms import composition
 from scheduled_comms.logic.auth import ALL_SCOPES, hash_secret
@@ -119,6 +120,10 @@ EXPECTED: dict[str, Callable[[Any], None]] = {
     "CancelCommunicationFunction": answers(204, lambda b: b is None),
     "DispatchNowFunction": answers(200, lambda b: b["data"]["original_scheduled_for"] is not None),
     "TickFunction": lambda summary: (
+        (summary["due_seen"], summary["workers"], summary["slices"]) == (1, 1, [list(range(8))])
+        or pytest.fail(f"the due sample row was not handed to one worker: {summary}")
+    ),
+    "DispatchWorkerFunction": lambda summary: (
         (summary["claimed"], summary["dispatched"]) == (1, 1)
         or pytest.fail(f"the due sample row was not sent: {summary}")
     ),
@@ -157,6 +162,18 @@ def test_each_function_answers_its_sample_event(stack, isolated_tables, function
 
     assert returned, response
     EXPECTED[function](response)
+    if function == "TickFunction":
+        assert [json.loads(body)["shards"] for body in take_dispatch_slices(stack)] == [list(range(8))]
+
+
+def take_dispatch_slices(stack: Stack) -> list[str]:
+    """The slices the tick queued, taken off the queue so no other test's worker dispatches them."""
+    sqs = boto3.client("sqs")
+    url = stack.queue_urls["DispatchQueue"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    for message in messages:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return [message["Body"] for message in messages]
 
 
 def test_a_handler_that_raises_answers_lambdas_error_object(stack, isolated_tables):

@@ -275,7 +275,7 @@ def test_inside_lambda_the_loopback_allowance_has_no_effect(monkeypatch):
     from scheduled_comms.composition import voice
 
     monkeypatch.setattr(voice, "_loopback_http_allowed", False)
-    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "scheduled-comms-TickFunction")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "scheduled-comms-DispatchWorkerFunction")
     monkeypatch.setenv("ALLOW_INSECURE_VOICE_ENDPOINTS", "true")
     composition.reset()
     try:
@@ -287,17 +287,17 @@ def test_inside_lambda_the_loopback_allowance_has_no_effect(monkeypatch):
         composition.reset()
 
 
-def test_registration_and_the_tick_read_the_same_port_setting_from_the_template():
+def test_registration_and_the_dispatch_workers_read_the_same_port_setting_from_the_template():
     from scheduled_comms_local.template import Stack
 
     stack = Stack("test")
 
     ports = {
         name: stack.function_environment(name).get("VOICE_ENDPOINT_PORTS")
-        for name in ("RegisterVoiceAgentConfigFunction", "TickFunction")
+        for name in ("RegisterVoiceAgentConfigFunction", "DispatchWorkerFunction")
     }
 
-    assert ports == {"RegisterVoiceAgentConfigFunction": "443", "TickFunction": "443"}
+    assert ports == {"RegisterVoiceAgentConfigFunction": "443", "DispatchWorkerFunction": "443"}
 
 
 def test_a_lookup_that_hangs_counts_as_unresolved(monkeypatch):

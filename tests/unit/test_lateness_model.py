@@ -224,8 +224,8 @@ def test_without_pacing_a_quota_below_the_burst_throttles_and_rows_are_sent_agai
 
 
 def test_pacing_at_the_quota_sends_at_the_quota_and_throttles_only_where_ticks_overlap():
-    """main paces per tick process, without bursts: only overlapping ticks together exceed the quota
-    (a limiter shared by the ticks would remove that: not built yet)."""
+    """Pacing per process, without bursts (the design before the shared limiter): only overlapping ticks
+    together exceed the quota (the shared limiter, below, removes that)."""
     quota = 2.0  # below the burst's arrival rate (300 rows in a minute)
     unpaced = Model(DESIGN, COSTS, {"ses": quota}, seed=3).run(burst(300))
     paced = Model(replace(DESIGN, pace_per_provider={"ses": quota}), COSTS, {"ses": quota}, seed=3).run(burst(300))
@@ -235,6 +235,40 @@ def test_pacing_at_the_quota_sends_at_the_quota_and_throttles_only_where_ticks_o
     times = sorted(paced.send_times)
     busiest_second = max(bisect.bisect_right(times, t + 1.0) - i for i, t in enumerate(times))
     assert busiest_second <= 2 * quota  # at most two overlapping ticks, each at the quota
+
+
+FANNED_OUT = replace(DESIGN, max_workers=8, rows_per_worker=50, shared_limiter=True)
+
+
+def test_a_burst_is_fanned_out_to_as_many_workers_as_its_rows_need():
+    model = Model(FANNED_OUT, COSTS, {"ses": 1500}, seed=4)
+
+    outcome = model.run(burst(300))
+
+    assert model.workers_started[0] == 6, "300 rows coming due, one worker per 50"
+    assert outcome.counts[RowOutcome.DISPATCHED] == 300
+
+
+def test_the_shared_limiter_keeps_every_worker_together_to_the_quota_with_no_throttled_call():
+    quota = 2.0  # below the burst's arrival rate (300 rows in a minute), with six workers at once
+    model = Model(replace(FANNED_OUT, pace_per_provider={"ses": quota}), COSTS, {"ses": quota}, seed=3)
+
+    outcome = model.run(burst(300))
+
+    assert outcome.counts[RowOutcome.DISPATCHED] == 300 and sum(outcome.throttled.values()) == 0
+    times = sorted(outcome.send_times)
+    busiest_second = max(bisect.bisect_right(times, t + 1.0) - i for i, t in enumerate(times))
+    assert busiest_second <= quota * 1.5, "the quota, and at most half a second of slots spent late"
+    assert model.limiter_writes == len(times), "at 2/s a batch is one slot (0.2 s of the quota, rounded up to one)"
+
+
+def test_a_company_quota_holds_across_workers_below_the_provider_quota():
+    model = Model(replace(FANNED_OUT, pace_per_provider={"ses": 1500}, pace_per_company=5.0), COSTS, {"ses": 1500}, 6)
+
+    outcome = model.run(burst(200, seconds=10))
+
+    times = sorted(outcome.send_times)
+    assert len(times) == 200 and (times[-1] - times[0]) >= 199 / 5.0 - 0.5
 
 
 def test_percentiles_are_none_where_they_fall_on_rows_never_sent():

@@ -176,7 +176,10 @@ class StreamPump:
         import boto3
 
         sqs = boto3.client("sqs")
-        queue_url = sqs.create_queue(QueueName=self._stack.physical_name(self.consumer.on_failure_queue))["QueueUrl"]
+        queue_url = (
+            self._stack.queue_urls.get(self.consumer.on_failure_queue)
+            or sqs.create_queue(QueueName=self._stack.physical_name(self.consumer.on_failure_queue))["QueueUrl"]
+        )
         now = datetime.now(UTC).isoformat()
         message = {
             "requestContext": {

@@ -75,6 +75,17 @@ class StreamConsumer:
     on_failure_queue: str | None  # logical id of the SQS queue
 
 
+@dataclass(frozen=True)
+class QueueConsumer:
+    """A function's SQS event source mapping, as the template declares it."""
+
+    function: str  # logical id
+    queue: str  # logical id of the queue it reads
+    batch_size: int
+    maximum_concurrency: int | None
+    report_item_failures: bool
+
+
 @dataclass
 class Stack:
     """The template resolved for one stack name: physical names and intrinsic functions evaluated."""
@@ -84,9 +95,14 @@ class Stack:
     account: str = "123456789012"
     template: dict[str, Any] = field(default_factory=load_template)
     physical: dict[str, str] = field(default_factory=dict)
+    queue_urls: dict[str, str] = field(default_factory=dict)  # logical id -> URL (a queue's Ref)
 
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.template["Resources"].items() if v["Type"] == kind}
+
+    def _type(self, logical_id: str) -> str | None:
+        resource = self.template["Resources"].get(logical_id)
+        return resource["Type"] if resource else None
 
     def parameter_default(self, name: str) -> Any:
         return self.template.get("Parameters", {}).get(name, {}).get("Default")
@@ -127,12 +143,16 @@ class Stack:
                     return self.parameter_default(arg)
                 if arg == "AWS::NoValue":
                     return _NO_VALUE
+                if arg in self.queue_urls:
+                    return self.queue_urls[arg]
                 return self.pseudo(arg) or self.physical_name(arg)
             if key == "Fn::If":
                 name, when_true, when_false = arg
                 return self.resolve(when_true if self.condition(name) else when_false)
             if key == "Fn::GetAtt":
                 logical_id, attribute = arg
+                if self._type(logical_id) == "AWS::SQS::Queue" and attribute == "Arn":
+                    return f"arn:aws:sqs:{self.region}:{self.account}:{self.physical_name(logical_id)}"
                 if attribute == "Arn":
                     return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.physical_name(logical_id)}"
                 return self.physical_name(logical_id)
@@ -242,6 +262,39 @@ class Stack:
                 )
         return found
 
+    def queue_consumers(self) -> list[QueueConsumer]:
+        """Every function with an SQS event, with its event source mapping's settings."""
+        found = []
+        for logical_id, resource in self.resources("AWS::Serverless::Function").items():
+            for event in resource["Properties"].get("Events", {}).values():
+                if event["Type"] != "SQS":
+                    continue
+                props = event["Properties"]
+                concurrency = props.get("ScalingConfig", {}).get("MaximumConcurrency")
+                found.append(
+                    QueueConsumer(
+                        function=logical_id,
+                        queue=props["Queue"]["Fn::GetAtt"][0],
+                        batch_size=int(props.get("BatchSize", 10)),
+                        maximum_concurrency=None if concurrency is None else int(self.resolve(concurrency)),
+                        report_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                    )
+                )
+        return found
+
+    def queue_definitions(self) -> dict[str, dict[str, str]]:
+        """create_queue attributes of each AWS::SQS::Queue (a redrive policy's target by its ARN)."""
+        queues = {}
+        for logical_id, resource in self.resources("AWS::SQS::Queue").items():
+            props = self.resolve(resource.get("Properties", {}))
+            attributes = {
+                name: str(props[name]) for name in ("VisibilityTimeout", "MessageRetentionPeriod") if name in props
+            }
+            if "RedrivePolicy" in props:
+                attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+            queues[logical_id] = attributes
+        return queues
+
     def authorizer(self) -> tuple[str, int]:
         """The API's default authorizer function (logical id) and its cache TTL in seconds."""
         auth = self.resources("AWS::Serverless::Api")["ServiceApi"]["Properties"]["Auth"]
@@ -286,8 +339,12 @@ class Stack:
         return tables
 
 
-def create_resources(stack: Stack, dynamodb: Any, secretsmanager: Any, events: Any) -> dict[str, str]:
-    """Create the template's tables, secrets and event buses (idempotently): logical id -> physical id."""
+def create_resources(
+    stack: Stack, dynamodb: Any, secretsmanager: Any, events: Any, sqs: Any | None = None
+) -> dict[str, str]:
+    """Create the template's tables, secrets, event buses and queues (idempotently): logical id -> physical id.
+
+    Queues are created when an SQS client is given (or one can be made); a queue's Ref is its URL."""
     import secrets as random_secrets
 
     existing = set(dynamodb.list_tables().get("TableNames", []))
@@ -313,4 +370,16 @@ def create_resources(stack: Stack, dynamodb: Any, secretsmanager: Any, events: A
         if name not in {bus["Name"] for bus in events.list_event_buses().get("EventBuses", [])}:
             events.create_event_bus(Name=name)
         stack.physical[logical_id] = name
+    if sqs is None:
+        import boto3
+
+        sqs = boto3.client("sqs", region_name=stack.region)
+    queues: Any = sqs  # its attributes are typed as a closed set of names; ours come from the template
+    definitions = stack.queue_definitions()
+    # Dead-letter queues first: a redrive policy names its target.
+    for logical_id in sorted(definitions, key=lambda q: "RedrivePolicy" in definitions[q]):
+        url = queues.create_queue(QueueName=stack.physical_name(logical_id), Attributes=definitions[logical_id])[
+            "QueueUrl"
+        ]
+        stack.queue_urls[logical_id] = url
     return dict(stack.physical)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: a function that imports a port need not import every model
     from scheduled_comms.models.business_hours import BusinessHours
+    from scheduled_comms.models.dispatch import DispatchSlice, RateScope
     from scheduled_comms.models.domain import (
         ApiKeyRecord,
         Communication,
@@ -104,6 +105,26 @@ class DispatchStore(Protocol):
         ...
 
     def get(self, company_id: str, row_id: str) -> Communication | None: ...
+
+
+class RateBuckets(Protocol):
+    """Send quotas shared by every process: slots reserved in batches, so a send costs a fraction of a write."""
+
+    def reserve(self, scope: RateScope, rate: float, count: int, now: float) -> float:
+        """Reserve ``count`` consecutive slots ``1 / rate`` seconds apart on ``scope``'s schedule.
+
+        Returns the first slot's time (epoch seconds): no earlier than ``now`` when the schedule was idle,
+        else right after the slots reserved before (possibly a little before ``now`` if it fell behind).
+        """
+        ...
+
+
+class WorkQueue(Protocol):
+    """Where the tick hands its slices to the dispatch workers."""
+
+    def hand_out(self, slices: list[DispatchSlice]) -> int:
+        """Queue each slice for a worker of its own; returns how many the queue refused."""
+        ...
 
 
 class Sender(Protocol):

@@ -42,6 +42,13 @@ class Settings(BaseModel):
     ses_sends_per_second: float = Field(default=14.0, ge=0, validation_alias="SES_SENDS_PER_SECOND")
     sms_sends_per_second: float = Field(default=20.0, ge=0, validation_alias="SMS_SENDS_PER_SECOND")
     voice_calls_per_second: float = Field(default=10.0, ge=0, validation_alias="VOICE_CALLS_PER_SECOND")
+    # Each company's sends a second on each channel, shared by every worker (0: no quota of its own).
+    company_sends_per_second: float = Field(default=0.0, ge=0, validation_alias="COMPANY_SENDS_PER_SECOND")
+    # Fan-out: the tick hands its due shards, in slices, to this many dispatch workers at most, one for
+    # every ``dispatch_rows_per_worker`` rows due in the coming interval, through the dispatch queue.
+    dispatch_queue_url: str | None = Field(default=None, validation_alias="DISPATCH_QUEUE_URL")
+    dispatch_workers: int = Field(default=8, ge=1, le=100, validation_alias="DISPATCH_WORKERS")
+    dispatch_rows_per_worker: int = Field(default=500, ge=1, validation_alias="DISPATCH_ROWS_PER_WORKER")
     backoff_base_seconds: float = Field(default=60.0, gt=0, validation_alias="BACKOFF_BASE_SECONDS")
     backoff_cap_seconds: float = Field(default=3600.0, gt=0, validation_alias="BACKOFF_CAP_SECONDS")
     event_bus_name: str = Field(default="default", validation_alias="EVENT_BUS_NAME")

@@ -1,15 +1,16 @@
-"""The tick's engine: the senders, and the directory it reads through a cache."""
+"""The dispatch workers' engine: the senders, their shared quotas, and the directory read through a cache."""
 
 from __future__ import annotations
 
 from scheduled_comms.adapters.directory import DynamoDirectory
+from scheduled_comms.adapters.dynamodb.rate_limits import DynamoRateBuckets
 from scheduled_comms.adapters.senders import ChannelSenders, HttpVoiceSender, SesEmailSender, SnsSmsSender
 from scheduled_comms.composition import component
 from scheduled_comms.composition.company import vault
 from scheduled_comms.composition.stores import dispatch_store
 from scheduled_comms.composition.voice import endpoint_rules, host_resolver
 from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
-from scheduled_comms.logic.pacing import PacedSender, TokenBucket
+from scheduled_comms.logic.pacing import PacedSender, SendQuotas, SharedRateLimiter
 from scheduled_comms.models.domain import Channel
 from scheduled_comms.settings import get_settings
 
@@ -22,17 +23,29 @@ def dispatch_directory() -> DynamoDirectory:
 
 
 @component
-def paced_senders() -> PacedSender:
-    """The channels' senders, each paced to its provider's quota (one bucket per tick process)."""
+def send_quotas() -> SendQuotas:
     settings = get_settings()
-    rates = {
-        Channel.EMAIL: settings.ses_sends_per_second,
-        Channel.SMS: settings.sms_sends_per_second,
-        Channel.VOICE_CALL: settings.voice_calls_per_second,
-    }
-    # No bursts (a bucket of one): sends evenly spaced, so two overlapping ticks' buckets stay near the quota.
-    buckets = {channel: TokenBucket(rate, burst=1) for channel, rate in rates.items() if rate > 0}
-    return PacedSender(senders(), buckets)
+    return SendQuotas(
+        per_provider={
+            Channel.EMAIL: settings.ses_sends_per_second,
+            Channel.SMS: settings.sms_sends_per_second,
+            Channel.VOICE_CALL: settings.voice_calls_per_second,
+        },
+        per_company=settings.company_sends_per_second,
+    )
+
+
+@component
+def rate_limiter() -> SharedRateLimiter:
+    """Slots of the quotas every worker shares, reserved a batch at a time (at most one per send in flight)."""
+    settings = get_settings()
+    return SharedRateLimiter(DynamoRateBuckets(settings.communications_table), max_batch=settings.sender_concurrency)
+
+
+@component
+def paced_senders() -> PacedSender:
+    """The channels' senders, each send paced to its company's and its provider's shared quotas."""
+    return PacedSender(senders(), rate_limiter(), send_quotas())
 
 
 @component
@@ -68,6 +81,6 @@ def dispatch_config() -> DispatchConfig:
 
 
 def dispatcher() -> Dispatcher:
-    """One tick's dispatcher; the tick reads companies' settings afresh, then keeps them a while."""
+    """One worker's dispatcher; each reads companies' settings afresh, then keeps them a while."""
     dispatch_directory().forget()
     return Dispatcher(dispatch_store(), paced_senders(), dispatch_directory(), dispatch_config())

@@ -8,6 +8,8 @@ Item layout (the storage shape; the domain model never sees these keys):
 * API key      ``pk=KEY#<key_id>``  ``sk=#KEY``         company, scopes, sha256 of the secret, revoked_at
 * held key     ``pk=IK#<company>#<sha256 of the Idempotency-Key>``  ``sk=#IK``   the row it created, the
   request's SHA-256, ``expires_at`` (TTL)
+* send quota   ``pk=RATE#<provider>`` or ``RATE#<provider>#CO#<company>``  ``sk=#RATE``   ``next_slot``: when
+  the quota's next free send slot begins (epoch seconds); ``expires_at`` (TTL) a day after its last use
 
 Indexes are chosen for what they cost to write, not only for what they serve:
 
@@ -33,6 +35,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
+from scheduled_comms.models.dispatch import RateScope
 from scheduled_comms.models.domain import TERMINAL, Communication, IdempotencyClaim, Status
 from scheduled_comms.models.values import DYNAMODB_NUMBERS, format_instant
 from scheduled_comms.settings import get_settings
@@ -41,6 +44,9 @@ COMPANY_SK = "#COMPANY"
 KEY_SK = "#KEY"
 IDEMPOTENCY_SK = "#IK"
 ROW_PREFIX = "SC#"
+RATE_SK = "#RATE"
+NEXT_SLOT = "next_slot"
+RATE_ITEM_KEPT = timedelta(days=1)
 # Bumped whenever items are keyed or encoded differently (a local stack refuses state saved with another).
 STORAGE_LAYOUT = 2
 # A company's rows are spread over this many partition keys, so a burst of its rows (claimed and finished
@@ -412,3 +418,54 @@ def diff_update(table: str, current: Communication, updated: Communication, shar
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
+
+
+def rate_key(scope: RateScope) -> dict[str, Any]:
+    """A send quota's item: a provider's, or one company's share of it."""
+    pk = (
+        f"RATE#{scope.provider}"
+        if scope.company_id is None
+        else f"RATE#{scope.provider}#{company_pk(scope.company_id)}"
+    )
+    return {"pk": {"S": pk}, "sk": {"S": RATE_SK}}
+
+
+def _seconds(value: float) -> dict[str, str]:
+    return {"N": f"{value:.6f}"}
+
+
+def take_slots(table: str, scope: RateScope, span: float, now: float) -> dict[str, Any]:
+    """Move the quota's schedule ``span`` seconds on, unconditionally (``ADD``: no read, no race): the
+    caller's slots are the ``span`` seconds before the returned ``next_slot``."""
+    return {
+        "TableName": table,
+        "Key": rate_key(scope),
+        "UpdateExpression": "ADD #next :span SET expires_at = :expires",
+        "ExpressionAttributeNames": {"#next": NEXT_SLOT},
+        "ExpressionAttributeValues": {
+            ":span": _seconds(span),
+            ":expires": {"N": str(int(now + RATE_ITEM_KEPT.total_seconds()))},
+        },
+        "ReturnValues": "UPDATED_NEW",
+    }
+
+
+def restart_slots(table: str, scope: RateScope, span: float, now: float) -> dict[str, Any]:
+    """Start an idle quota's schedule at ``now`` with the caller's ``span``; refused (a condition failure)
+    when its schedule already reaches past ``now``, which another process restarted or kept busy."""
+    return {
+        "TableName": table,
+        "Key": rate_key(scope),
+        "UpdateExpression": "SET #next = :end, expires_at = :expires",
+        "ConditionExpression": "attribute_not_exists(#next) OR #next <= :now",
+        "ExpressionAttributeNames": {"#next": NEXT_SLOT},
+        "ExpressionAttributeValues": {
+            ":end": _seconds(now + span),
+            ":now": _seconds(now),
+            ":expires": {"N": str(int(now + RATE_ITEM_KEPT.total_seconds()))},
+        },
+    }
+
+
+def next_slot_of(attributes: dict[str, Any]) -> float:
+    return float(attributes[NEXT_SLOT]["N"])

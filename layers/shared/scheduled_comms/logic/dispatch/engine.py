@@ -1,8 +1,9 @@
 """The dispatch engine: find due rows, claim them, decide, send, and record the outcome.
 
-One ``Dispatcher.run`` is one tick. It keeps making passes (every ``poll_step_seconds``) until
-shortly before the next tick would start, or until the Lambda has only its reserve of time left,
-so rows go out seconds after they come due rather than up to a minute later.
+One ``Dispatcher.run`` is one dispatch worker's share of a tick: the due shards the tick handed it
+(``logic/dispatch/fanout.py``). It keeps making passes (every ``poll_step_seconds``) until shortly
+before the next tick would start, or until the Lambda has only its reserve of time left, so rows go
+out seconds after they come due rather than up to a minute later.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -86,12 +87,19 @@ class Dispatcher:
         self._monotonic = monotonic
         self._sleep = sleep
         self._epoch = (datetime.now(UTC), monotonic())  # replaced by each run's own
+        self._shards: Sequence[int] = range(store.shard_count)
 
     def run(
-        self, started_at: datetime, remaining_seconds: Callable[[], float], single_pass: bool = False
+        self,
+        started_at: datetime,
+        remaining_seconds: Callable[[], float],
+        single_pass: bool = False,
+        shards: Sequence[int] | None = None,
     ) -> TickReport:
-        """Dispatch what is due as of ``started_at`` and keep polling until the tick's time is up."""
+        """Dispatch what is due as of ``started_at`` in ``shards`` (default: all) and keep polling until
+        the tick's time is up."""
         report = TickReport()
+        self._shards = range(self._store.shard_count) if shards is None else shards
         origin = self._monotonic()
         self._epoch = (started_at, origin)
         stop_at = origin + self._config.tick_interval_seconds  # the next tick takes over from there
@@ -112,7 +120,7 @@ class Dispatcher:
         return report
 
     def _pass(self, pool: ThreadPoolExecutor, report: TickReport, remaining: Callable[[], float]) -> None:
-        shards = range(self._store.shard_count)
+        shards = self._shards
         limit = self._config.page_size
         while remaining() > self._config.reserve_seconds:
             now = self._clock()
@@ -167,7 +175,7 @@ class Dispatcher:
                 progressed = progressed or not latest[-1]
 
     def _read_shards(
-        self, pool: ThreadPoolExecutor, query: Callable[[int], list[DueRow]], shards: range, report: TickReport
+        self, pool: ThreadPoolExecutor, query: Callable[[int], list[DueRow]], shards: Sequence[int], report: TickReport
     ) -> list[list[DueRow]]:
         """One query per shard; a shard whose query fails (say, throttled past its retries) waits a pass."""
 

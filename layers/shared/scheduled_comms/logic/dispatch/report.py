@@ -62,3 +62,16 @@ class TickReport:
             "passes": self.passes,
             "max_lateness_seconds": None if worst is None else round(worst, 3),
         }
+
+
+def combined(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs' summaries as one: counts added up, the worst lateness kept."""
+    total = TickReport().summary()
+    for summary in summaries:
+        for name, value in summary.items():
+            if name == "max_lateness_seconds":
+                if value is not None:
+                    total[name] = max(value, total[name] or value)
+            elif isinstance(value, int):
+                total[name] = total.get(name, 0) + value
+    return total
