@@ -22,7 +22,7 @@ WATCHED = (
     "phonenumbers",  # E.164 checks: on first use, by the requests that carry a number
     "email_validator",  # likewise for addresses
     "pydantic_settings",  # no longer a dependency: settings are a plain pydantic model
-    "jinja2",
+    "jinja2",  # templates: only the routes that compile or render them
     "aws_xray_sdk",  # the tracer, where a trace pays
     "boto3",
     "aws_lambda_powertools.event_handler",  # the REST resolver
@@ -47,6 +47,8 @@ EXPECTED = {
     },
     "PublishTransitionsFunction": {"boto3", "aws_xray_sdk"},
     "VoiceWebhookFunction": ROUTE | {"scheduled_comms.logic.dispatch.cadence"},  # not the engine
+    "PutTemplateFunction": ROUTE | {"jinja2"},
+    "ScheduleMessageFunction": ROUTE | {"jinja2"},
 }
 IMPORT_HANDLER = """
 import json, sys

@@ -79,6 +79,12 @@ class InvalidState(ServiceError):
     code = "invalid_state"
 
 
+class DedupConflict(ServiceError):
+    """A message with the same dedup scope exists, scheduled with another body; nothing was written."""
+
+    code = "dedup_conflict"
+
+
 class Conflict(ServiceError):
     """A concurrent write won; the request changed nothing and may be retried."""
 

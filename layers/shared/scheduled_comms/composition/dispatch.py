@@ -9,6 +9,7 @@ from scheduled_comms.composition.company import vault
 from scheduled_comms.composition.stores import dispatch_store
 from scheduled_comms.composition.voice import endpoint_rules, host_resolver
 from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
+from scheduled_comms.logic.message_sending import TemplatedSender
 from scheduled_comms.logic.pacing import PacedSender, TokenBucket
 from scheduled_comms.models.domain import Channel
 from scheduled_comms.settings import get_settings
@@ -32,7 +33,7 @@ def paced_senders() -> PacedSender:
     }
     # No bursts (a bucket of one): sends evenly spaced, so two overlapping ticks' buckets stay near the quota.
     buckets = {channel: TokenBucket(rate, burst=1) for channel, rate in rates.items() if rate > 0}
-    return PacedSender(senders(), buckets)
+    return PacedSender(TemplatedSender(senders(), dispatch_directory()), buckets)
 
 
 @component
