@@ -3,21 +3,31 @@ rendering at send time, dedup keys under concurrency, cancelling, listing, and t
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import logging
 import uuid
+import zlib
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import boto3
 import jsonschema
 import pytest
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 from scheduled_comms import composition
+from scheduled_comms.errors import SealBroken
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.registry import SenderSettings
+from scheduled_comms.observability import logger
+from scheduled_comms.settings import get_settings
 
-from tests.integration.conftest import soon, unique_email
+from tests.integration.conftest import published, soon, unique_email
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "002_71b8d7cab8f46108.txt"
 DOMAIN = "example.com"
@@ -345,3 +355,92 @@ def test_an_unsupported_method_is_a_405_in_the_specs_error_shape(api, company):
     assert reply.status == 405
     assert reply.headers["Allow"] == "POST"
     assert reply.json()["error"] == "method_not_allowed"
+
+
+def stored_text(table: str) -> str:
+    """Everything the table holds, as text: every item, with compressed payloads unpacked."""
+    client = boto3.client("dynamodb")
+    texts = []
+    for page in client.get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            for value in item.values():
+                if "B" in value:
+                    texts.append(zlib.decompress(bytes(value["B"])).decode())
+            texts.append(json.dumps(item, default=str))
+    return "\n".join(texts)
+
+
+@contextmanager
+def every_log_line() -> Iterator[io.StringIO]:
+    """Every line the service logs meanwhile, at every level, as its formatter writes it."""
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    level = logger.log_level
+    logger.setLevel("DEBUG")
+    try:
+        yield captured
+    finally:
+        logger.setLevel(level)
+        logger.removeHandler(handler)
+
+
+def test_a_hipaa_message_never_shows_its_variables_and_purges_them_once_sent(api, company, ticker, events_queue):
+    secret = f"PHI-{uuid.uuid4().hex}"
+    body = spec_example_body(hipaa=True, variables={"first_name": secret, "time": "9:00"})
+    published(events_queue)
+
+    with every_log_line() as logs:
+        scheduled = schedule(api, company, body)
+        sealed_row = composition.communication_store().get(company.id, scheduled.json()["id"])
+        stored_while_scheduled = stored_text(get_settings().communications_table)
+        ticker.at(soon(5))
+        read = api.request("GET", f"/v1/messages/{scheduled.json()['id']}", company)
+        listed = api.request("GET", "/v1/messages", company)
+    stored_after = stored_text(get_settings().communications_table)
+    purged_row = composition.communication_store().get(company.id, scheduled.json()["id"])
+
+    assert read.json()["status"] == "sent"
+    assert secret in ses_message_to(body["recipient"]).body  # the email itself carries it: that is the send
+    assert (scheduled.json()["variables"], scheduled.json()["variable_names"]) == (None, ["first_name", "time"])
+    assert "sealed_variables" in sealed_row.payload["message"]
+    assert "sealed_variables" not in purged_row.payload["message"]
+    assert purged_row.payload["message"]["variable_names"] == ["first_name", "time"]
+    assert scheduled.json()["id"] in logs.getvalue()  # the logs were captured, and name the message
+    for where, text in {
+        "schedule answer": scheduled.text,
+        "read answer": read.text,
+        "list answer": listed.text,
+        "table while scheduled": stored_while_scheduled,
+        "table after": stored_after,
+        "events": json.dumps(published(events_queue)),
+        "logs": logs.getvalue(),
+    }.items():
+        assert secret not in text, where
+
+
+def test_a_hipaa_sms_needs_a_phi_safe_template(api, company):
+    safe = {**TEMPLATE, "phi_safe": True}
+    assert api.request("PUT", "/v1/templates/safe", company, safe).status == 200
+    body = spec_example_body(channel="sms", recipient="+14155550123", hipaa=True)
+
+    refused = schedule(api, company, body, status=422)
+    accepted = schedule(api, company, {**body, "template_key": "safe"})
+
+    assert [d["field"] for d in refused.json()["details"]] == ["template_key"]
+    assert accepted.json()["hipaa"] is True
+
+
+def test_sealed_variables_open_only_for_their_own_message_and_unaltered(stack):
+    sealer = composition.message_sealer()
+    context = {"company_id": "c1", "message_id": "m1", "purpose": "message-variables"}
+    sealed = sealer.seal(b'{"dob": "1970-01-01"}', context)
+
+    assert sealer.open(sealed, context) == b'{"dob": "1970-01-01"}'
+    with pytest.raises(SealBroken):
+        sealer.open(sealed, {**context, "message_id": "m2"})
+    altered = {**sealed, "data": base64.b64encode(b"x" + base64.b64decode(sealed["data"])[1:]).decode()}
+    with pytest.raises(SealBroken):
+        sealer.open(altered, context)
+    assert b"1970" not in json.dumps(sealed).encode()

@@ -166,7 +166,13 @@ def create_stack_resources(stack: Stack) -> Any:
     from scheduled_comms_local.template import create_resources
 
     session = boto3.session.Session()
-    create_resources(stack, session.client("dynamodb"), session.client("secretsmanager"), session.client("events"))
+    create_resources(
+        stack,
+        session.client("dynamodb"),
+        session.client("secretsmanager"),
+        session.client("events"),
+        session.client("kms"),
+    )
     return session
 
 

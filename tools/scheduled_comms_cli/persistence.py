@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from scheduled_comms.adapters.dynamodb.items import STORAGE_LAYOUT
 
-SERVICES = ("dynamodb", "secretsmanager", "ses", "sesv2", "sns", "events")
+SERVICES = ("dynamodb", "secretsmanager", "ses", "sesv2", "sns", "events", "kms")
 STATE_FILE = "moto-state.pickle"
 DEV_COMPANY_FILE = "dev-company.json"
 LOCK_FILE = "lock"

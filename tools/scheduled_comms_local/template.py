@@ -286,8 +286,8 @@ class Stack:
         return tables
 
 
-def create_resources(stack: Stack, dynamodb: Any, secretsmanager: Any, events: Any) -> dict[str, str]:
-    """Create the template's tables, secrets and event buses (idempotently): logical id -> physical id."""
+def create_resources(stack: Stack, dynamodb: Any, secretsmanager: Any, events: Any, kms: Any) -> dict[str, str]:
+    """Create the template's tables, secrets, event buses and KMS keys (idempotently): logical id -> physical id."""
     import secrets as random_secrets
 
     existing = set(dynamodb.list_tables().get("TableNames", []))
@@ -308,6 +308,14 @@ def create_resources(stack: Stack, dynamodb: Any, secretsmanager: Any, events: A
         except secretsmanager.exceptions.ResourceNotFoundException:
             arn = secretsmanager.create_secret(Name=name, SecretString=random_secrets.token_urlsafe(48))["ARN"]
         stack.physical[logical_id] = arn
+    for logical_id in stack.resources("AWS::KMS::Key"):
+        alias = f"alias/{stack.name}-{logical_id}"  # found again by its alias, as the stack restarts
+        try:
+            key_id = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+        except kms.exceptions.NotFoundException:
+            key_id = kms.create_key(Description=f"{logical_id} of the local stack")["KeyMetadata"]["KeyId"]
+            kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+        stack.physical[logical_id] = key_id
     for logical_id, resource in stack.resources("AWS::Events::EventBus").items():
         name = stack.resolve(resource["Properties"]["Name"])
         if name not in {bus["Name"] for bus in events.list_event_buses().get("EventBuses", [])}:

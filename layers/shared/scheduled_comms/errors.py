@@ -110,6 +110,10 @@ class SenderRefused(Exception):
     """No sender the company may use is left for an email row; the message says why."""
 
 
+class SealBroken(Exception):
+    """A sealed value could not be opened: KMS refused its data key, or the ciphertext was altered."""
+
+
 class HostUnresolved(Exception):
     """A host name has no address (now); raised by a ``HostResolver``."""
 

@@ -58,6 +58,11 @@ class CommunicationStore(Protocol):
         """
         ...
 
+    def replace_terminal_payload(self, row: Communication, payload: dict[str, Any]) -> bool:
+        """Replace a terminal row's payload (to purge what must not outlive the send); False if the row is gone
+        or not terminal."""
+        ...
+
     def cancel_pending(self, row: Communication, now: datetime) -> Communication:
         """Soft-cancel ``row`` on condition that it is still pending. Raises ``NotFound`` or ``NotPending``."""
         ...
@@ -209,6 +214,16 @@ class MessageCatalog(ReferenceSource, Protocol):
     def templates(self, company_id: str) -> list[StoredTemplate]: ...
 
     def delete_template(self, company_id: str, key: str, now: datetime) -> bool: ...
+
+
+class Sealer(Protocol):
+    """Encrypts what HIPAA messages hold, bound to a context (company and message)."""
+
+    def seal(self, plaintext: bytes, context: dict[str, str]) -> dict[str, Any]: ...
+
+    def open(self, sealed: dict[str, Any], context: dict[str, str]) -> bytes:
+        """Raises ``SealBroken`` when the value cannot be opened in this context."""
+        ...
 
 
 class Vault(Protocol):

@@ -6,6 +6,7 @@ from scheduled_comms.adapters.directory import DynamoDirectory
 from scheduled_comms.adapters.senders import ChannelSenders, HttpVoiceSender, SesEmailSender, SnsSmsSender
 from scheduled_comms.composition import component
 from scheduled_comms.composition.company import vault
+from scheduled_comms.composition.secrets import message_sealer
 from scheduled_comms.composition.stores import dispatch_store
 from scheduled_comms.composition.voice import endpoint_rules, host_resolver
 from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
@@ -33,7 +34,7 @@ def paced_senders() -> PacedSender:
     }
     # No bursts (a bucket of one): sends evenly spaced, so two overlapping ticks' buckets stay near the quota.
     buckets = {channel: TokenBucket(rate, burst=1) for channel, rate in rates.items() if rate > 0}
-    return PacedSender(TemplatedSender(senders(), dispatch_directory()), buckets)
+    return PacedSender(TemplatedSender(senders(), dispatch_directory(), message_sealer), buckets)
 
 
 @component

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,6 +45,7 @@ from scheduled_comms.models.domain import (
 from scheduled_comms.models.messages import (
     MAX_VARIABLES_BYTES,
     MESSAGE_PAYLOAD_KEY,
+    SEALED_VARIABLES,
     STATUS_OF_MESSAGE,
     Brand,
     BrandPut,
@@ -53,10 +55,11 @@ from scheduled_comms.models.messages import (
     MessageOut,
     ScheduleMessageRequest,
     StoredTemplate,
+    seal_context,
 )
 from scheduled_comms.models.templates import MessageChannel, TemplateDefinition
 from scheduled_comms.models.values import E164Number, EmailAddress, new_id
-from scheduled_comms.ports import CommunicationStore, MessageCatalog
+from scheduled_comms.ports import CommunicationStore, MessageCatalog, Sealer
 
 # The channels a message can go out on today; push and in-app come with their senders.
 ENGINE_CHANNEL = {MessageChannel.EMAIL: Channel.EMAIL, MessageChannel.SMS: Channel.SMS}
@@ -188,11 +191,13 @@ def schedule_message(
     body: Any,
     now: datetime,
     kept_for: timedelta,
+    sealer: Callable[[], Sealer],
 ) -> tuple[MessageOut, bool]:
     """Schedule a message by template, once per dedup scope; returns it and whether it was a repeat.
 
     Checked before anything is written: the channel, the recipient for it, the brand, the template (and its
-    part for the channel), HIPAA's rule for SMS, the variables against the template, and the time.
+    part for the channel), HIPAA's rule for SMS, the variables against the template, and the time. A HIPAA
+    message's variables are stored sealed (``sealer``), bound to the company and the message.
     """
     from scheduled_comms.logic.templates import check_variables
 
@@ -220,7 +225,8 @@ def schedule_message(
     zone = request.timezone or catalog.company_timezone(caller.company_id)
     scheduled_at = _message_time(request, zone, now)
     channel = ENGINE_CHANNEL[request.channel]
-    message = {
+    row_id = new_id(now)
+    message: dict[str, Any] = {
         "channel": request.channel.value,
         "template_key": template.key,
         "template_version": template.version,
@@ -232,8 +238,11 @@ def schedule_message(
         "variables": request.variables,
         "variable_names": sorted(request.variables),
     }
+    if request.hipaa:
+        plaintext = json.dumps(message.pop("variables")).encode()
+        message[SEALED_VARIABLES] = sealer().seal(plaintext, seal_context(caller.company_id, row_id))
     row = Communication(
-        id=new_id(now),
+        id=row_id,
         company_id=caller.company_id,
         channel=channel,
         status=Status.PENDING,

@@ -21,8 +21,15 @@ BrandId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]
 # The payload key that marks a row as a templated message.
 MESSAGE_PAYLOAD_KEY = "message"
 MAX_VARIABLES_BYTES = 32 * 1024
+# A HIPAA message's payload holds its variables sealed here (``adapters.sealing``), never in plain text.
+SEALED_VARIABLES = "sealed_variables"
 # Says on a schedule's answer whether it repeated an earlier request (the first message answered again).
 DEDUPLICATED_HEADER = "X-Deduplicated"
+
+
+def seal_context(company_id: str, message_id: str) -> dict[str, str]:
+    """What a HIPAA message's sealed variables are bound to: they open for this message only."""
+    return {"company_id": company_id, "message_id": message_id, "purpose": "message-variables"}
 
 
 class ScheduleMessageRequest(BaseModel):
@@ -109,7 +116,7 @@ class MessageOut(BaseModel):
             created_at=row.created_at,
             hipaa=bool(message.get("hipaa")),
             variables=None if message.get("hipaa") else message.get("variables", {}),
-            variable_names=message.get("variable_names", sorted(message.get("variables", {}))),
+            variable_names=message.get("variable_names", []),
             attempt_count=row.attempt_count,
             provider_message_id=row.dispatched_external_id,
         )
