@@ -444,3 +444,10 @@ def test_sealed_variables_open_only_for_their_own_message_and_unaltered(stack):
     with pytest.raises(SealBroken):
         sealer.open(altered, context)
     assert b"1970" not in json.dumps(sealed).encode()
+
+
+def test_the_schedule_path_is_its_own_resource_not_a_message_id(api, company):
+    reply = api.request("GET", "/v1/messages/schedule", company)
+
+    assert reply.status == 405
+    assert reply.headers["Allow"] == "POST"

@@ -195,3 +195,26 @@ def test_any_variable_text_renders_verbatim_in_text_parts_and_escaped_in_html(va
 
     assert rendered["text"] == value
     assert "<" not in rendered["html"] and ">" not in rendered["html"]
+
+
+def test_regular_expressions_are_refused_in_a_variables_schema() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"code": {"type": "string", "pattern": "(a+)+$"}, "pattern": {"type": "string"}},
+        "patternProperties": {"^x": {}},
+    }
+
+    problems = schema_problems(schema)
+
+    assert sorted(problem.field for problem in problems) == [
+        "variables_schema.patternProperties",
+        "variables_schema.properties.code.pattern",
+    ]
+
+
+def test_a_schema_whose_reference_cannot_be_resolved_is_a_problem_not_a_crash() -> None:
+    template = definition({"$ref": "https://schemas.example.com/never-fetched.json"}, sms={"body": "x"})
+
+    [problem] = check_variables(template, SMS, {}, BRAND)
+
+    assert problem.field == "variables" and "$ref that does not resolve" in problem.message

@@ -188,19 +188,19 @@ class DynamoDirectory:
     def voice_configs(self, company_id: str) -> list[VoiceAgentConfig]:
         return [VoiceAgentConfig.model_validate(item) for item in self._query(company_id, "VAC#")]
 
+    # Brands and templates are kept as their JSON text: what a client puts in their free-form maps (brand
+    # variables, a variables_schema) need not be something DynamoDB can hold as a map (numbers past 38
+    # digits, empty keys), and they are only ever read whole.
     def put_brand(self, company_id: str, brand: Brand) -> None:
-        item = {
-            **to_attributes(brand.model_dump(mode="json", exclude_none=True)),
-            **self._key(company_id, f"BR#{brand.id}"),
-        }
+        item = {"document": {"S": brand.model_dump_json()}, **self._key(company_id, f"BR#{brand.id}")}
         self._client.put_item(TableName=self._table, Item=item)
 
     def brand(self, company_id: str, brand_id: str) -> Brand | None:
         stored = self._get(company_id, f"BR#{brand_id}")
-        return Brand.model_validate(stored) if stored else None
+        return Brand.model_validate_json(stored["document"]) if stored else None
 
     def brands(self, company_id: str) -> list[Brand]:
-        return [Brand.model_validate(item) for item in self._query(company_id, "BR#")]
+        return [Brand.model_validate_json(item["document"]) for item in self._query(company_id, "BR#")]
 
     @staticmethod
     def _template_version_sk(key: str, version: int) -> str:
@@ -208,7 +208,7 @@ class DynamoDirectory:
 
     def put_template(self, company_id: str, template: StoredTemplate) -> bool:
         """Store ``template`` as its key's next version; False when another PUT took that version first."""
-        values = to_attributes(template.model_dump(mode="json", exclude_none=True))
+        values = {"document": {"S": template.model_dump_json()}, "version": {"N": str(template.version)}}
         head: dict[str, Any] = {
             "TableName": self._table,
             "Item": {**values, **self._key(company_id, f"TPL#{template.key}")},
@@ -231,7 +231,9 @@ class DynamoDirectory:
     def template(self, company_id: str, key: str) -> StoredTemplate | None:
         """The template's current version (None when it was never put, or was deleted)."""
         stored = self._get(company_id, f"TPL#{key}")
-        return StoredTemplate.model_validate(stored) if stored and "deleted_at" not in stored else None
+        if not stored or "deleted_at" in stored:
+            return None
+        return StoredTemplate.model_validate_json(stored["document"])
 
     def template_head_version(self, company_id: str, key: str) -> int:
         """The last version number given to the key (0 when none), deleted or not."""
@@ -240,11 +242,13 @@ class DynamoDirectory:
 
     def template_version(self, company_id: str, key: str, version: int) -> StoredTemplate | None:
         stored = self._get(company_id, self._template_version_sk(key, version))
-        return StoredTemplate.model_validate(stored) if stored else None
+        return StoredTemplate.model_validate_json(stored["document"]) if stored else None
 
     def templates(self, company_id: str) -> list[StoredTemplate]:
         return [
-            StoredTemplate.model_validate(item) for item in self._query(company_id, "TPL#") if "deleted_at" not in item
+            StoredTemplate.model_validate_json(item["document"])
+            for item in self._query(company_id, "TPL#")
+            if "deleted_at" not in item
         ]
 
     def delete_template(self, company_id: str, key: str, now: datetime) -> bool:

@@ -211,13 +211,22 @@ def check_variables(
     Checked when a message is scheduled: the template's ``variables_schema``, every name the parts read, and
     a trial render (which finds what the names alone cannot: a missing ``order.total`` inside ``order``)."""
     import jsonschema
+    import referencing.exceptions
 
     problems = []
     if BRAND_NAME in variables:
         problems.append(FieldError(f"variables.{BRAND_NAME}", "is reserved: templates read the brand as `brand`"))
     if definition.variables_schema is not None:
         validator = jsonschema.Draft202012Validator(definition.variables_schema)
-        for error in sorted(validator.iter_errors(dict(variables)), key=lambda error: list(error.absolute_path)):
+        try:
+            errors = sorted(validator.iter_errors(dict(variables)), key=lambda error: list(error.absolute_path))
+        except referencing.exceptions.Unresolvable:
+            reason = "cannot be checked: the template's variables_schema has a $ref that does not resolve"
+            return [FieldError("variables", reason + " (remote schemas are never fetched)")]
+        except (jsonschema.exceptions.SchemaError, RecursionError) as exc:
+            reason = f"cannot be checked with the template's variables_schema ({type(exc).__name__})"
+            return [FieldError("variables", reason)]
+        for error in errors:
             path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
             problems.append(FieldError(f"variables{path}", error.message))
     missing = sorted(variables_used(definition.parts, channel) - set(variables))
@@ -230,12 +239,39 @@ def check_variables(
     return problems
 
 
+def _pattern_keywords(schema: Any, path: str) -> Iterator[str]:
+    """Where a schema uses ``pattern`` or ``patternProperties`` (a property merely named so is not counted)."""
+    if isinstance(schema, dict):
+        for name, value in schema.items():
+            if (name == "pattern" and isinstance(value, str)) or (
+                name == "patternProperties" and isinstance(value, dict)
+            ):
+                yield f"{path}.{name}"
+            yield from _pattern_keywords(value, f"{path}.{name}")
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            yield from _pattern_keywords(value, f"{path}[{index}]")
+
+
 def schema_problems(schema: Mapping[str, Any]) -> list[FieldError]:
-    """Whether a ``variables_schema`` is itself a valid JSON Schema (checked at PUT)."""
+    """Whether a ``variables_schema`` is a valid JSON Schema the service will run (checked at PUT).
+
+    Regular expressions are refused: Python's engine can take exponential time on some of them (``(a+)+$``),
+    and the schema runs on every message scheduled."""
     import jsonschema
 
+    found = [
+        FieldError(
+            where, "regular expressions are not supported in variables_schema (use enum, format, minLength/maxLength)"
+        )
+        for where in _pattern_keywords(schema, "variables_schema")
+    ]
+    if found:
+        return found
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         return [FieldError("variables_schema", f"is not a valid JSON Schema: {exc.message}")]
+    except (RecursionError, ValueError, TypeError, OverflowError) as exc:
+        return [FieldError("variables_schema", f"is not a schema the service can check ({type(exc).__name__})")]
     return []
