@@ -78,7 +78,13 @@ def setup_stack() -> Any:
 
     prepare_moto_dynamodb()
     stack = Stack("bench")
-    create_resources(stack, boto3.client("dynamodb"), boto3.client("secretsmanager"), boto3.client("events"))
+    create_resources(
+        stack,
+        boto3.client("dynamodb"),
+        boto3.client("secretsmanager"),
+        boto3.client("events"),
+        kms=boto3.client("kms"),
+    )
     os.environ.update(stack.environment())
     os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
     # moto has no send quota, and the tick's figures measure its own work: no pacing (the lateness model

@@ -79,7 +79,13 @@ def stack() -> Iterator[Stack]:
     prepare_moto_events()
     with mock_aws():
         stack = Stack("test")
-        create_resources(stack, boto3.client("dynamodb"), boto3.client("secretsmanager"), boto3.client("events"))
+        create_resources(
+            stack,
+            boto3.client("dynamodb"),
+            boto3.client("secretsmanager"),
+            boto3.client("events"),
+            kms=boto3.client("kms"),
+        )
         os.environ.update(stack.environment())
         os.environ.update({k: v for k, v in LOCAL_ENVIRONMENT.items() if k not in LOCAL_CREDENTIALS})
         boto3.client("sesv2").create_email_identity(EmailIdentity=SENDER_DOMAIN)

@@ -1,4 +1,5 @@
-"""The table's stream consumer: publishes each row's arrival in a terminal status to the event bus."""
+"""The table's stream consumer: publishes each row's arrival in a terminal status to the event bus, and
+purges a HIPAA message's sealed variables once its row is terminal."""
 
 from typing import Any
 
@@ -8,6 +9,8 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from scheduled_comms.adapters.stream_records import InOrderStreamProcessor, row_change
 from scheduled_comms.composition.event_bus import events
+from scheduled_comms.composition.stores import communication_store
+from scheduled_comms.logic.message_sending import purge_sealed_variables
 from scheduled_comms.logic.transitions import publish_change
 from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics, tracer
 
@@ -16,8 +19,12 @@ processor = InOrderStreamProcessor()
 
 def record_handler(record: DynamoDBRecord) -> None:
     change = row_change(record.raw_event)
-    if change is not None and publish_change(change, events()) is not None:
+    if change is None:
+        return
+    if publish_change(change, events()) is not None:
         metrics.add_metric(name="TransitionsPublished", unit="Count", value=1)
+    if purge_sealed_variables(change, communication_store()):
+        metrics.add_metric(name="HipaaVariablesPurged", unit="Count", value=1)
 
 
 @logger.inject_lambda_context

@@ -115,7 +115,9 @@ def isolated_tables(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     from scheduled_comms_local.template import create_resources
 
     own = Stack(f"iso{uuid.uuid4().hex[:8]}")
-    create_resources(own, boto3.client("dynamodb"), boto3.client("secretsmanager"), boto3.client("events"))
+    create_resources(
+        own, boto3.client("dynamodb"), boto3.client("secretsmanager"), boto3.client("events"), kms=boto3.client("kms")
+    )
     for name, value in own.environment().items():
         if name in ("COMMUNICATIONS_TABLE", "CURSOR_SECRET_ARN", "EVENT_BUS_NAME"):
             monkeypatch.setenv(name, value)

@@ -12,14 +12,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
 from scheduled_comms import composition
 from scheduled_comms.logic.auth import ALL_SCOPES, hash_secret
-from scheduled_comms.models.domain import ApiKeyRecord, Channel, Communication, Source, Status, now_utc
+from scheduled_comms.logic.messages import put_brand, put_template, schedule_message
+from scheduled_comms.models.domain import ApiKeyRecord, Caller, Channel, Communication, Source, Status, now_utc
+from scheduled_comms.models.messages import BrandPut, ScheduleMessageRequest
 from scheduled_comms.models.registry import SenderSettings, UserSender, VoiceAgentConfig, VoiceCredentials
+from scheduled_comms.models.templates import TemplateDefinition
 from scheduled_comms_cli.invoke import function_ids, invoke, sample_event_path
 from scheduled_comms_local.lambda_host import FunctionHost
 from scheduled_comms_local.template import Stack
@@ -31,6 +35,9 @@ SAMPLE_KEY = load_event("authorizer.json")["headers"]["Authorization"].removepre
 SAMPLE_ROW = load_event("get_communication.json")["pathParameters"]["id"]
 SAMPLE_USER = load_event("get_sender.json")["pathParameters"]["user_id"]
 SAMPLE_OUTCOME = json.loads(load_event("voice_webhook.json")["body"])
+SAMPLE_MESSAGE = load_event("get_message.json")["pathParameters"]["message_id"]
+SAMPLE_TEMPLATE = json.loads(load_event("put_template.json")["body"])
+SAMPLE_BRAND = load_event("get_brand.json")["pathParameters"]["brand_id"]
 TICK_TIME = datetime.fromisoformat(load_event("tick.json")["time"])
 FUNCTIONS = sorted(Stack("names").resources("AWS::Serverless::Function"))
 
@@ -64,6 +71,7 @@ def seed_the_sample_company() -> None:
         created_at=now,
     )
     directory.put_voice_config(company, config, sample_voice_secret())
+    seed_the_sample_messages(company, now)
     composition.communication_store().create(
         Communication(
             id=SAMPLE_ROW,
@@ -78,6 +86,42 @@ def seed_the_sample_company() -> None:
             updated_at=now,
         )
     )
+
+
+def seed_the_sample_messages(company: str, now: datetime) -> None:
+    """The brand, template (version 1) and scheduled message the messages samples name."""
+    caller = Caller(company, frozenset(ALL_SCOPES), SAMPLE["key_id"])
+    directory = composition.directory()
+    put_brand(directory, caller, SAMPLE_BRAND, BrandPut(name="Acme Dental"), now)
+    put_template(directory, caller, "appointment_reminder", TemplateDefinition.model_validate(SAMPLE_TEMPLATE), now)
+    request = ScheduleMessageRequest.model_validate(
+        {
+            "channel": "email",
+            "template_key": "appointment_reminder",
+            "recipient": "patient@example.com",
+            "brand_id": SAMPLE_BRAND,
+            "person_id": "person-123",
+            "variables": {"first_name": "Ana", "time": "9:00"},
+            "dedup_key": "seeded",
+            "scheduled_at": (max(now, TICK_TIME) + timedelta(days=1)).isoformat(),
+        }
+    )
+    with patch("scheduled_comms.logic.messages.new_id", return_value=SAMPLE_MESSAGE):
+        schedule_message(
+            composition.communication_store(), directory, caller, request, {}, now, timedelta(days=90), lambda: None
+        )
+
+
+def expect_schedule_message(response: dict[str, Any]) -> None:
+    """The sample's time is fixed: accepted while it lies in the year ahead, else refused naming it."""
+    sent = datetime.fromisoformat(json.loads(load_event("schedule_message.json")["body"])["scheduled_at"])
+    if datetime.now(UTC) < sent < datetime.now(UTC) + timedelta(days=366):
+        assert response["statusCode"] == 201, response
+        assert body(response)["status"] == "scheduled" and body(response)["template_version"] == 1
+    else:
+        assert response["statusCode"] == 422, response
+        assert body(response)["error"] == "validation_error"
+        assert [d["field"] for d in body(response)["details"]] == ["scheduled_at"]
 
 
 def body(response: dict[str, Any]) -> Any:
@@ -144,6 +188,17 @@ EXPECTED: dict[str, Callable[[Any], None]] = {
     "VoiceWebhookFunction": answers(401, lambda b: b["error"]["code"] == "unauthorized"),
     "DocsFunction": answers(200, lambda b: b["openapi"] == "3.1.0" and "/v1/senders/{user_id}" in b["paths"]),
     "MethodNotAllowedFunction": answers(405, lambda b: b["error"]["code"] == "method_not_allowed"),
+    "ScheduleMessageFunction": expect_schedule_message,
+    "GetMessageFunction": answers(200, lambda b: b["id"] == SAMPLE_MESSAGE and b["status"] == "scheduled"),
+    "ListMessagesFunction": answers(200, lambda b: [m["id"] for m in b["data"]] == [SAMPLE_MESSAGE]),
+    "CancelMessageFunction": answers(200, lambda b: b["status"] == "cancelled" and b["cancelled_at"]),
+    "PutTemplateFunction": answers(200, lambda b: b["version"] == 2),
+    "GetTemplateFunction": answers(200, lambda b: b["key"] == "appointment_reminder" and b["version"] == 1),
+    "ListTemplatesFunction": answers(200, lambda b: [t["key"] for t in b["data"]] == ["appointment_reminder"]),
+    "DeleteTemplateFunction": answers(204, lambda b: b is None),
+    "PutBrandFunction": answers(200, lambda b: b["variables"] == {"phone": "+1 415 555 0100"}),
+    "GetBrandFunction": answers(200, lambda b: b["name"] == "Acme Dental"),
+    "ListBrandsFunction": answers(200, lambda b: [brand["id"] for brand in b["data"]] == [SAMPLE_BRAND]),
 }
 
 

@@ -22,7 +22,7 @@ WATCHED = (
     "phonenumbers",  # E.164 checks: on first use, by the requests that carry a number
     "email_validator",  # likewise for addresses
     "pydantic_settings",  # no longer a dependency: settings are a plain pydantic model
-    "jinja2",
+    "jinja2",  # templates: only the routes that compile or render them
     "aws_xray_sdk",  # the tracer, where a trace pays
     "botocore.session",  # the AWS clients, for every function that calls AWS (Powertools imports bare `botocore`)
     "boto3",  # not used: botocore's clients are all the functions need
@@ -50,6 +50,8 @@ EXPECTED = {
     },
     "PublishTransitionsFunction": {"botocore.session", "aws_xray_sdk"},
     "VoiceWebhookFunction": ROUTE | {"scheduled_comms.logic.dispatch.cadence"},  # not the engine
+    "PutTemplateFunction": ROUTE | {"jinja2"},
+    "ScheduleMessageFunction": ROUTE | {"jinja2"},
 }
 IMPORT_HANDLER = """
 import json, sys

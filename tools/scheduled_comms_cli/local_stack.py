@@ -171,7 +171,8 @@ def create_stack_resources(stack: Stack) -> Any:
         session.client("dynamodb"),
         session.client("secretsmanager"),
         session.client("events"),
-        session.client("sqs"),
+        sqs=session.client("sqs"),
+        kms=session.client("kms"),
     )
     return session
 

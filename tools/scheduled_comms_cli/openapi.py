@@ -46,14 +46,28 @@ OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
     "getUserSender": ("404", "422"),
     "deleteUserSender": ("404", "422"),
     "receiveVoiceCallOutcome": (*BODY_ERRORS, "404", "409"),
+    "scheduleMessage": (*BODY_ERRORS, "402", "409"),
+    "getMessage": ("404", "422"),
+    "listMessages": ("400", "422"),
+    "cancelMessage": ("404", "422"),
+    "putTemplate": (*BODY_ERRORS, "409"),
+    "getTemplate": ("404", "422"),
+    "listTemplates": (),
+    "deleteTemplate": ("404", "422"),
+    "putBrand": BODY_ERRORS,
+    "getBrand": ("404", "422"),
+    "listBrands": (),
 }
+# Spec 002's routes answer errors in its flat shape (but a key the gateway's authorizer refuses, 401, is
+# answered by the gateway, in the service's shape).
+FLAT_ERROR_TAG = "messages"
 
 
 def build_document(stack: Stack | None = None) -> dict[str, Any]:
     """Include every API function's router in one resolver and let Powertools describe it."""
     from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer, Server
     from scheduled_comms.http.resolver import ServiceResolver
-    from scheduled_comms.models.api import ErrorResponse
+    from scheduled_comms.models.api import ErrorResponse, FlatErrorResponse
     from scheduled_comms.settings import get_settings
     from scheduled_comms_local.lambda_host import FunctionHost
 
@@ -91,9 +105,12 @@ def build_document(stack: Stack | None = None) -> dict[str, Any]:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}").pop("$defs", {}))
     schemas["ErrorResponse"] = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
-    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+    schemas["FlatErrorResponse"] = FlatErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+    nested = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+    flat = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/FlatErrorResponse"}}}}
     for path, operations in document["paths"].items():
         for operation in operations.values():
+            error = flat if FLAT_ERROR_TAG in operation.get("tags", ()) else nested
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # Powertools' own validation shape; ours is ErrorResponse
             for status, response in responses.items():
@@ -103,7 +120,7 @@ def build_document(stack: Stack | None = None) -> dict[str, Any]:
             if operation.get("security") and path != "/v1/webhooks/voice":
                 statuses |= {"401", "403"}
             for status in sorted(statuses):
-                responses.setdefault(status, {"description": ERRORS[status], **error})
+                responses.setdefault(status, {"description": ERRORS[status], **(nested if status == "401" else error)})
             if path == "/v1/webhooks/voice":
                 responses["401"] = {"description": "Missing, forged or stale signature", **error}
     return document

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import pickle
@@ -26,13 +27,45 @@ from typing import IO, Any
 
 from scheduled_comms.adapters.dynamodb.items import STORAGE_LAYOUT
 
-SERVICES = ("dynamodb", "secretsmanager", "ses", "sesv2", "sns", "events")
+SERVICES = ("dynamodb", "secretsmanager", "ses", "sesv2", "sns", "events", "kms")
 STATE_FILE = "moto-state.pickle"
 DEV_COMPANY_FILE = "dev-company.json"
 LOCK_FILE = "lock"
 SETTLE_SECONDS = 0.1  # a burst of writes becomes one snapshot
 QUIET_FACTOR = 3  # after a snapshot that took t seconds, the next one waits at least 3t
 READ_ACTIONS = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "TransactGet")
+
+
+def _private_key_from_der(der: bytes) -> Any:
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    return load_der_private_key(der, password=None)
+
+
+def _reduce_private_key(key: Any) -> tuple[Any, tuple[bytes]]:
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    return _private_key_from_der, (key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption()),)
+
+
+@functools.lru_cache(maxsize=1)
+def _private_key_types() -> frozenset[type]:
+    """The classes of cryptography's RSA and EC private keys (its Rust types have no public import path)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    return frozenset({type(rsa.generate_private_key(65537, 2048)), type(ec.generate_private_key(ec.SECP256R1()))})
+
+
+def _pickled(state: Any) -> bytes:
+    """``state`` pickled; moto's KMS keys hold cryptography's private keys, which pickle as their DER bytes."""
+    import copyreg
+    import io
+
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table, **dict.fromkeys(_private_key_types(), _reduce_private_key)}
+    pickler.dump(state)
+    return buffer.getvalue()
 
 
 def default_data_dir() -> Path:
@@ -171,7 +204,7 @@ class StateStore:
                     with self._count:
                         changes = self._changes
                     state = {"storage_layout": STORAGE_LAYOUT, "backends": self._collect()}
-                    data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+                    data = _pickled(state)
                 break
             except RuntimeError:  # another service changed a dict while it was pickled: take it again
                 time.sleep(0.01)

@@ -95,12 +95,20 @@ class Gateway:
         self._cache_lock = threading.Lock()
 
     def _find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """As API Gateway routes: the most specific resource first (a literal segment beats a parameter, left
+        to right: ``/v1/messages/schedule`` before ``/v1/messages/{message_id}``), then its method, else ANY."""
+        matched = [(route, params) for route in self._routes if (params := route.match(path)) is not None]
+        if not matched:
+            return None
+
+        def specificity(path: str) -> list[int]:
+            return [0 if segment.startswith("{") else 1 for segment in path.strip("/").split("/")]
+
+        resource = max((route.path for route, _ in matched), key=specificity)
         for wanted in (method, "ANY"):
-            for route in self._routes:
-                if route.method == wanted:
-                    params = route.match(path)
-                    if params is not None:
-                        return route, params
+            for route, params in matched:
+                if route.path == resource and route.method == wanted:
+                    return route, params
         return None
 
     def _authorize(self, route: Route, method: str, path: str, headers: dict[str, str]) -> dict[str, Any] | str:

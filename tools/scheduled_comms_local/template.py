@@ -340,12 +340,15 @@ class Stack:
 
 
 def create_resources(
-    stack: Stack, dynamodb: Any, secretsmanager: Any, events: Any, sqs: Any | None = None
+    stack: Stack, dynamodb: Any, secretsmanager: Any, events: Any, sqs: Any | None = None, kms: Any | None = None
 ) -> dict[str, str]:
-    """Create the template's tables, secrets, event buses and queues (idempotently): logical id -> physical id.
+    """Create the template's tables, secrets, event buses, KMS keys and queues (idempotently): logical id ->
+    physical id.
 
-    Queues are created when an SQS client is given (or one can be made); a queue's Ref is its URL."""
+    Queues and keys use the SQS and KMS clients given (else ones made here); a queue's Ref is its URL."""
     import secrets as random_secrets
+
+    import boto3
 
     existing = set(dynamodb.list_tables().get("TableNames", []))
     for logical_id, spec in stack.table_definitions().items():
@@ -365,14 +368,21 @@ def create_resources(
         except secretsmanager.exceptions.ResourceNotFoundException:
             arn = secretsmanager.create_secret(Name=name, SecretString=random_secrets.token_urlsafe(48))["ARN"]
         stack.physical[logical_id] = arn
+    kms = kms or boto3.client("kms", region_name=stack.region)
+    for logical_id in stack.resources("AWS::KMS::Key"):
+        alias = f"alias/{stack.name}-{logical_id}"  # found again by its alias, as the stack restarts
+        try:
+            key_id = kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"]
+        except kms.exceptions.NotFoundException:
+            key_id = kms.create_key(Description=f"{logical_id} of the local stack")["KeyMetadata"]["KeyId"]
+            kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+        stack.physical[logical_id] = key_id
     for logical_id, resource in stack.resources("AWS::Events::EventBus").items():
         name = stack.resolve(resource["Properties"]["Name"])
         if name not in {bus["Name"] for bus in events.list_event_buses().get("EventBuses", [])}:
             events.create_event_bus(Name=name)
         stack.physical[logical_id] = name
     if sqs is None:
-        import boto3
-
         sqs = boto3.client("sqs", region_name=stack.region)
     queues: Any = sqs  # its attributes are typed as a closed set of names; ours come from the template
     definitions = stack.queue_definitions()

@@ -79,6 +79,12 @@ class InvalidState(ServiceError):
     code = "invalid_state"
 
 
+class DedupConflict(ServiceError):
+    """A message with the same dedup scope exists, scheduled with another body; nothing was written."""
+
+    code = "dedup_conflict"
+
+
 class Conflict(ServiceError):
     """A concurrent write won; the request changed nothing and may be retried."""
 
@@ -102,6 +108,10 @@ def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[
 
 class SenderRefused(Exception):
     """No sender the company may use is left for an email row; the message says why."""
+
+
+class SealBroken(Exception):
+    """A sealed value could not be opened: KMS refused its data key, or the ciphertext was altered."""
 
 
 class HostUnresolved(Exception):

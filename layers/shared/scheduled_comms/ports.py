@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # annotations only: a function that imports a port need not i
         SendResult,
         Status,
     )
+    from scheduled_comms.models.messages import Brand, StoredTemplate
     from scheduled_comms.models.registry import (
         PhoneNumber,
         SenderSettings,
@@ -56,6 +57,11 @@ class CommunicationStore(Protocol):
 
         Raises ``NotFound`` or ``NotPending`` when the stored row has moved on.
         """
+        ...
+
+    def replace_terminal_payload(self, row: Communication, payload: dict[str, Any]) -> bool:
+        """Replace a terminal row's payload (to purge what must not outlive the send); False if the row is gone
+        or not terminal."""
         ...
 
     def cancel_pending(self, row: Communication, now: datetime) -> Communication:
@@ -202,6 +208,42 @@ class Directory(Protocol):
 
     def delete_user_sender(self, company_id: str, user_id: str) -> bool:
         """Remove a user's sender; False if it had none."""
+        ...
+
+
+class MessageCatalog(ReferenceSource, Protocol):
+    """Brands and versioned templates, beside the references a message's brand names."""
+
+    def put_brand(self, company_id: str, brand: Brand) -> None: ...
+
+    def brand(self, company_id: str, brand_id: str) -> Brand | None: ...
+
+    def brands(self, company_id: str) -> list[Brand]: ...
+
+    def put_template(self, company_id: str, template: StoredTemplate) -> bool:
+        """Store the key's next version; False when another PUT stored that version first."""
+        ...
+
+    def template(self, company_id: str, key: str) -> StoredTemplate | None:
+        """The current version; None when never put or deleted."""
+        ...
+
+    def template_head_version(self, company_id: str, key: str) -> int: ...
+
+    def template_version(self, company_id: str, key: str, version: int) -> StoredTemplate | None: ...
+
+    def templates(self, company_id: str) -> list[StoredTemplate]: ...
+
+    def delete_template(self, company_id: str, key: str, now: datetime) -> bool: ...
+
+
+class Sealer(Protocol):
+    """Encrypts what HIPAA messages hold, bound to a context (company and message)."""
+
+    def seal(self, plaintext: bytes, context: dict[str, str]) -> dict[str, Any]: ...
+
+    def open(self, sealed: dict[str, Any], context: dict[str, str]) -> bytes:
+        """Raises ``SealBroken`` when the value cannot be opened in this context."""
         ...
 
 

@@ -62,6 +62,8 @@ class Settings(BaseModel):
     # Set by the Lambda runtime: the local stack's loopback allowance never applies inside Lambda.
     lambda_function_name: str | None = Field(default=None, validation_alias="AWS_LAMBDA_FUNCTION_NAME")
     secret_name_prefix: str = Field(default="scheduled-comms", validation_alias="SECRET_NAME_PREFIX")
+    # The KMS key that seals HIPAA messages' variables (the stack's MessagesKey).
+    messages_key_id: str | None = Field(default=None, validation_alias="MESSAGES_KEY_ID")
     webhook_tolerance_seconds: int = Field(default=300, ge=1, validation_alias="WEBHOOK_TOLERANCE_SECONDS")
 
     @field_validator("voice_endpoint_ports", mode="before")

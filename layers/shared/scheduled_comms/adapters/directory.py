@@ -2,7 +2,8 @@
 
 Items, all in the company's partition: ``#SETTINGS`` (business hours, default sender),
 ``PN#<id>`` (sender numbers), ``VAC#<id>`` (voice-agent configs, with the ARN of their secret) and
-``SND#<user id>`` (users' email senders).
+``SND#<user id>`` (users' email senders), ``BR#<id>`` (brands), ``TPL#<key>`` (a template's current version)
+and ``TPLV#<key>#<version>`` (every version, written once: a message renders the version it was scheduled with).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.adapters.dynamodb.items import company_pk, from_attributes, to_attributes
 from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.models.domain import Delivery
+from scheduled_comms.models.messages import Brand, StoredTemplate
 from scheduled_comms.models.registry import (
     PhoneNumber,
     SenderSettings,
@@ -185,6 +187,83 @@ class DynamoDirectory:
 
     def voice_configs(self, company_id: str) -> list[VoiceAgentConfig]:
         return [VoiceAgentConfig.model_validate(item) for item in self._query(company_id, "VAC#")]
+
+    # Brands and templates are kept as their JSON text: what a client puts in their free-form maps (brand
+    # variables, a variables_schema) need not be something DynamoDB can hold as a map (numbers past 38
+    # digits, empty keys), and they are only ever read whole.
+    def put_brand(self, company_id: str, brand: Brand) -> None:
+        item = {"document": {"S": brand.model_dump_json()}, **self._key(company_id, f"BR#{brand.id}")}
+        self._client.put_item(TableName=self._table, Item=item)
+
+    def brand(self, company_id: str, brand_id: str) -> Brand | None:
+        stored = self._get(company_id, f"BR#{brand_id}")
+        return Brand.model_validate_json(stored["document"]) if stored else None
+
+    def brands(self, company_id: str) -> list[Brand]:
+        return [Brand.model_validate_json(item["document"]) for item in self._query(company_id, "BR#")]
+
+    @staticmethod
+    def _template_version_sk(key: str, version: int) -> str:
+        return f"TPLV#{key}#{version:010d}"
+
+    def put_template(self, company_id: str, template: StoredTemplate) -> bool:
+        """Store ``template`` as its key's next version; False when another PUT took that version first."""
+        values = {"document": {"S": template.model_dump_json()}, "version": {"N": str(template.version)}}
+        head: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": {**values, **self._key(company_id, f"TPL#{template.key}")},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        if template.version > 1:  # replaces the head (a deleted key's too) only if no other PUT came between
+            head["ConditionExpression"] = "version = :previous"
+            head["ExpressionAttributeValues"] = {":previous": {"N": str(template.version - 1)}}
+        version = {
+            "TableName": self._table,
+            "Item": {**values, **self._key(company_id, self._template_version_sk(template.key, template.version))},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        try:
+            self._client.transact_write_items(TransactItems=[{"Put": head}, {"Put": version}])
+        except self._client.exceptions.TransactionCanceledException:
+            return False
+        return True
+
+    def template(self, company_id: str, key: str) -> StoredTemplate | None:
+        """The template's current version (None when it was never put, or was deleted)."""
+        stored = self._get(company_id, f"TPL#{key}")
+        if not stored or "deleted_at" in stored:
+            return None
+        return StoredTemplate.model_validate_json(stored["document"])
+
+    def template_head_version(self, company_id: str, key: str) -> int:
+        """The last version number given to the key (0 when none), deleted or not."""
+        stored = self._get(company_id, f"TPL#{key}")
+        return int(stored["version"]) if stored else 0
+
+    def template_version(self, company_id: str, key: str, version: int) -> StoredTemplate | None:
+        stored = self._get(company_id, self._template_version_sk(key, version))
+        return StoredTemplate.model_validate_json(stored["document"]) if stored else None
+
+    def templates(self, company_id: str) -> list[StoredTemplate]:
+        return [
+            StoredTemplate.model_validate_json(item["document"])
+            for item in self._query(company_id, "TPL#")
+            if "deleted_at" not in item
+        ]
+
+    def delete_template(self, company_id: str, key: str, now: datetime) -> bool:
+        """Mark the key deleted (its versions stay: messages already scheduled still render)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(company_id, f"TPL#{key}"),
+                UpdateExpression="SET deleted_at = :now",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(deleted_at)",
+                ExpressionAttributeValues={":now": {"S": format_instant(now)}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
 
 class SecretsVault:

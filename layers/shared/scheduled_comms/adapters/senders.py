@@ -75,20 +75,20 @@ class SesEmailSender:
         destination: dict[str, Any] = {"ToAddresses": [recipient]}
         if payload.get("cc"):
             destination["CcAddresses"] = payload["cc"]
+        body = {"Html": {"Data": payload["html_body"], "Charset": "UTF-8"}}
+        if payload.get("text_body"):
+            body["Text"] = {"Data": payload["text_body"], "Charset": "UTF-8"}
+        extra = {"ReplyToAddresses": [payload["reply_to"]]} if payload.get("reply_to") else {}
         try:
             response = self._client.send_email(
                 FromEmailAddress=formataddr((sender.name, sender.address)) if sender.name else sender.address,
                 Destination=destination,
-                Content={
-                    "Simple": {
-                        "Subject": {"Data": payload["subject"], "Charset": "UTF-8"},
-                        "Body": {"Html": {"Data": payload["html_body"], "Charset": "UTF-8"}},
-                    }
-                },
+                Content={"Simple": {"Subject": {"Data": payload["subject"], "Charset": "UTF-8"}, "Body": body}},
                 EmailTags=[
                     {"Name": "communication_id", "Value": row.id},
                     {"Name": "mode", "Value": payload.get("mode", "transactional")},
                 ],
+                **extra,
             )
         except ClientError as exc:
             return classify_client_error(exc)

@@ -7,9 +7,11 @@ from scheduled_comms.adapters.dynamodb.rate_limits import DynamoRateBuckets
 from scheduled_comms.adapters.senders import ChannelSenders, HttpVoiceSender, SesEmailSender, SnsSmsSender
 from scheduled_comms.composition import component
 from scheduled_comms.composition.company import vault
+from scheduled_comms.composition.secrets import message_sealer
 from scheduled_comms.composition.stores import dispatch_store
 from scheduled_comms.composition.voice import endpoint_rules, host_resolver
 from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
+from scheduled_comms.logic.message_sending import TemplatedSender
 from scheduled_comms.logic.pacing import PacedSender, SendQuotas, SharedRateLimiter
 from scheduled_comms.models.domain import Channel
 from scheduled_comms.settings import get_settings
@@ -45,7 +47,7 @@ def rate_limiter() -> SharedRateLimiter:
 @component
 def paced_senders() -> PacedSender:
     """The channels' senders, each send paced to its company's and its provider's shared quotas."""
-    return PacedSender(senders(), rate_limiter(), send_quotas())
+    return PacedSender(TemplatedSender(senders(), dispatch_directory(), message_sealer), rate_limiter(), send_quotas())
 
 
 @component

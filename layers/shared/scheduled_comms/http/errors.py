@@ -19,6 +19,7 @@ STATUS_OF: dict[type[errors.ServiceError], HTTPStatus] = {
     errors.NotFound: HTTPStatus.NOT_FOUND,
     errors.MethodNotAllowed: HTTPStatus.METHOD_NOT_ALLOWED,
     errors.Conflict: HTTPStatus.CONFLICT,
+    errors.DedupConflict: HTTPStatus.CONFLICT,
     errors.InvalidState: HTTPStatus.CONFLICT,
     errors.PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     errors.UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
@@ -32,6 +33,15 @@ def error_body(code: str, message: str, details: list[errors.FieldError] | None 
             "message": message,
             "details": [{"field": d.field, "message": d.message} for d in details or []],
         }
+    }
+
+
+def flat_error_body(code: str, message: str, details: list[errors.FieldError] | None = None) -> dict[str, Any]:
+    """Spec 002's error shape: the code as a string beside the message (the field errors alongside)."""
+    return {
+        "error": code,
+        "message": message,
+        "details": [{"field": d.field, "message": d.message} for d in details or []],
     }
 
 

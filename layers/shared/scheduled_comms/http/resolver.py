@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scheduled_comms import errors
-from scheduled_comms.http.errors import error_body, status_of
+from scheduled_comms.http.errors import error_body, flat_error_body, status_of
 from scheduled_comms.models.domain import Caller, Channel
 from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics
 
@@ -148,6 +148,9 @@ def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
 class ServiceResolver(APIGatewayRestResolver):
     """REST API resolver with request validation and the service-wide error mapping."""
 
+    # How an error is written in the body; the messages routes use the spec's flat shape.
+    error_shape: Callable[[str, str, list[errors.FieldError] | None], dict[str, Any]] = staticmethod(error_body)
+
     def __init__(self, *routers: Router) -> None:
         super().__init__(enable_validation=True)
         for router in routers:
@@ -165,7 +168,7 @@ class ServiceResolver(APIGatewayRestResolver):
             return {
                 "statusCode": int(status_of(failure)),
                 "headers": {"Content-Type": content_types.APPLICATION_JSON},
-                "body": json.dumps(error_body(failure.code, failure.message, failure.details)),
+                "body": json.dumps(self.error_shape(failure.code, failure.message, failure.details)),
                 "isBase64Encoded": False,
             }
         # Powertools writes the request to BaseRouter's class attributes, which every resolver of the
@@ -177,33 +180,37 @@ class ServiceResolver(APIGatewayRestResolver):
         self.lambda_context = context
         return super().resolve(event, context)
 
-    @staticmethod
-    def _service_error(exc: errors.ServiceError) -> Response:
-        return json_response(status_of(exc), error_body(exc.code, exc.message, exc.details))
+    def _service_error(self, exc: errors.ServiceError) -> Response:
+        return json_response(status_of(exc), self.error_shape(exc.code, exc.message, exc.details))
 
-    @staticmethod
-    def _validation_error(exc: RequestValidationError) -> Response:
+    def _validation_error(self, exc: RequestValidationError) -> Response:
         details = request_errors(list(exc.errors()))
-        return json_response(
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            error_body("validation_error", "The request is not valid; see details", details),
-        )
+        message = "The request is not valid; see details"
+        if details:  # the spec's flat shape has room for one message: it names the first field
+            message = f"{details[0].field} {details[0].message}" + (
+                " (and more; see details)" if len(details) > 1 else ""
+            )
+        return json_response(HTTPStatus.UNPROCESSABLE_ENTITY, self.error_shape("validation_error", message, details))
 
-    @staticmethod
-    def _unsupported_media_type(exc: Exception) -> Response:
+    def _unsupported_media_type(self, exc: Exception) -> Response:
         failure = unsupported_media_type()
-        return json_response(status_of(failure), error_body(failure.code, failure.message, failure.details))
+        return json_response(status_of(failure), self.error_shape(failure.code, failure.message, failure.details))
 
-    @staticmethod
-    def _not_found(exc: Exception | None = None) -> Response:
-        return json_response(HTTPStatus.NOT_FOUND, error_body("not_found", "No such resource"))
+    def _not_found(self, exc: Exception | None = None) -> Response:
+        return json_response(HTTPStatus.NOT_FOUND, self.error_shape("not_found", "No such resource", None))
 
-    @staticmethod
-    def _unexpected(exc: Exception) -> Response:
+    def _unexpected(self, exc: Exception) -> Response:
         logger.exception("unexpected error", extra={"error_type": type(exc).__name__})
         return json_response(
-            HTTPStatus.INTERNAL_SERVER_ERROR, error_body("internal_error", "Something went wrong on our side")
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            self.error_shape("internal_error", "Something went wrong on our side", None),
         )
+
+
+class MessagesResolver(ServiceResolver):
+    """The resolver of spec 002's routes: errors as ``{"error": "<code>", "message": "...", "details": [...]}``."""
+
+    error_shape = staticmethod(flat_error_body)
 
 
 def current_caller(app: BaseRouter) -> Caller:

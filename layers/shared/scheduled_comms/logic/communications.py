@@ -169,7 +169,7 @@ def _with_credits(ledger: CreditLedger, zones: ZoneSource, caller: Caller, row: 
 
 def _owned_row(store: CommunicationStore, caller: Caller, row_id: str) -> Communication:
     row = store.get(caller.company_id, row_id)
-    if row is None:
+    if row is None or row.source is Source.MESSAGE:  # templated messages are answered by /v1/messages
         raise NotFound("No scheduled communication with this id")
     return row
 
@@ -228,6 +228,8 @@ def _within_response_budget(page: Page, company_zone: str | None) -> tuple[list[
     answered: list[CommunicationOut] = []
     used = 0
     for row in page.items:
+        if row.source is Source.MESSAGE:  # templated messages are listed by /v1/messages
+            continue
         out = CommunicationOut.of(row, company_zone)
         used += len(out.model_dump_json())
         if used > MAX_PAGE_BYTES and answered:

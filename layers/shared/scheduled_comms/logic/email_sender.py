@@ -27,7 +27,7 @@ def choose_email_sender(
     company's sender. Raises ``SenderRefused`` saying why when no allowed sender is left.
     """
     company_sender = source.sender_settings(company_id).default_from_email
-    name = None
+    name = payload.get("from_name")  # a templated message's brand name
     address = payload.get("from_email")
     if payload.get("sender_user_id"):
         user = source.user_sender(company_id, payload["sender_user_id"])

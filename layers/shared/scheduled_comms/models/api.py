@@ -285,6 +285,14 @@ class ErrorResponse(Model):
     error: ErrorBody
 
 
+class FlatErrorResponse(Model):
+    """Spec 002's error shape (the messages, templates and brands routes)."""
+
+    error: str = Field(description="the error code, e.g. validation_error")
+    message: str = Field(description="what went wrong, naming the first field at fault")
+    details: list[ErrorDetail] = []
+
+
 class HealthResponse(Model):
     status: Literal["ok"]
     version: str

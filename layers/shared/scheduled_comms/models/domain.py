@@ -50,6 +50,7 @@ class Source(StrEnum):
     API = "api"
     CADENCE = "cadence"
     CAMPAIGN = "campaign"
+    MESSAGE = "message"
 
 
 class Scope(StrEnum):
@@ -58,6 +59,8 @@ class Scope(StrEnum):
     EMAIL_SEND = "email:send"
     SMS_SEND = "sms:send"
     CALLS_INITIATE = "calls:initiate"
+    MESSAGES_READ = "messages:read"
+    MESSAGES_WRITE = "messages:write"
 
 
 CHANNEL_SCOPE: dict[Channel, Scope] = {

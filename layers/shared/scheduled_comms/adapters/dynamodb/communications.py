@@ -40,6 +40,7 @@ from scheduled_comms.adapters.dynamodb.items import (
 )
 from scheduled_comms.errors import Conflict, IdempotencyKeyReused, InsufficientCredits, NotFound, NotPending
 from scheduled_comms.models.domain import (
+    TERMINAL,
     Communication,
     Created,
     IdempotencyClaim,
@@ -287,6 +288,30 @@ class DynamoCommunicationStore:
     def cancel_pending(self, row: Communication, now: datetime) -> Communication:
         updated = row.model_copy(update={"status": Status.CANCELLED, "cancelled_at": now, "updated_at": now})
         return self._write_if_pending(row, updated)
+
+    def replace_terminal_payload(self, row: Communication, payload: dict[str, Any]) -> bool:
+        updated = row.model_copy(update={"payload": payload})
+        old_body, body = body_item(row), body_item(updated)
+        if body is not None:
+            self._client.put_item(TableName=self._table, Item=body)
+        request = diff_update(self._table, row, updated, self._shards)
+        if not request["UpdateExpression"]:  # the payload item alone changed
+            return True
+        request["ConditionExpression"] = (
+            "attribute_exists(pk) AND #status IN (" + ", ".join(f":terminal{n}" for n in range(len(TERMINAL))) + ")"
+        )
+        request["ExpressionAttributeNames"]["#status"] = "status"
+        for n, status in enumerate(sorted(TERMINAL)):
+            request["ExpressionAttributeValues"][f":terminal{n}"] = {"S": status.value}
+        try:
+            self._client.update_item(**request)
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        if old_body is not None and body is None:  # the payload moved back into the row: its old item goes
+            self._client.delete_item(TableName=self._table, Key={"pk": old_body["pk"], "sk": old_body["sk"]})
+        return True
 
     def _write_if_pending(self, current: Communication, updated: Communication) -> Communication:
         """Replace the row's changed attributes, on condition that it is still pending (a payload item first,

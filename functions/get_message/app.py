@@ -1,0 +1,33 @@
+"""GET /v1/messages/{message_id}: one templated message."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from scheduled_comms.composition.stores import communication_store
+from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, requires
+from scheduled_comms.logic.messages import get_message
+from scheduled_comms.models.messages import MessageOut
+from scheduled_comms.models.values import Uuid
+from scheduled_comms.observability import logger, metrics
+
+router = Router()
+
+
+@router.get(
+    "/v1/messages/<message_id>",
+    operation_id="getMessage",
+    summary="Get a templated message",
+    tags=["messages"],
+    security=requires("messages:read"),
+)
+def get_route(message_id: Annotated[Uuid, Path()]) -> MessageOut:
+    caller = current_caller(router)
+    logger.append_keys(company_id=caller.company_id, message_id=message_id)
+    message = get_message(communication_store(), caller, message_id)
+    metrics.add_metric(name="MessagesRead", unit="Count", value=1)
+    return message
+
+
+app = MessagesResolver(router)
+lambda_handler = api_handler(app)
