@@ -290,7 +290,7 @@ class FlatErrorResponse(Model):
 
     error: str = Field(description="the error code, e.g. validation_error")
     message: str = Field(description="what went wrong, naming the first field at fault")
-    details: list[ErrorDetail] = []
+    details: list[ErrorDetail] = []  # noqa: RUF012 (pydantic copies a default)
 
 
 class HealthResponse(Model):

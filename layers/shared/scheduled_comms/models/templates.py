@@ -5,8 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from scheduled_comms.models.base import Model
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from scheduled_comms.models.base import Model
 
 TemplateKey = Annotated[
     str,
