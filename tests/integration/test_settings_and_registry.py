@@ -223,3 +223,33 @@ def test_a_secret_is_read_again_only_once_its_cache_time_has_passed(stack):
     renewed = reader.read_bytes(name)
 
     assert (first, cached, renewed) == (b"first", b"first", b"second")
+
+
+def test_a_new_rows_defaults_are_kept_a_while_and_dropped_by_a_change_made_here(stack, make_company):
+    from datetime import UTC, datetime
+
+    from scheduled_comms.adapters.directory import DynamoDirectory
+    from scheduled_comms.models.domain import Delivery
+    from scheduled_comms.settings import get_settings
+
+    company = make_company(registered=False)
+    clock = [0.0]
+    here = DynamoDirectory(get_settings().communications_table, defaults_cache_seconds=10, clock=lambda: clock[0])
+    elsewhere = DynamoDirectory(get_settings().communications_table)
+    now = datetime.now(UTC)
+
+    first = here.default_delivery(company.id)
+    elsewhere.put_default_delivery(company.id, Delivery.AT_MOST_ONCE, now)
+    clock[0] += 9
+    kept = here.default_delivery(company.id)
+    clock[0] += 2
+    renewed = here.default_delivery(company.id)
+    here.put_default_delivery(company.id, Delivery.AT_LEAST_ONCE, now)
+    own_change = here.default_delivery(company.id)
+
+    assert (first, kept, renewed, own_change) == (
+        Delivery.AT_LEAST_ONCE,
+        Delivery.AT_LEAST_ONCE,
+        Delivery.AT_MOST_ONCE,
+        Delivery.AT_LEAST_ONCE,
+    )

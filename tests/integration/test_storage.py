@@ -9,7 +9,7 @@ import pytest
 from scheduled_comms.composition import credit_ledger
 from scheduled_comms.settings import get_settings
 
-from tests.integration.test_create import COLLECTION, email_body, sms_body, stored_rows
+from tests.integration.test_create import COLLECTION, email_body, future, sms_body, stored_rows
 from tests.integration.test_rows import create
 
 
@@ -138,13 +138,23 @@ def lose_first_answer(monkeypatch, operation: str) -> list[str]:
 
 
 @pytest.mark.parametrize("credits", [5, 1])
-def test_a_create_whose_first_answer_was_lost_answers_its_row_once(api, make_company, monkeypatch, credits):
+@pytest.mark.parametrize(
+    ("operation", "key"),
+    [
+        ("TransactWriteItems", "k"),  # with an Idempotency-Key: one transaction
+        ("UpdateItem", None),  # without: the credit's spend ...
+        ("PutItem", None),  # ... beside the row's put
+    ],
+)
+def test_a_create_whose_first_answer_was_lost_answers_its_row_once(
+    api, make_company, monkeypatch, credits, operation, key
+):
     company = make_company(credits=credits)
-    attempts = lose_first_answer(monkeypatch, "TransactWriteItems")
+    attempts = lose_first_answer(monkeypatch, operation)
 
-    reply = api.request("POST", COLLECTION, company, email_body())
+    reply = api.request("POST", COLLECTION, company, email_body(), headers={"Idempotency-Key": key} if key else None)
 
-    assert len(attempts) == 2, "botocore resent the transaction"
+    assert len(attempts) == 2, f"botocore resent the {operation}"
     assert reply.status == 201, reply.text
     assert [item["sk"]["S"] for item in stored_rows(company.id)] == [f"SC#{reply.json()['data']['id']}"]
     assert credit_ledger().balance(company.id, consistent=True) == credits - 1
@@ -187,3 +197,87 @@ def test_one_company_s_rows_spread_over_several_partition_keys(api, make_company
 
     assert len(keys) >= ROW_PARTITIONS - 1
     assert all(key.startswith(f"CO#{company.id}#") for key in keys)
+
+
+def test_concurrent_creates_of_every_kind_spend_each_credit_once(api, make_company):
+    """Rows due now (their credit spent before they are written) and later (spent beside their write), with
+    and without an Idempotency-Key, with payloads inside the row and in an item of their own: when the
+    credits run out, the refused creates leave nothing behind and every stored row spent exactly one."""
+    import random as _random
+
+    company = make_company(credits=24)
+    noise = _random.Random(5)
+    long_html = "<p>" + "".join(noise.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(3000)) + "</p>"
+
+    def post(index: int) -> int:
+        body = email_body(scheduled_for=future(0 if index % 3 == 0 else 24))
+        if index % 2:
+            body["payload"] = {**body["payload"], "html_body": long_html}
+        headers = {"Idempotency-Key": f"k-{index}"} if index % 4 == 1 else None
+        return api.request("POST", COLLECTION, company, body, headers=headers).status
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(post, range(72)))
+
+    items = stored_rows(company.id)
+    rows = [item for item in items if not item["sk"]["S"].endswith("#body")]
+    bodies = {item["sk"]["S"].removesuffix("#body") for item in items if item["sk"]["S"].endswith("#body")}
+    assert statuses.count(201) == 24
+    assert statuses.count(402) == 48
+    assert len(rows) == 24
+    assert bodies == {row["sk"]["S"] for row in rows if "body_bytes" in row}  # no payload item left alone
+    assert credit_ledger().balance(company.id, consistent=True) == 0
+
+
+@pytest.mark.parametrize("due_in_hours", [0, 24])
+def test_a_create_whose_row_could_not_be_written_gives_its_credit_back(api, make_company, monkeypatch, due_in_hours):
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    from tests.integration.test_fault_injection import dynamodb_error
+
+    company = make_company(credits=3)
+    moto_answer = BotocoreStubber.__call__
+
+    def refuse_row_puts(self, event_name, request, **kwargs):
+        if event_name == "before-send.dynamodb.PutItem" and b'"SC#' in request.body:
+            return dynamodb_error(400, "ValidationException", "The row could not be written")
+        return moto_answer(self, event_name, request, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", refuse_row_puts)
+    reply = api.request("POST", COLLECTION, company, email_body(scheduled_for=future(due_in_hours)))
+    monkeypatch.setattr(BotocoreStubber, "__call__", moto_answer)
+
+    assert reply.status >= 500 or reply.status == 409, reply.text  # not created, and said so
+    assert stored_rows(company.id) == []
+    assert credit_ledger().balance(company.id, consistent=True) == 3
+
+
+@pytest.mark.parametrize("key", [None, "one-key"])
+def test_a_create_waits_on_one_round_trip_its_other_writes_go_beside_it(api, make_company, key):
+    import threading
+
+    from scheduled_comms.adapters.aws import client
+
+    company = make_company()
+    body = email_body()
+    body["payload"] = {**body["payload"], "html_body": "<p>" + " ".join(str(n) * 7 for n in range(400)) + "</p>"}
+    assert api.request("POST", COLLECTION, company, body).status == 201  # the company's defaults are now known
+    calls: list[tuple[str, bool]] = []
+
+    def record(event_name: str, params: dict, **_: object) -> None:
+        if not str(params.get("Key", {}).get("pk", {}).get("S", "")).startswith("KEY#"):  # the authorizer's
+            calls.append((event_name.rsplit(".", 1)[-1], threading.current_thread().name.startswith("beside")))
+
+    events = client("dynamodb").meta.events
+    events.register("before-call.dynamodb", record)
+    try:
+        reply = api.request("POST", COLLECTION, company, body, headers={"Idempotency-Key": key} if key else None)
+    finally:
+        events.unregister("before-call.dynamodb", record)
+
+    assert reply.status == 201, reply.text
+    waited_on = [name for name, beside in calls if not beside]
+    assert waited_on == (["TransactWriteItems"] if key else ["PutItem"])
+    assert sorted(name for name, beside in calls if beside) == (
+        ["GetItem", "PutItem"] if key else ["PutItem", "UpdateItem"]  # the balance or the spend; the payload item
+    )

@@ -1,17 +1,19 @@
-"""Store behaviour that moto cannot show: DynamoDB's transaction conflicts, and page budgets."""
+"""Store behaviour that moto cannot show: DynamoDB's transaction conflicts (a create holding an Idempotency-Key is
+one transaction), and page budgets."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.exceptions import ClientError
 from scheduled_comms.adapters.dynamodb.communications import DynamoCommunicationStore
 from scheduled_comms.errors import Conflict, InsufficientCredits
 from scheduled_comms.logic.communications import MAX_PAGE_BYTES, _within_response_budget
-from scheduled_comms.models.domain import Channel, Communication, Created, Page, Status
+from scheduled_comms.models.domain import Channel, Communication, Created, IdempotencyClaim, Page, Status
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+KEY = IdempotencyClaim("key", "sha", NOW + timedelta(days=1))
 
 
 def row(html: str = "x", row_id: str = "01a209ba-22c7-7214-ac0f-bf949cf72d96") -> Communication:
@@ -56,7 +58,7 @@ def test_transaction_conflicts_are_retried():
     client = StubClient([cancelled("None", "TransactionConflict"), cancelled("TransactionConflict", "None")])
 
     # The balance read beside the write saw 7 before this create's spend.
-    assert DynamoCommunicationStore("t", 4, client=client).create(row()) == Created(credits_remaining=6)
+    assert DynamoCommunicationStore("t", 4, client=client).create(row(), KEY) == Created(credits_remaining=6)
     assert client.calls == 3
 
 
@@ -64,15 +66,15 @@ def test_persistent_conflict_is_a_retryable_409_not_a_500():
     client = StubClient([cancelled("TransactionConflict", "None")] * 10)
 
     with pytest.raises(Conflict):
-        DynamoCommunicationStore("t", 4, client=client).create(row())
+        DynamoCommunicationStore("t", 4, client=client).create(row(), KEY)
     assert client.calls == 4
 
 
 def test_failed_credit_condition_is_insufficient_credits():
-    client = StubClient([cancelled("ConditionalCheckFailed", "None")])
+    client = StubClient([cancelled("ConditionalCheckFailed", "None", "None")])
 
     with pytest.raises(InsufficientCredits):
-        DynamoCommunicationStore("t", 4, client=client).create(row())
+        DynamoCommunicationStore("t", 4, client=client).create(row(), KEY)
 
 
 def test_pages_stop_before_the_response_limit():
@@ -90,4 +92,4 @@ def test_a_balance_read_that_saw_this_create_s_spend_is_the_balance():
     client = StubClient([])
     client.get_item = lambda **_: {"Item": {"credits": {"N": "7"}, "last_spent_by": {"S": row().id}}}  # type: ignore[method-assign]
 
-    assert DynamoCommunicationStore("t", 4, client=client).create(row()) == Created(credits_remaining=7)
+    assert DynamoCommunicationStore("t", 4, client=client).create(row(), KEY) == Created(credits_remaining=7)

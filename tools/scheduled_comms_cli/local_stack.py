@@ -190,6 +190,8 @@ def host_functions(stack: Stack, api_url: str, tick_interval: float = 60, verbos
             "DEFAULT_FROM_EMAIL": f"noreply@{DEV_SENDER_DOMAIN}",
             "VOICE_WEBHOOK_URL": f"{api_url}/v1/webhooks/voice",
             "TICK_INTERVAL_SECONDS": str(max(5, int(tick_interval or 60))),
+            # The CLI changes a company's settings from its own process: a create here reads them fresh.
+            "DEFAULTS_CACHE_SECONDS": "0",
         }
     )
     from scheduled_comms import composition

@@ -29,6 +29,9 @@ class Settings(BaseModel):
     secret_cache_seconds: int = Field(default=300, ge=0, validation_alias="SECRET_CACHE_SECONDS")
     # How long the tick keeps a company's settings, numbers and voice configs before reading them again.
     directory_cache_seconds: float = Field(default=30.0, ge=0, le=300, validation_alias="DIRECTORY_CACHE_SECONDS")
+    # How long a function of the API keeps a company's defaults for new rows (its zone and default delivery),
+    # so that a create makes one round trip; a change made through this process is seen at once.
+    defaults_cache_seconds: float = Field(default=10.0, ge=0, le=300, validation_alias="DEFAULTS_CACHE_SECONDS")
     service_version: str = Field(default="0.1.0", validation_alias="SERVICE_VERSION")
 
     # The dispatch engine.

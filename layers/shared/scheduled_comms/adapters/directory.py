@@ -40,7 +40,9 @@ class DynamoDirectory:
     With ``cache_seconds`` the single-item reads (business hours, sender settings, a number, a voice
     config) are kept that long: the tick looks them up for every row it sends. Each tick starts with
     an empty cache, so a change reaches the next tick at the latest. The API reads without a cache,
-    so it reads its own writes.
+    so it reads its own writes, but for the defaults a new row takes (the company's zone and default
+    delivery), kept ``defaults_cache_seconds`` so that a create is one round trip: a change made through
+    this directory drops them at once, one made elsewhere is seen once they are that old.
     """
 
     MAX_CACHED = 10_000
@@ -51,10 +53,13 @@ class DynamoDirectory:
         client: Any | None = None,
         cache_seconds: float = 0,
         clock: Callable[[], float] = time.monotonic,
+        defaults_cache_seconds: float = 0,
     ) -> None:
         self._table = table_name
         self._client = client or aws_client("dynamodb")
         self._cache_seconds = cache_seconds
+        self._defaults_cache_seconds = defaults_cache_seconds
+        self._defaults: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self._clock = clock
         self._cache: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
         self._cache_lock = threading.Lock()
@@ -63,6 +68,23 @@ class DynamoDirectory:
         """Drop every cached read."""
         with self._cache_lock:
             self._cache.clear()
+            self._defaults.clear()
+
+    def _settings_for_new_rows(self, company_id: str) -> dict[str, Any]:
+        """The company's settings item as the defaults of a new row read it: kept ``defaults_cache_seconds``
+        (a create then makes one round trip), dropped when this process changes the company's settings."""
+        if not self._defaults_cache_seconds:
+            return self._get(company_id, SETTINGS_SK) or {}
+        with self._cache_lock:
+            cached = self._defaults.get(company_id)
+        if cached is not None and cached[0] > self._clock():
+            return cached[1] or {}
+        found = self._get(company_id, SETTINGS_SK)
+        with self._cache_lock:
+            if len(self._defaults) >= self.MAX_CACHED:
+                self._defaults.clear()
+            self._defaults[company_id] = (self._clock() + self._defaults_cache_seconds, found)
+        return found or {}
 
     def _key(self, company_id: str, sk: str) -> dict[str, Any]:
         return {"pk": {"S": company_pk(company_id)}, "sk": {"S": sk}}
@@ -99,6 +121,8 @@ class DynamoDirectory:
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _set_setting(self, company_id: str, name: str, value: Any, now: datetime) -> None:
+        with self._cache_lock:
+            self._defaults.pop(company_id, None)
         self._client.update_item(
             TableName=self._table,
             Key=self._key(company_id, SETTINGS_SK),
@@ -115,8 +139,8 @@ class DynamoDirectory:
         return self._stored_business_hours(company_id) or BusinessHours()
 
     def company_timezone(self, company_id: str) -> str | None:
-        hours = self._stored_business_hours(company_id)
-        return hours.timezone if hours else None
+        stored = self._settings_for_new_rows(company_id).get("business_hours")
+        return BusinessHours.model_validate(stored).timezone if stored else None
 
     def put_business_hours(self, company_id: str, hours: BusinessHours, now: datetime) -> None:
         self._set_setting(company_id, "business_hours", hours.model_dump(mode="json"), now)
@@ -154,7 +178,7 @@ class DynamoDirectory:
         return True
 
     def default_delivery(self, company_id: str) -> Delivery:
-        stored = (self._get(company_id, SETTINGS_SK) or {}).get("default_delivery")
+        stored = self._settings_for_new_rows(company_id).get("default_delivery")
         return Delivery(stored) if stored else Delivery.AT_LEAST_ONCE
 
     def put_default_delivery(self, company_id: str, delivery: Delivery, now: datetime) -> None:

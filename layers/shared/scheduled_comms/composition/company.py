@@ -9,7 +9,8 @@ from scheduled_comms.settings import get_settings
 
 @component
 def directory() -> DynamoDirectory:
-    return DynamoDirectory(get_settings().communications_table)
+    settings = get_settings()
+    return DynamoDirectory(settings.communications_table, defaults_cache_seconds=settings.defaults_cache_seconds)
 
 
 @component

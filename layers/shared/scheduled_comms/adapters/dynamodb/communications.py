@@ -6,8 +6,8 @@ import heapq
 import random
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
@@ -22,6 +22,8 @@ from scheduled_comms.adapters.dynamodb.items import (
     body_item,
     body_key,
     company_key,
+    credits_of,
+    debit_credit,
     diff_update,
     from_attributes,
     get_row,
@@ -30,12 +32,14 @@ from scheduled_comms.adapters.dynamodb.items import (
     is_body,
     is_condition_failure,
     item_to_row,
+    refund_credit,
     row_id_of,
     row_key,
     row_partitions,
     row_to_item,
     row_with_body,
     spend_credit,
+    spent_by,
     with_payload_of,
 )
 from scheduled_comms.errors import Conflict, IdempotencyKeyReused, InsufficientCredits, NotFound, NotPending
@@ -56,8 +60,17 @@ FILTERED_PAGE_SIZE = 100  # items a filtered list reads per query page
 _BATCH_GET_LIMIT = 100  # keys per BatchGetItem request
 
 
-# Reads made beside a create's write (the balance), so they add no round trip to its answer.
-_BESIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="beside")
+# Requests made beside a create's other writes (the credit, the payload item, the balance read), so that they
+# add no round trip to its answer.
+_BESIDE = ThreadPoolExecutor(max_workers=16, thread_name_prefix="beside")
+# A row due at least this far ahead is written beside its credit's spend: a refused spend or a failed write is
+# undone well before any tick may claim the row (the API's functions time out after 10 s).
+UNDO_WINDOW = timedelta(seconds=60)
+
+
+def _failure(future: Future[Any] | None) -> BaseException | None:
+    """What ``future`` raised (None when it succeeded, or when there is none), once it is done."""
+    return None if future is None else future.exception()
 
 
 class _OutOfReads(Exception):
@@ -83,35 +96,124 @@ class DynamoCommunicationStore:
         self._client = client or aws_client("dynamodb")
 
     def create(self, row: Communication, claim: IdempotencyClaim | None = None) -> Created | Replayed:
-        """One transaction: the credit spent, the row put, and the Idempotency-Key held (when there is one).
+        """Store ``row`` and spend its credit, in one round trip when the row is not due within ``UNDO_WINDOW``.
 
-        The balance is read beside it rather than after it, so a create is one round trip: exact when no
-        other spend of the company lands in between (the read tells whether it saw this very spend).
+        Without an Idempotency-Key the credit is spent by a conditional update of the balance, beside (not in a
+        transaction with) the row's put and its payload item's put: a transaction bills each item twice. A
+        refused spend removes the row written beside it (no tick can have claimed it: it is not due yet) and
+        answers ``InsufficientCredits``; a write that failed gives the credit back. A row due sooner is
+        written after its credit is spent and its payload stored, so that no tick finds it half-made.
+
+        With a key, one transaction spends the credit, puts the row and holds the key (see ``_create``).
         """
+        body = body_item(row)
+        beside = row.scheduled_for - row.created_at >= UNDO_WINDOW
+        if claim is None:
+            return self._create_paying_beside(row, body) if beside else self._create_paying_first(row, body)
         items: list[dict[str, Any]] = [
             {"Update": spend_credit(self._table, row.company_id, row.created_at, row.id)},
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": row_to_item(row, self._shards),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
+            {"Put": self._row_put(row)},
+            {"Put": hold_idempotency_key(self._table, row, claim)},
         ]
-        if claim is not None:
-            items.append({"Put": hold_idempotency_key(self._table, row, claim)})
-        body = body_item(row)
-        if body is not None:
-            # Written once, outside the transaction (which bills its items twice), before the row that names it.
+        if body is None:
+            return self._create(row, items, claim)
+        # The payload item is written once, outside the transaction (which bills its items twice): before the
+        # row that names it when the row is due soon, else beside the transaction.
+        body_put = None
+        if beside:
+            body_put = _BESIDE.submit(self._client.put_item, TableName=self._table, Item=body)
+        else:
             self._client.put_item(TableName=self._table, Item=body)
         try:
             outcome = self._create(row, items, claim)
         except (InsufficientCredits, IdempotencyKeyReused, Conflict):
+            _failure(body_put)
             self._forget_body(row, body)
             raise
+        body_failure = _failure(body_put)
         if isinstance(outcome, Replayed):  # the key's first request created the row: this one wrote no row
             self._forget_body(row, body)
+        elif body_failure is not None:  # a row without its payload must not stay: undo the whole create
+            self._undo_create(row, body, refund=True)
+            self._client.delete_item(TableName=self._table, Key=idempotency_item_key(row.company_id, claim.key))
+            raise body_failure
         return outcome
+
+    def _row_put(self, row: Communication) -> dict[str, Any]:
+        return {
+            "TableName": self._table,
+            "Item": row_to_item(row, self._shards),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+
+    def _create_paying_beside(self, row: Communication, body: dict[str, Any] | None) -> Created:
+        spend = _BESIDE.submit(self._spend, row)
+        body_put = None if body is None else _BESIDE.submit(self._client.put_item, TableName=self._table, Item=body)
+        try:
+            # No condition: the id is new, and a resend of this put (its answer lost) writes the same item again
+            # before any tick may touch the row (it is not due yet).
+            self._client.put_item(TableName=self._table, Item=row_to_item(row, self._shards))
+            write_failure = _failure(body_put)
+        except Exception as exc:
+            _failure(body_put)
+            write_failure = exc
+        try:
+            credits = spend.result()
+        except InsufficientCredits:
+            self._undo_create(row, body, refund=False)
+            raise
+        except Exception:  # spent or not, as far as this request knows: the balance's last spender tells
+            self._undo_create(row, body, refund=self._spent_for(row))
+            raise
+        if write_failure is not None:
+            self._undo_create(row, body, refund=True)
+            raise write_failure
+        return Created(credits_remaining=credits)
+
+    def _create_paying_first(self, row: Communication, body: dict[str, Any] | None) -> Created:
+        credits = self._spend(row)
+        try:
+            if body is not None:
+                self._client.put_item(TableName=self._table, Item=body)
+            self._put_row(row)
+        except Exception:
+            self._undo_create(row, body, refund=True)
+            raise
+        return Created(credits_remaining=credits)
+
+    def _spend(self, row: Communication) -> int:
+        """Spend one credit for ``row``; the balance after it. ``InsufficientCredits`` when none is left."""
+        try:
+            response = self._client.update_item(**debit_credit(self._table, row.company_id, row.id))
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            company = cast(dict[str, Any] | None, exc.response.get("Item"))
+            if spent_by(company) == row.id:  # a resend of the spend that landed
+                return credits_of(company)
+            raise InsufficientCredits("No credits left: scheduling a communication costs one credit") from exc
+        return credits_of(response.get("Attributes"))
+
+    def _spent_for(self, row: Communication) -> bool:
+        company = self._client.get_item(
+            TableName=self._table, Key=company_key(row.company_id), ConsistentRead=True
+        ).get("Item")
+        return spent_by(company) == row.id
+
+    def _put_row(self, row: Communication) -> None:
+        try:
+            self._client.put_item(**self._row_put(row))
+        except ClientError as exc:
+            # botocore's resend of a put that landed (its answer lost): the row is there, as written.
+            if not (is_condition_failure(exc) and self._is_stored(row)):
+                raise
+
+    def _undo_create(self, row: Communication, body: dict[str, Any] | None, refund: bool) -> None:
+        """Remove what a create wrote of ``row`` (not yet due: no tick has it), and give its credit back."""
+        self._client.delete_item(TableName=self._table, Key=row_key(row.company_id, row.id))
+        self._forget_body(row, body)
+        if refund:
+            self._client.update_item(**refund_credit(self._table, row.company_id, row.created_at))
 
     def _forget_body(self, row: Communication, body: dict[str, Any] | None) -> None:
         """Remove the payload item written for a row that was not created."""

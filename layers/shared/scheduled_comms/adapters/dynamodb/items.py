@@ -370,6 +370,44 @@ def spend_credit(table: str, company_id: str, now: datetime, row_id: str) -> dic
     }
 
 
+def debit_credit(table: str, company_id: str, row_id: str) -> dict[str, Any]:
+    """The update that spends one of the company's credits for ``row_id`` on its own (outside a transaction),
+    refused when none is left. Its answer is the balance after the spend.
+
+    ``last_spent_by`` makes botocore's resend of a spend that landed (its answer lost) a refusal that names
+    this row, which the caller reads as done (``spent_by``), not as a second spend.
+    """
+    return {
+        "TableName": table,
+        "Key": company_key(company_id),
+        "UpdateExpression": "SET credits = credits - :one, last_spent_by = :row",
+        # NOT (a = b) holds when the company has no last spender yet.
+        "ConditionExpression": "credits >= :one AND NOT last_spent_by = :row",
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":row": {"S": row_id}},
+        "ReturnValues": "UPDATED_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def spent_by(item: dict[str, Any] | None) -> str | None:
+    """The row that last spent a credit of the company whose item this is."""
+    return (item or {}).get("last_spent_by", {}).get("S")
+
+
+def credits_of(item: dict[str, Any] | None) -> int:
+    return int((item or {}).get("credits", {}).get("N", "0"))
+
+
+def refund_credit(table: str, company_id: str, now: datetime) -> dict[str, Any]:
+    """The update that gives back one credit spent for a row that was then not stored."""
+    return {
+        "TableName": table,
+        "Key": company_key(company_id),
+        "UpdateExpression": "ADD credits :one SET updated_at = :now",
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":now": {"S": format_instant(now)}},
+    }
+
+
 def idempotency_item_key(company_id: str, key: str) -> dict[str, Any]:
     """Where a company's Idempotency-Key is held: its own partition, by the key's SHA-256 (any bytes, any length)."""
     digest = hashlib.sha256(key.encode()).hexdigest()
