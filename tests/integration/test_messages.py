@@ -174,6 +174,7 @@ def test_a_message_that_cannot_be_sent_is_a_422_naming_the_field_and_nothing_is_
 
     assert reply.json()["error"] == "validation_error"
     assert field in [detail["field"] for detail in reply.json()["details"]], reply.text
+    assert reply.json()["message"].startswith(reply.json()["details"][0]["field"])
     assert composition.credit_ledger().balance(company.id) == before
     assert api.request("GET", "/v1/messages", company).json()["data"] == []
 
