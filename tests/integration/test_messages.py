@@ -7,6 +7,8 @@ import base64
 import io
 import json
 import logging
+import threading
+import time
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -172,6 +174,7 @@ def test_a_message_that_cannot_be_sent_is_a_422_naming_the_field_and_nothing_is_
 
     assert reply.json()["error"] == "validation_error"
     assert field in [detail["field"] for detail in reply.json()["details"]], reply.text
+    assert reply.json()["message"].startswith(reply.json()["details"][0]["field"])
     assert composition.credit_ledger().balance(company.id) == before
     assert api.request("GET", "/v1/messages", company).json()["data"] == []
 
@@ -451,3 +454,38 @@ def test_the_schedule_path_is_its_own_resource_not_a_message_id(api, company):
 
     assert reply.status == 405
     assert reply.headers["Allow"] == "POST"
+
+
+@pytest.mark.slow
+def test_cancels_racing_the_tick_never_let_a_cancelled_message_be_sent(api, company, ticker):
+    bodies = [spec_example_body(scheduled_at=soon(-30).isoformat()) for _ in range(30)]
+    messages = [schedule(api, company, body).json() for body in bodies]
+
+    started = threading.Event()
+
+    def cancel(index_and_message: tuple[int, dict[str, Any]]) -> int:
+        index, message = index_and_message
+        started.wait()
+        time.sleep(index * 0.02)  # spread over the tick's pass, so some cancels come before and some after
+        return api.request("DELETE", f"/v1/messages/{message['id']}", company).status
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tick = pool.submit(ticker.at, soon(5))
+        cancels = pool.map(cancel, enumerate(messages))
+        started.set()
+        statuses = list(cancels)
+        tick.result()
+    ticker.at(soon(10))
+
+    finals = [api.request("GET", f"/v1/messages/{m['id']}", company).json()["status"] for m in messages]
+    for body, status, final in zip(bodies, statuses, finals, strict=True):
+        sent = [
+            m
+            for m in ses_backends["123456789012"]["us-east-1"].sent_messages
+            if body["recipient"] in str(m.destinations)
+        ]
+        if status == 200:
+            assert (final, sent) == ("cancelled", [])
+        else:
+            assert status == 422 and final == "sent" and len(sent) == 1
+    assert "cancelled" in finals, "some cancels should win the race"

@@ -7,7 +7,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -227,6 +228,73 @@ def set_sender(
         raise typer.BadParameter(str(exc)) from None
     DynamoDirectory(_table_name(table, stack)).put_sender_settings(company_id, settings, now_utc())
     _emit(as_json, {"company_id": company_id, **settings.model_dump()}, f"{company_id} sends as {from_email}")
+
+
+templates_app = typer.Typer(help="Message templates (spec 002).", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
+brands_app = typer.Typer(help="Brands of templated messages (spec 002).", no_args_is_help=True)
+app.add_typer(brands_app, name="brands")
+FileOption = Annotated[Path, typer.Option("--file", help="A JSON file: the body of the API's PUT.", exists=True)]
+
+
+@contextmanager
+def _as_administrator(company: str, table: str | None, stack: str | None) -> Iterator[tuple[Any, Any]]:
+    """The directory and a caller with every scope of the company; what the API would refuse (a model's or the
+    logic's field errors) is refused here with the same errors, naming ``--file``."""
+    from pydantic import ValidationError
+    from scheduled_comms.adapters.directory import DynamoDirectory
+    from scheduled_comms.errors import ServiceError, field_errors
+    from scheduled_comms.logic.auth import ALL_SCOPES
+    from scheduled_comms.models.domain import Caller
+
+    company_id = _company_id(company)
+    try:
+        yield DynamoDirectory(_table_name(table, stack)), Caller(company_id, frozenset(ALL_SCOPES), "cli")
+    except ValidationError as exc:
+        problems = "; ".join(f"{p.field} {p.message}" for p in field_errors(exc.errors()))
+        raise typer.BadParameter(problems, param_hint="--file") from None
+    except ServiceError as exc:
+        problems = "; ".join(f"{p.field} {p.message}" for p in exc.details) or exc.message
+        raise typer.BadParameter(problems, param_hint="--file") from None
+
+
+@templates_app.command("put")
+def put_template_command(
+    key: Annotated[str, typer.Argument(help="The template's key.")],
+    company: Annotated[str, typer.Option("--company", help="Company id (uuid).")],
+    file: FileOption,
+    table: TableOption = None,
+    stack: StackOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Store a template's next version from a JSON file ({"parts": {...}, "variables_schema"?, "phi_safe"?})."""
+    from scheduled_comms.logic.messages import put_template
+    from scheduled_comms.models.domain import now_utc
+    from scheduled_comms.models.templates import TemplateDefinition
+
+    with _as_administrator(company, table, stack) as (catalog, caller):
+        definition = TemplateDefinition.model_validate_json(file.read_bytes())
+        stored = put_template(catalog, caller, key, definition, now_utc())
+    _emit(as_json, stored.model_dump(mode="json"), f"template {stored.key} is now version {stored.version}")
+
+
+@brands_app.command("put")
+def put_brand_command(
+    brand_id: Annotated[str, typer.Argument(help="The brand's id.")],
+    company: Annotated[str, typer.Option("--company", help="Company id (uuid).")],
+    file: FileOption,
+    table: TableOption = None,
+    stack: StackOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set a brand from a JSON file ({"name", "from_email"?, "reply_to"?, "phone_number_id"?, "variables"?})."""
+    from scheduled_comms.logic.messages import put_brand
+    from scheduled_comms.models.domain import now_utc
+    from scheduled_comms.models.messages import BrandPut
+
+    with _as_administrator(company, table, stack) as (catalog, caller):
+        brand = put_brand(catalog, caller, brand_id, BrandPut.model_validate_json(file.read_bytes()), now_utc())
+    _emit(as_json, brand.model_dump(mode="json"), f"brand {brand.id} ({brand.name}) is set")
 
 
 delivery_app = typer.Typer(help="Company delivery settings.", no_args_is_help=True)

@@ -278,6 +278,7 @@ class LocalStack:
         if saved is not None:  # the same company, key, number and voice config as before the restart
             company = saved["company"]
             self.simulator.register(**saved["simulator"])
+            self.grant_every_scope(company["api_key"])
         else:
             company, simulator = self.create_dev_company(credits)
             if self._state is not None:
@@ -306,6 +307,17 @@ class LocalStack:
         gc.collect()
         gc.freeze()
         return company
+
+    @staticmethod
+    def grant_every_scope(api_key: str) -> None:
+        """The dev key carries every scope, also those added since its state was saved (new resources')."""
+        from scheduled_comms.composition import api_key_store
+        from scheduled_comms.logic.auth import ALL_SCOPES, key_id_of
+
+        key_id = key_id_of(api_key)
+        record = api_key_store().get(key_id) if key_id else None
+        if record is not None and set(record.scopes) != set(ALL_SCOPES):
+            api_key_store().set_scopes(record.key_id, ALL_SCOPES)
 
     def create_dev_company(self, credits: int) -> tuple[dict[str, str], dict[str, str]]:
         """The dev company's ids and key, and the voice simulator's registration of its config."""

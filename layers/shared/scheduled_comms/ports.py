@@ -78,6 +78,8 @@ class ApiKeyStore(Protocol):
 
     def get(self, key_id: str) -> ApiKeyRecord | None: ...
 
+    def set_scopes(self, key_id: str, scopes: tuple[str, ...]) -> None: ...
+
 
 class EventPublisher(Protocol):
     def publish(self, rows: Iterable[Communication]) -> int:

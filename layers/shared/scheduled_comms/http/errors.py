@@ -37,12 +37,15 @@ def error_body(code: str, message: str, details: list[errors.FieldError] | None 
 
 
 def flat_error_body(code: str, message: str, details: list[errors.FieldError] | None = None) -> dict[str, Any]:
-    """Spec 002's error shape: the code as a string beside the message (the field errors alongside)."""
-    return {
-        "error": code,
-        "message": message,
-        "details": [{"field": d.field, "message": d.message} for d in details or []],
-    }
+    """Spec 002's error shape: the code as a string beside a message that names the (first) field at fault,
+    the field errors alongside."""
+    details = details or []
+    if details:
+        first = details[0]
+        message = f"{first.field} {first.message}" + (
+            f" (and {len(details) - 1} more; see details)" if len(details) > 1 else ""
+        )
+    return {"error": code, "message": message, "details": [{"field": d.field, "message": d.message} for d in details]}
 
 
 def status_of(exc: errors.ServiceError) -> HTTPStatus:

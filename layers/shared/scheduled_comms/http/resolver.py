@@ -186,10 +186,6 @@ class ServiceResolver(APIGatewayRestResolver):
     def _validation_error(self, exc: RequestValidationError) -> Response:
         details = request_errors(list(exc.errors()))
         message = "The request is not valid; see details"
-        if details:  # the spec's flat shape has room for one message: it names the first field
-            message = f"{details[0].field} {details[0].message}" + (
-                " (and more; see details)" if len(details) > 1 else ""
-            )
         return json_response(HTTPStatus.UNPROCESSABLE_ENTITY, self.error_shape("validation_error", message, details))
 
     def _unsupported_media_type(self, exc: Exception) -> Response:

@@ -49,6 +49,12 @@ def issue_api_key(
     return record, api_key
 
 
+def key_id_of(api_key: str) -> str | None:
+    """The id part of an API key (``sck_<id>_<secret>``), None when the key is not of that shape."""
+    match = _KEY_SHAPE.match(api_key)
+    return match.group(1) if match else None
+
+
 def bearer_token(authorization: str | None) -> str | None:
     if not authorization:
         return None

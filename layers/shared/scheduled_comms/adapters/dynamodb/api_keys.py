@@ -34,6 +34,16 @@ class DynamoApiKeyStore:
         values["scopes"] = tuple(values.get("scopes", ()))
         return ApiKeyRecord(**values)
 
+    def set_scopes(self, key_id: str, scopes: tuple[str, ...]) -> None:
+        """Replace an existing key's scopes (an administrator's act, e.g. the dev key gaining new ones)."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=api_key_key(key_id),
+            UpdateExpression="SET scopes = :scopes",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":scopes": {"L": [{"S": scope} for scope in scopes]}},
+        )
+
     def revoke(self, key_id: str, now: datetime) -> None:
         try:
             self._client.update_item(
