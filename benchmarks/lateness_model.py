@@ -718,10 +718,18 @@ def idle_cpu_seconds() -> float:
 
 
 def real_run(
-    fake: FakeAws, workers: int, offsets: list[float], config: Any, single_pass: bool = False, timeout: float = 60
+    fake: FakeAws,
+    workers: int,
+    offsets: list[float],
+    config: Any,
+    single_pass: bool = False,
+    timeout: float = 60,
+    paced: float | None = None,
 ) -> RealRun:
     """``workers`` threads, each running the real ``Dispatcher`` (one process: shared clients and CPU),
-    over emails of one new company due ``offsets`` seconds after the workers start."""
+    over emails of one new company due ``offsets`` seconds after the workers start; with ``paced``, each
+    worker's sends go through a shared limiter of its own (its own adapter, as a worker process has) at that
+    many emails a second, on the schedule all of them share in the table."""
     import uuid
 
     from scheduled_comms import composition
@@ -738,9 +746,20 @@ def real_run(
         meter,
         {"due": "query", "claim": "claim", "transition": "finalize"},
     )
-    senders = Measured(composition.senders(), meter, {"send": "send"})
+    senders: Any = Measured(composition.senders(), meter, {"send": "send"})
     composition.dispatch_directory().forget()
-    dispatchers = [Dispatcher(store, senders, composition.dispatch_directory(), config) for _ in range(workers)]
+
+    def sender() -> Any:
+        if paced is None:
+            return senders
+        from scheduled_comms.adapters.dynamodb.rate_limits import DynamoRateBuckets
+        from scheduled_comms.logic.pacing import PacedSender, SendQuotas, SharedRateLimiter
+        from scheduled_comms.settings import get_settings
+
+        limiter = SharedRateLimiter(DynamoRateBuckets(get_settings().communications_table), config.concurrency)
+        return PacedSender(senders, limiter, SendQuotas(per_provider={Channel.EMAIL: paced}))
+
+    dispatchers = [Dispatcher(store, sender(), composition.dispatch_directory(), config) for _ in range(workers)]
     time.sleep(max(0.0, (wall - datetime.now(UTC)).total_seconds()))
     started, cpu, fake_cpu, throttled = time.monotonic(), time.process_time(), fake.cpu_seconds, fake.throttled_calls
     idle = idle_cpu_seconds()
@@ -838,6 +857,7 @@ COMPANY_QUOTA = 50.0  # sends/s of one company (COMPANY_SENDS_PER_SECOND), below
 # UpdateItem, several times the dispatcher's own), sets their pace, as it does in AWS.
 CHECK_CONFIG: dict[str, Any] = {"tick_interval_seconds": 15.0, "poll_step_seconds": 1.0, "reserve_seconds": 1.0}
 CHECK_TIMEOUT = 30.0
+CHECK_PACED_QUOTA = 15.0  # emails/s: the paced check's quota, below its rows' arrival (150/s) and the workers' pace
 CHECK_LATENCY_SCALE = 8.0
 
 
@@ -939,6 +959,18 @@ def bench(setup_stack: Callable[[], Any]) -> dict[str, Any]:
             for workers in (1, 2):
                 print(f"  check: {CHECK_ROWS} emails due over 2 s, {workers} worker(s) in threads ...", flush=True)
                 real[workers] = real_run(fake, workers, offsets, replace(base, **CHECK_CONFIG), timeout=CHECK_TIMEOUT)
+            # The same with the shared limiter, at a quota below the rows' arrival (SES's quota set to it).
+            fake.quotas["ses"] = TokenBucket(CHECK_PACED_QUOTA, now=fake.clock())
+            for workers in (1, 2):
+                print(f"  check: the same, paced at {CHECK_PACED_QUOTA:g}/s, {workers} worker(s) ...", flush=True)
+                real[workers, CHECK_PACED_QUOTA] = real_run(
+                    fake,
+                    workers,
+                    offsets,
+                    replace(base, **CHECK_CONFIG),
+                    timeout=CHECK_TIMEOUT,
+                    paced=CHECK_PACED_QUOTA,
+                )
     check_design = replace(
         design,
         tick_interval=CHECK_CONFIG["tick_interval_seconds"],
@@ -947,11 +979,12 @@ def bench(setup_stack: Callable[[], Any]) -> dict[str, Any]:
         timeout=CHECK_TIMEOUT,
         pool_size=10**6,  # the fake answers before botocore takes a connection
     )
-    quotas = {"ses": SES_QUOTA, "sns": SNS_QUOTA}
     agreement = {}
-    for workers, run in real.items():
+    for key, run in real.items():
+        workers, pace = key if isinstance(key, tuple) else (key, None)
+        quotas = {"ses": pace or SES_QUOTA, "sns": SNS_QUOTA}
         model = Model(
-            replace(check_design, vcpu=run.cpu_share),
+            replace(check_design, vcpu=run.cpu_share, pace_per_provider={"ses": pace} if pace else None),
             costs,
             quotas,
             seed=workers,
@@ -960,7 +993,7 @@ def bench(setup_stack: Callable[[], Any]) -> dict[str, Any]:
             latency_scale=CHECK_LATENCY_SCALE,
         )
         predicted = model.run(check, starts=[0.0] * workers, horizon=CHECK_TIMEOUT)
-        agreement[f"workers_{workers}"] = {
+        agreement[f"workers_{workers}" + (f"_paced_{pace:g}" if pace else "")] = {
             "load_average": run.load_average,
             "cpu_share": run.cpu_share,
             "real": {**summary(run.lateness, run.send_times), "throttled_calls": run.throttled},
@@ -1138,15 +1171,20 @@ def report_lines(figures: dict[str, Any]) -> list[str]:
         "own CPU time plus the machine's idle time over the run (/proc/stat), at most one core (the GIL). On a "
         "quiet machine that is a whole core and the model predicts; on a loaded one it is what the run got.",
         "",
-        "| Workers | real p50 / p99 / max (s) | model | real sends/s | model | model / real: p50, p99, sends/s | load average, CPU share |",
-        "|---|---|---|---|---|---|---|",
+        f"The paced rows (`_paced_{CHECK_PACED_QUOTA:g}`) send through the shared limiter (each worker its own, on one "
+        f"schedule in the table) at {CHECK_PACED_QUOTA:g}/s, with SES's quota in the fake set to the same: they check the "
+        "limiter's model against the limiter's code, and count the throttled calls of both.",
+        "",
+        "| Workers | real p50 / p99 / max (s) | model | real sends/s | model | model / real: p50, p99, sends/s | throttled calls: real, model | load average, CPU share |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for key, pair in check.items():
         real, model = pair["real"], pair["model"]
         lines.append(
             f"| {key.removeprefix('workers_')} | {late(real)} | {late(model)} | {real['sends_per_s']} | "
             f"{model['sends_per_s']} | {ratio(model['p50'], real['p50'])}, {ratio(model['p99'], real['p99'])}, "
-            f"{ratio(model['sends_per_s'], real['sends_per_s'])} | {pair['load_average']}, {pair['cpu_share']} |"
+            f"{ratio(model['sends_per_s'], real['sends_per_s'])} | {real['throttled_calls']}, {model['throttled_calls']} | "
+            f"{pair['load_average']}, {pair['cpu_share']} |"
         )
     lines += [
         "",

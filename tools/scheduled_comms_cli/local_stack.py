@@ -372,8 +372,8 @@ class LocalStack:
         return company, simulator
 
     def tick(self, at: datetime | None = None, single_pass: bool = True) -> dict[str, Any]:
-        """The tick, then its dispatch workers as the queue's event source mapping starts them (a slice another
-        drain received first, say the queue's poller, is counted there)."""
+        """The tick, then its dispatch workers as the queue's event source mapping starts them (no other
+        drain receives in between, so its summary counts its own workers)."""
         from scheduled_comms_cli.queues import run_tick
 
         assert self._host is not None and self._dispatch_pump is not None
@@ -385,12 +385,12 @@ class LocalStack:
             self.drain_streams()  # the tick's transitions are on the bus when the command returns
 
     def _poll_dispatch_queue(self) -> None:
-        """Lambda's polling of the dispatch queue: slices a failed worker left come back after their visibility
-        timeout (and go to the dead-letter queue)."""
+        """Lambda's polling of the dispatch queue, for slices no tick of this stack delivers itself (a tick
+        invoked with `scheduled-comms invoke`, say)."""
         assert self._dispatch_pump is not None
         while not self._stopping.wait(STREAM_POLL_SECONDS):
             try:
-                self._dispatch_pump.drain()
+                self._dispatch_pump.poll()
             except Exception:  # the messages stay in the queue and are delivered at the next poll
                 import logging
 

@@ -13,14 +13,16 @@ import hashlib
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from scheduled_comms_local.lambda_host import FunctionHost
 from scheduled_comms_local.template import QueueConsumer, Stack
 
 DEFAULT_CONCURRENCY = 1000  # Lambda's account limit, where the mapping sets no maximum
+Result = TypeVar("Result")
 
 
 @dataclass
@@ -62,7 +64,10 @@ class QueuePump:
         self._host = host
         self.consumer = consumer or stack.queue_consumers()[0]
         self._sqs: Any = None
-        self._slots = threading.Semaphore(self.consumer.maximum_concurrency or DEFAULT_CONCURRENCY)
+        concurrency = self.consumer.maximum_concurrency or DEFAULT_CONCURRENCY
+        self._slots = threading.Semaphore(concurrency)
+        self._pool = ThreadPoolExecutor(max_workers=min(concurrency, 64), thread_name_prefix="queue-pump")
+        self._receiving = threading.RLock()
         self.invocations = 0
         # SQS requests that moved a message (receives that took some, deletes): what a message costs in SQS.
         self.requests: Counter[str] = Counter()
@@ -82,31 +87,43 @@ class QueuePump:
     def drain(self) -> list[Delivery]:
         """Receive and deliver batches, each invocation in a thread of its own (up to the mapping's maximum
         concurrency), until the queue has nothing visible; returns when every invocation has ended."""
+        return self.deliver(lambda: None)[1]
+
+    def poll(self) -> list[Delivery]:
+        """``drain``, unless another drain is receiving (its messages are its own): what a poller calls."""
+        if not self._receiving.acquire(blocking=False):
+            return []
+        try:
+            futures = self._receive_all()
+        finally:
+            self._receiving.release()
+        return [future.result() for future in futures]
+
+    def deliver(self, produce: Callable[[], Result]) -> tuple[Result, list[Delivery]]:
+        """Call ``produce`` (what queues the messages, a tick say), then drain: no other drain of this pump
+        receives in between, so what ``produce`` queued is delivered here and counted here."""
+        with self._receiving:
+            produced = produce()
+            futures = self._receive_all()
+        return produced, [future.result() for future in futures]
+
+    def _receive_all(self) -> list[Future[Delivery]]:
         sqs = self._client()
         arn = self._stack.resolve({"Fn::GetAtt": [self.consumer.queue, "Arn"]})
-        deliveries: list[Delivery] = []
-        with ThreadPoolExecutor(
-            max_workers=self.consumer.maximum_concurrency or 64, thread_name_prefix="queue-pump"
-        ) as pool:
-            futures = []
-            while True:
-                messages = sqs.receive_message(
-                    QueueUrl=self.queue_url,
-                    MaxNumberOfMessages=min(10, self.consumer.batch_size),
-                    AttributeNames=["All"],
-                ).get("Messages", [])
-                if not messages:
-                    break
-                with self._count_lock:
-                    self.requests["ReceiveMessage"] += 1
-                for start in range(0, len(messages), self.consumer.batch_size):
-                    batch = messages[start : start + self.consumer.batch_size]
-                    self._slots.acquire()
-                    futures.append(
-                        pool.submit(self._deliver, [lambda_record(m, arn, self._stack.region) for m in batch])
-                    )
-            deliveries = [future.result() for future in futures]
-        return deliveries
+        futures: list[Future[Delivery]] = []
+        size = self.consumer.batch_size
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=min(10, size), AttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                return futures
+            with self._count_lock:
+                self.requests["ReceiveMessage"] += 1
+            for start in range(0, len(messages), size):
+                records = [lambda_record(m, arn, self._stack.region) for m in messages[start : start + size]]
+                self._slots.acquire()  # the mapping's maximum concurrency: a slot frees when an invocation ends
+                futures.append(self._pool.submit(self._deliver, records))
 
     def _deliver(self, records: list[dict[str, Any]]) -> Delivery:
         try:
@@ -158,5 +175,5 @@ class TickRun:
 
 def run_tick(host: FunctionHost, pump: QueuePump, event: dict[str, Any]) -> TickRun:
     """Invoke the tick with ``event``, then deliver the slices it queued to the dispatch workers."""
-    answer = host.invoke("TickFunction", event)
-    return TickRun(dict(answer), pump.drain())
+    answer, deliveries = pump.deliver(lambda: host.invoke("TickFunction", event))
+    return TickRun(dict(answer), deliveries)
