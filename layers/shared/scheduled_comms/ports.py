@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: a function that imports a port need not import every model
     from scheduled_comms.models.business_hours import BusinessHours
+    from scheduled_comms.models.campaigns import (
+        Campaign,
+        CampaignContact,
+        CampaignStatus,
+        Contact,
+        ContactFolder,
+        ContactStatus,
+    )
     from scheduled_comms.models.domain import (
         ApiKeyRecord,
         Communication,
         Created,
         Delivery,
         DueRow,
+        HeldKey,
         IdempotencyClaim,
         ListFilters,
         Page,
@@ -195,3 +204,91 @@ class HostResolver(Protocol):
         Raises ``HostUnresolved`` when it has none (an unknown name, or DNS failing).
         """
         ...
+
+
+class IdempotencyStore(Protocol):
+    """Idempotency-Keys of requests whose answer is stored (``logic.idempotency``)."""
+
+    def hold(self, company_id: str, claim: IdempotencyClaim, now: datetime) -> HeldKey | None:
+        """Hold ``claim``'s key as in progress; None if it was free, else what holds it (not expired)."""
+        ...
+
+    def complete(self, company_id: str, claim: IdempotencyClaim, answer: tuple[int, Any]) -> None: ...
+
+    def release(self, company_id: str, claim: IdempotencyClaim) -> None: ...
+
+
+class CampaignStore(Protocol):
+    """Campaigns, contact folders and their contacts, one company at a time. Nothing here scans the table:
+    a campaign's or folder's contacts are one partition, read in the order they were added."""
+
+    def create(self, campaign: Campaign, contacts: Sequence[Contact]) -> Campaign:
+        """Store a new campaign with its first contacts (the contacts first: a campaign is never seen half made)."""
+        ...
+
+    def get(self, company_id: str, campaign_id: str, consistent: bool = False) -> Campaign | None: ...
+
+    def list_campaigns(
+        self, company_id: str, status: CampaignStatus | None, limit: int, after_id: str | None
+    ) -> tuple[list[Campaign], str | None]:
+        """Newest first; the id to go on after (None on the last page)."""
+        ...
+
+    def update(
+        self, campaign: Campaign, changes: dict[str, Any], allowed: frozenset[CampaignStatus], now: datetime
+    ) -> Campaign:
+        """Apply ``changes`` (name, agent, numbers, settings) if the campaign's status is still one of ``allowed``;
+        ``InvalidState`` naming the status otherwise."""
+        ...
+
+    def set_status(self, campaign: Campaign, target: CampaignStatus, now: datetime, plan: bool = False) -> Campaign:
+        """Move the campaign from its status to ``target`` if its status has not changed (else ``InvalidState``
+        or ``Conflict``); ``plan`` starts a new plan epoch."""
+        ...
+
+    def schedule(self, campaign: Campaign, credits: int, now: datetime) -> Campaign:
+        """Draft -> scheduling, reserving ``credits`` of the company's credits, in one write.
+
+        ``InsufficientCredits`` (nothing written) when the company has fewer."""
+        ...
+
+    def cancel(self, campaign: Campaign, now: datetime) -> Campaign:
+        """-> cancelled, returning the credits reserved for contacts never dialled, in one write."""
+        ...
+
+    def known_numbers(self, company_id: str, campaign_id: str, numbers: Sequence[str]) -> set[str]:
+        """Which of ``numbers`` the campaign already has."""
+        ...
+
+    def add_contacts(self, campaign: Campaign, contacts: Sequence[Contact], now: datetime) -> Campaign:
+        """Append contacts to a draft (``InvalidState`` naming the status otherwise)."""
+        ...
+
+    def contacts(
+        self,
+        company_id: str,
+        campaign_id: str,
+        status: ContactStatus | None,
+        limit: int,
+        after_index: int | None,
+    ) -> tuple[list[CampaignContact], int | None]:
+        """A campaign's contacts in the order they were added; the index to go on after (None at the end)."""
+        ...
+
+    def create_folder(self, folder: ContactFolder, contacts: Sequence[Contact]) -> ContactFolder: ...
+
+    def get_folder(self, company_id: str, folder_id: str) -> ContactFolder | None: ...
+
+    def list_folders(
+        self, company_id: str, limit: int, after_id: str | None
+    ) -> tuple[list[ContactFolder], str | None]: ...
+
+    def known_folder_numbers(self, company_id: str, folder_id: str, numbers: Sequence[str]) -> set[str]: ...
+
+    def add_folder_contacts(
+        self, folder: ContactFolder, contacts: Sequence[Contact], now: datetime
+    ) -> ContactFolder: ...
+
+    def folder_contacts(
+        self, company_id: str, folder_id: str, limit: int, after_index: int | None
+    ) -> tuple[list[CampaignContact], int | None]: ...

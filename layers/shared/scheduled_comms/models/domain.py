@@ -57,6 +57,8 @@ class Scope(StrEnum):
     EMAIL_SEND = "email:send"
     SMS_SEND = "sms:send"
     CALLS_INITIATE = "calls:initiate"
+    CAMPAIGNS_READ = "campaigns:read"
+    CAMPAIGNS_WRITE = "campaigns:write"
 
 
 CHANNEL_SCOPE: dict[Channel, Scope] = {
@@ -162,6 +164,14 @@ class IdempotencyClaim:
     key: str
     fingerprint: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class HeldKey:
+    """An Idempotency-Key held by an earlier request: its fingerprint, and its answer once it has one."""
+
+    fingerprint: str
+    answer: tuple[int, Any] | None
 
 
 @dataclass(frozen=True)
