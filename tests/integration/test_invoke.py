@@ -17,8 +17,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from scheduled_comms import composition
 from scheduled_comms.logic.auth import ALL_SCOPES, hash_secret
+from scheduled_comms.models.campaigns import Campaign, Contact, ContactFolder, ContactSource, DeliverySettings
 from scheduled_comms.models.domain import ApiKeyRecord, Channel, Communication, Source, Status, now_utc
-from scheduled_comms.models.registry import SenderSettings, UserSender, VoiceAgentConfig, VoiceCredentials
+from scheduled_comms.models.registry import (
+    PhoneNumber,
+    SenderSettings,
+    UserSender,
+    VoiceAgentConfig,
+    VoiceCredentials,
+)
 from scheduled_comms_cli.invoke import function_ids, invoke, sample_event_path
 from scheduled_comms_local.lambda_host import FunctionHost
 from scheduled_comms_local.template import Stack
@@ -31,6 +38,9 @@ SAMPLE_ROW = load_event("get_communication.json")["pathParameters"]["id"]
 SAMPLE_USER = load_event("get_sender.json")["pathParameters"]["user_id"]
 SAMPLE_OUTCOME = json.loads(load_event("voice_webhook.json")["body"])
 TICK_TIME = datetime.fromisoformat(load_event("tick.json")["time"])
+SAMPLE_CAMPAIGN = load_event("get_batch_call.json")["pathParameters"]["id"]
+SAMPLE_FOLDER = load_event("list_contact_folder_contacts.json")["pathParameters"]["id"]
+SAMPLE_NUMBER = "019a5e1c-7d2b-7c3e-9f4a-1b2c3d4e5f62"
 FUNCTIONS = sorted(Stack("names").resources("AWS::Serverless::Function"))
 
 
@@ -63,6 +73,8 @@ def seed_the_sample_company() -> None:
         created_at=now,
     )
     directory.put_voice_config(company, config, sample_voice_secret())
+    directory.put_phone_number(company, PhoneNumber(id=SAMPLE_NUMBER, number="+14155550100", created_at=now))
+    seed_the_sample_campaign_and_folder(company, config.id, now)
     composition.communication_store().create(
         Communication(
             id=SAMPLE_ROW,
@@ -77,6 +89,27 @@ def seed_the_sample_company() -> None:
             updated_at=now,
         )
     )
+
+
+def seed_the_sample_campaign_and_folder(company: str, agent_id: str, now: datetime) -> None:
+    """A draft batch call with one contact and the sample number, and a folder with one contact."""
+    store = composition.campaign_store()
+    store.create(
+        Campaign(
+            id=SAMPLE_CAMPAIGN,
+            company_id=company,
+            name="Sample renewals",
+            agent_id=agent_id,
+            phone_number_ids=[SAMPLE_NUMBER],
+            contact_source=ContactSource.INLINE,
+            settings=DeliverySettings(timezone="America/New_York"),
+            created_at=now,
+            updated_at=now,
+        ),
+        [Contact(phone_number="+14155550199", name="Dee")],
+    )
+    folder = ContactFolder(id=SAMPLE_FOLDER, company_id=company, name="Sample folder", created_at=now, updated_at=now)
+    store.create_folder(folder, [Contact(phone_number="+14155550198")])
 
 
 def body(response: dict[str, Any]) -> Any:
@@ -128,7 +161,7 @@ EXPECTED: dict[str, Callable[[Any], None]] = {
     "GetBusinessHoursFunction": answers(200, lambda b: b["data"]["timezone"] == "UTC"),
     "PutBusinessHoursFunction": answers(200, lambda b: b["data"]["timezone"] == "Australia/Sydney"),
     "RegisterPhoneNumberFunction": answers(201, lambda b: b["data"]["number"] == "+61412345678"),
-    "ListPhoneNumbersFunction": answers(200, lambda b: b["data"] == []),
+    "ListPhoneNumbersFunction": answers(200, lambda b: [n["id"] for n in b["data"]] == [SAMPLE_NUMBER]),
     "RegisterVoiceAgentConfigFunction": answers(201, lambda b: b["data"]["webhook_secret"]),
     "ListVoiceAgentConfigsFunction": answers(200, lambda b: [c["name"] for c in b["data"]] == ["Sample"]),
     "ListSendersFunction": answers(200, lambda b: [s["user_id"] for s in b["data"]] == [SAMPLE_USER]),
@@ -139,6 +172,33 @@ EXPECTED: dict[str, Callable[[Any], None]] = {
     "VoiceWebhookFunction": answers(401, lambda b: b["error"]["code"] == "unauthorized"),
     "DocsFunction": answers(200, lambda b: b["openapi"] == "3.1.0" and "/v1/senders/{user_id}" in b["paths"]),
     "MethodNotAllowedFunction": answers(405, lambda b: b["error"]["code"] == "method_not_allowed"),
+    "CreateBatchCallFunction": answers(
+        201, lambda b: b["data"]["status"] == "draft" and b["data"]["contacts"]["total"] == 2
+    ),
+    "ListBatchCallsFunction": answers(200, lambda b: [c["id"] for c in b["data"]] == [SAMPLE_CAMPAIGN]),
+    "GetBatchCallFunction": answers(200, lambda b: b["data"]["contacts"]["by_status"]["pending"] == 1),
+    "UpdateBatchCallFunction": answers(
+        200, lambda b: (b["data"]["start_time"], b["data"]["max_calls_per_day"]) == ("09:30", 80)
+    ),
+    "AddBatchCallContactsFunction": answers(201, lambda b: b["data"] == {"added": 1, "contacts_total": 2}),
+    "ListBatchCallContactsFunction": answers(200, lambda b: [c["phone_number"] for c in b["data"]] == ["+14155550199"]),
+    "ScheduleBatchCallFunction": answers(
+        202, lambda b: (b["data"]["status"], b["data"]["credits_reserved"]) == ("scheduling", 1)
+    ),
+    # A draft is neither paused nor resumed: the answer names the status it is in.
+    "PauseBatchCallFunction": answers(
+        409, lambda b: b["error"]["details"] == [{"field": "status", "message": "is draft"}]
+    ),
+    "ResumeBatchCallFunction": answers(
+        409, lambda b: b["error"]["details"] == [{"field": "status", "message": "is draft"}]
+    ),
+    "CancelBatchCallFunction": answers(200, lambda b: b["data"]["status"] == "cancelled"),
+    "CreateContactFolderFunction": answers(201, lambda b: b["data"]["contacts_total"] == 1),
+    "ListContactFoldersFunction": answers(200, lambda b: [f["id"] for f in b["data"]] == [SAMPLE_FOLDER]),
+    "AddContactFolderContactsFunction": answers(201, lambda b: b["data"] == {"added": 1, "contacts_total": 2}),
+    "ListContactFolderContactsFunction": answers(
+        200, lambda b: [c["phone_number"] for c in b["data"]] == ["+14155550198"]
+    ),
 }
 
 

@@ -292,3 +292,11 @@ class CampaignStore(Protocol):
     def folder_contacts(
         self, company_id: str, folder_id: str, limit: int, after_index: int | None
     ) -> tuple[list[CampaignContact], int | None]: ...
+
+
+class CampaignReferences(Protocol):
+    """The company's registrations a campaign names: its voice-agent config and its numbers."""
+
+    def phone_number(self, company_id: str, number_id: str) -> PhoneNumber | None: ...
+
+    def voice_config(self, company_id: str, config_id: str) -> tuple[VoiceAgentConfig, str] | None: ...
