@@ -46,6 +46,7 @@ EXPECTED = {
         "scheduled_comms.logic.dispatch.cadence",
     },
     "PublishTransitionsFunction": {"boto3", "aws_xray_sdk"},
+    "PlanBatchCallsFunction": {"boto3", "aws_xray_sdk"},
     "VoiceWebhookFunction": ROUTE | {"scheduled_comms.logic.dispatch.cadence"},  # not the engine
 }
 IMPORT_HANDLER = """

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: a function that imports a port need not import every model
+    from scheduled_comms.logic.campaigns.scheduling import PlannedContact, PlanProgress
     from scheduled_comms.models.business_hours import BusinessHours
     from scheduled_comms.models.campaigns import (
         Campaign,
@@ -300,3 +301,34 @@ class CampaignReferences(Protocol):
     def phone_number(self, company_id: str, number_id: str) -> PhoneNumber | None: ...
 
     def voice_config(self, company_id: str, config_id: str) -> tuple[VoiceAgentConfig, str] | None: ...
+
+
+class CampaignPlanStore(Protocol):
+    """The planner's view: the campaign, its contacts to plan, the plan's checkpoint and lease, and batch writes."""
+
+    def get(self, company_id: str, campaign_id: str, consistent: bool = False) -> Campaign | None: ...
+
+    def claim_plan(self, campaign: Campaign, now: datetime, lease_until: datetime) -> PlanProgress | None:
+        """The campaign's plan checkpoint (a fresh one for a new epoch), leased to the caller; None while another
+        planner's lease holds."""
+        ...
+
+    def source_contacts(self, campaign: Campaign, from_index: int) -> Iterator[CampaignContact]:
+        """The campaign's contacts from ``from_index`` on, in order (a folder's, as far as they are not copied yet)."""
+        ...
+
+    def write_plan_batch(
+        self, campaign: Campaign, progress: PlanProgress, planned: Sequence[PlannedContact], careful: bool
+    ) -> None:
+        """Write the batch's contacts and rows, then the checkpoint ``progress`` with the counters.
+
+        ``PlanAbandoned`` when the campaign is no longer scheduling this epoch (the rows written stand)."""
+        ...
+
+    def hand_over(self, campaign: Campaign, progress: PlanProgress) -> None:
+        """Let go of the plan's lease and have a planner invoked again for the campaign."""
+        ...
+
+    def finish_plan(self, campaign: Campaign, progress: PlanProgress, now: datetime) -> None:
+        """Scheduling -> scheduled (if this plan is still the campaign's), letting go of the lease."""
+        ...

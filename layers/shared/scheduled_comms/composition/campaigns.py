@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scheduled_comms.adapters.dynamodb.campaigns import DynamoCampaignStore
+from scheduled_comms.adapters.dynamodb.campaigns import DynamoCampaignPlanStore, DynamoCampaignStore
 from scheduled_comms.adapters.dynamodb.idempotency import DynamoIdempotencyStore
 from scheduled_comms.composition import component
 from scheduled_comms.settings import get_settings
@@ -10,7 +10,14 @@ from scheduled_comms.settings import get_settings
 
 @component
 def campaign_store() -> DynamoCampaignStore:
-    return DynamoCampaignStore(get_settings().communications_table)
+    settings = get_settings()
+    return DynamoCampaignStore(settings.communications_table, settings.due_shard_count)
+
+
+@component
+def campaign_plan_store() -> DynamoCampaignPlanStore:
+    settings = get_settings()
+    return DynamoCampaignPlanStore(settings.communications_table, settings.due_shard_count)
 
 
 @component

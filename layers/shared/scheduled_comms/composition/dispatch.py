@@ -5,9 +5,11 @@ from __future__ import annotations
 from scheduled_comms.adapters.directory import DynamoDirectory
 from scheduled_comms.adapters.senders import ChannelSenders, HttpVoiceSender, SesEmailSender, SnsSmsSender
 from scheduled_comms.composition import component
+from scheduled_comms.composition.campaigns import campaign_store
 from scheduled_comms.composition.company import vault
 from scheduled_comms.composition.stores import dispatch_store
 from scheduled_comms.composition.voice import endpoint_rules, host_resolver
+from scheduled_comms.logic.campaigns.gate import CampaignCallGate
 from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
 from scheduled_comms.logic.pacing import PacedSender, TokenBucket
 from scheduled_comms.models.domain import Channel
@@ -70,4 +72,12 @@ def dispatch_config() -> DispatchConfig:
 def dispatcher() -> Dispatcher:
     """One tick's dispatcher; the tick reads companies' settings afresh, then keeps them a while."""
     dispatch_directory().forget()
-    return Dispatcher(dispatch_store(), paced_senders(), dispatch_directory(), dispatch_config())
+    return Dispatcher(
+        dispatch_store(), paced_senders(), dispatch_directory(), dispatch_config(), gate=campaign_call_gate()
+    )
+
+
+@component
+def campaign_call_gate() -> CampaignCallGate:
+    """Campaign calls dial only while their campaign is scheduled or active."""
+    return CampaignCallGate(campaign_store())

@@ -301,6 +301,10 @@ class CampaignContact(BaseModel):
     row_id: str | None = None
     outcome: dict[str, Any] | None = None
     last_error: str | None = None
+    # The plan (epoch) that gave the current slot, and whether the contact was pending before it: a planner
+    # that resumes a batch written in part knows which contacts the counters have not moved yet.
+    planned_in: int | None = None
+    pending_before: bool | None = None
     added_at: UtcInstant
     updated_at: UtcInstant
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
@@ -14,10 +14,12 @@ from scheduled_comms.adapters.dynamodb.items import (
     CAMPAIGN_PREFIX,
     CONTACT_PREFIX,
     FOLDER_PREFIX,
+    body_item,
     campaign_key,
     campaign_to_item,
     company_key,
     company_pk,
+    condition_failed,
     contact_index_of,
     contact_list_partition,
     contact_sort_key,
@@ -30,20 +32,28 @@ from scheduled_comms.adapters.dynamodb.items import (
     item_to_campaign,
     item_to_contact,
     item_to_folder,
+    move_pending_row,
     number_guard_key,
+    plan_key,
+    row_to_item,
+    taken_of,
+    taken_to_attribute,
     to_attributes,
 )
-from scheduled_comms.errors import Conflict, InsufficientCredits, InvalidState, NotFound
+from scheduled_comms.errors import Conflict, InsufficientCredits, InvalidState, NotFound, PlanAbandoned
+from scheduled_comms.logic.campaigns.scheduling import PlannedContact, PlanProgress
 from scheduled_comms.models.campaigns import (
     Campaign,
     CampaignContact,
     CampaignStatus,
     Contact,
     ContactFolder,
+    ContactSource,
     ContactStatus,
     check_transition,
 )
-from scheduled_comms.models.values import format_instant
+from scheduled_comms.models.domain import Communication
+from scheduled_comms.models.values import format_instant, parse_instant
 
 BATCH_WRITE_LIMIT = 25  # items per BatchWriteItem request
 _BATCH_GET_LIMIT = 100
@@ -59,8 +69,9 @@ def _status_of(item: dict[str, Any] | None) -> CampaignStatus | None:
 class DynamoCampaignStore:
     """``CampaignStore`` on DynamoDB."""
 
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
+    def __init__(self, table_name: str, shard_count: int = 8, client: Any | None = None) -> None:
         self._table = table_name
+        self._shards = shard_count
         self._client = client or aws_client("dynamodb")
 
     # --- writing many items ----------------------------------------------------------------------------------
@@ -441,6 +452,211 @@ class DynamoCampaignStore:
         self, company_id: str, folder_id: str, limit: int, after_index: int | None
     ) -> tuple[list[CampaignContact], int | None]:
         return self._read_list(contact_list_partition(FOLDER_PREFIX, company_id, folder_id), None, limit, after_index)
+
+
+class DynamoCampaignPlanStore(DynamoCampaignStore):
+    """``CampaignPlanStore``: the planner's reads and writes (``logic.campaigns.scheduling``)."""
+
+    def _partition(self, campaign: Campaign) -> str:
+        return contact_list_partition(CAMPAIGN_PREFIX, campaign.company_id, campaign.id)
+
+    def claim_plan(self, campaign: Campaign, now: datetime, lease_until: datetime) -> PlanProgress | None:
+        key = plan_key(self._partition(campaign))
+        stored = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        if stored and parse_instant(stored["lease_until"]["S"]) > now:
+            return None
+        if stored and int(stored["epoch"]["N"]) == campaign.plan_epoch:
+            progress = PlanProgress(
+                epoch=campaign.plan_epoch,
+                started_at=parse_instant(stored["started_at"]["S"]),
+                next_index=int(stored["next_index"]["N"]),
+                taken=taken_of(stored.get("taken")),
+                planned=int(stored["planned"]["N"]),
+                resumed=True,
+            )
+        else:
+            progress = PlanProgress(epoch=campaign.plan_epoch, started_at=now)
+        progress.lease_until = lease_until
+        condition = "lease_until = :seen" if stored else "attribute_not_exists(pk)"
+        values = {":seen": stored["lease_until"]} if stored else {}
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={**key, **self._progress_attributes(progress)},
+                ConditionExpression=condition,
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return None  # another planner claimed it first
+            raise
+        return progress
+
+    @staticmethod
+    def _progress_attributes(progress: PlanProgress) -> dict[str, Any]:
+        return {
+            "epoch": {"N": str(progress.epoch)},
+            "started_at": {"S": format_instant(progress.started_at)},
+            "next_index": {"N": str(progress.next_index)},
+            "taken": taken_to_attribute(progress.taken),
+            "planned": {"N": str(progress.planned)},
+            "lease_until": {"S": format_instant(progress.lease_until or progress.started_at)},
+        }
+
+    def source_contacts(self, campaign: Campaign, from_index: int) -> Iterator[CampaignContact]:
+        copied = self.all_contacts(self._partition(campaign), from_index - 1 if from_index else None)
+        if campaign.contact_source is not ContactSource.FOLDER or campaign.contact_folder_id is None:
+            yield from copied
+            return
+        # A folder's contacts up to the count reserved at scheduling, each as copied into the campaign if it is.
+        folder = contact_list_partition(FOLDER_PREFIX, campaign.company_id, campaign.contact_folder_id)
+        originals = self.all_contacts(folder, from_index - 1 if from_index else None)
+        mine = next(copied, None)
+        for original in originals:
+            if original.index >= campaign.credits_reserved:
+                return
+            while mine is not None and mine.index < original.index:
+                mine = next(copied, None)
+            if mine is not None and mine.index == original.index:
+                yield mine
+            else:
+                yield original
+
+    def write_plan_batch(
+        self, campaign: Campaign, progress: PlanProgress, planned: Sequence[PlannedContact], careful: bool
+    ) -> None:
+        partition = self._partition(campaign)
+        # The contacts first, naming their rows: a row never exists that no contact names.
+        self.batch_put([contact_to_item(partition, item.entry) for item in planned])
+        new = [item.row for item in planned if not item.moved]
+        bodies = [body for body in (body_item(row) for row in new) if body is not None]
+        self.batch_put(bodies)
+        if careful:
+            for row in new:
+                self._put_row_if_new(row)
+        else:
+            self.batch_put([row_to_item(row, self._shards) for row in new])
+        for item in planned:
+            if item.moved:
+                self._move_row(item.row)
+        scheduled = sum(item.was_pending for item in planned)
+        pending = count_attribute(ContactStatus.PENDING)
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": {**plan_key(partition), **self._progress_attributes(progress)},
+                            "ConditionExpression": "epoch = :epoch AND lease_until = :lease",
+                            "ExpressionAttributeValues": {
+                                ":epoch": {"N": str(progress.epoch)},
+                                ":lease": {"S": format_instant(progress.lease_until or progress.started_at)},
+                            },
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": campaign_key(campaign.company_id, campaign.id),
+                            "UpdateExpression": "ADD #pending :minus, #scheduled :plus",
+                            "ConditionExpression": "#status = :scheduling AND plan_epoch = :epoch",
+                            "ExpressionAttributeNames": {
+                                "#status": "status",
+                                "#pending": pending,
+                                "#scheduled": count_attribute(ContactStatus.SCHEDULED),
+                            },
+                            "ExpressionAttributeValues": {
+                                ":minus": {"N": str(-scheduled)},
+                                ":plus": {"N": str(scheduled)},
+                                ":scheduling": {"S": CampaignStatus.SCHEDULING.value},
+                                ":epoch": {"N": str(progress.epoch)},
+                            },
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise PlanAbandoned(f"the plan of epoch {progress.epoch} is no longer the campaign's") from exc
+            raise
+
+    def _put_row_if_new(self, row: Communication) -> None:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=row_to_item(row, self._shards),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+
+    def _move_row(self, row: Communication) -> None:
+        """An earlier plan's row to its new slot, if it is still pending; written anew if it never was."""
+        try:
+            self._client.update_item(
+                **move_pending_row(self._table, row.company_id, row.id, row.scheduled_for, row.updated_at)
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            if not cast(dict[str, Any], exc.response).get("Item"):
+                self._put_row_if_new(row)
+            # else: claimed or finished since it was read: that call is placed, its contact dialled
+
+    def _release(self, campaign: Campaign, progress: PlanProgress) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": plan_key(self._partition(campaign)),
+                "UpdateExpression": "SET lease_until = :free",
+                "ConditionExpression": "lease_until = :lease",
+                "ExpressionAttributeValues": {
+                    ":free": {"S": format_instant(progress.started_at - timedelta(days=1))},
+                    ":lease": {"S": format_instant(progress.lease_until or progress.started_at)},
+                },
+            }
+        }
+
+    def hand_over(self, campaign: Campaign, progress: PlanProgress) -> None:
+        try:
+            self._client.update_item(**self._release(campaign, progress)["Update"])
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+        # A write to the campaign item: its stream record invokes a planner, which resumes the plan if it is
+        # still the campaign's (status scheduling).
+        self._client.update_item(
+            TableName=self._table,
+            Key=campaign_key(campaign.company_id, campaign.id),
+            UpdateExpression="ADD plan_handovers :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+
+    def finish_plan(self, campaign: Campaign, progress: PlanProgress, now: datetime) -> None:
+        done = {
+            "Update": {
+                "TableName": self._table,
+                "Key": campaign_key(campaign.company_id, campaign.id),
+                "UpdateExpression": "SET #status = :scheduled, updated_at = :now",
+                "ConditionExpression": "#status = :scheduling AND plan_epoch = :epoch",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":scheduled": {"S": CampaignStatus.SCHEDULED.value},
+                    ":scheduling": {"S": CampaignStatus.SCHEDULING.value},
+                    ":epoch": {"N": str(progress.epoch)},
+                    ":now": {"S": format_instant(now)},
+                },
+            }
+        }
+        try:
+            self._client.transact_write_items(TransactItems=[done, self._release(campaign, progress)])
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+            self.hand_over(campaign, progress)  # paused or re-planned meanwhile: the current plan carries on
 
 
 def stored_counts(item: dict[str, Any]) -> dict[str, int]:
