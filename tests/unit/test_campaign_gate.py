@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from scheduled_comms.logic.campaigns.gate import PAUSED_HOLD, PLANNING_HOLD, CampaignCallGate
+from scheduled_comms.logic.campaigns.gate import PAUSED_HOLD, PLANNING_HOLD, SLOT_RECHECK, CampaignCallGate
 from scheduled_comms.logic.dispatch.policy import Hold, Skip
 from scheduled_comms.models.campaigns import Campaign, CampaignStatus, DeliverySettings
 from scheduled_comms.models.domain import Channel, Communication, Source, Status
@@ -16,8 +16,14 @@ CAMPAIGN = "0190a0b0-0000-7000-8000-000000000002"
 
 
 class Campaigns:
-    def __init__(self, status: CampaignStatus | None):
+    def __init__(self, status: CampaignStatus | None, free_slots: bool = True):
         self.status = status
+        self.free_slots = free_slots
+        self.taken: list[tuple[str, int, int]] = []
+
+    def take_slot(self, row, contact_index, campaign_id, limit, now, expires):
+        self.taken.append((row.id, contact_index, limit))
+        return self.free_slots
 
     def get(self, company_id, campaign_id, consistent=False):
         if self.status is None or (company_id, campaign_id) != (COMPANY, CAMPAIGN):
@@ -61,8 +67,22 @@ def call(source: Source = Source.CAMPAIGN) -> Communication:
     ],
 )
 def test_a_campaign_call_goes_out_only_while_its_campaign_is_scheduled_or_active(status, expected):
-    assert CampaignCallGate(Campaigns(status)).decide(call(), NOW) == expected
+    assert CampaignCallGate(Campaigns(status), timedelta(minutes=30)).decide(call(), NOW) == expected
+
+
+def test_a_call_takes_one_of_the_campaigns_slots_and_waits_a_moment_when_none_is_free():
+    campaigns = Campaigns(CampaignStatus.ACTIVE)
+    full = Campaigns(CampaignStatus.ACTIVE, free_slots=False)
+
+    assert CampaignCallGate(campaigns, timedelta(minutes=30)).decide(call(), NOW) is None
+    held = CampaignCallGate(full, timedelta(minutes=30)).decide(call(), NOW)
+
+    assert campaigns.taken == [("0190a0b0-0000-7000-8000-000000000003", 0, 1)]
+    assert isinstance(held, Hold) and NOW + SLOT_RECHECK <= held.until < NOW + SLOT_RECHECK + timedelta(seconds=1)
 
 
 def test_a_row_of_no_campaign_is_left_to_the_engine():
-    assert CampaignCallGate(Campaigns(CampaignStatus.CANCELLED)).decide(call(Source.API), NOW) is None
+    assert (
+        CampaignCallGate(Campaigns(CampaignStatus.CANCELLED), timedelta(minutes=30)).decide(call(Source.API), NOW)
+        is None
+    )

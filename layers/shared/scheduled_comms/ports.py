@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: a function that imports a port need not import every model
-    from scheduled_comms.logic.campaigns.scheduling import PlannedContact, PlanProgress
     from scheduled_comms.models.business_hours import BusinessHours
     from scheduled_comms.models.campaigns import (
         Campaign,
@@ -17,6 +16,8 @@ if TYPE_CHECKING:  # annotations only: a function that imports a port need not i
         Contact,
         ContactFolder,
         ContactStatus,
+        PlannedContact,
+        PlanProgress,
     )
     from scheduled_comms.models.domain import (
         ApiKeyRecord,
@@ -332,3 +333,25 @@ class CampaignPlanStore(Protocol):
     def finish_plan(self, campaign: Campaign, progress: PlanProgress, now: datetime) -> None:
         """Scheduling -> scheduled (if this plan is still the campaign's), letting go of the lease."""
         ...
+
+
+class CampaignCallStore(Protocol):
+    """A campaign's calls as the tick and the outcome webhook see them: slots, contacts' progress, completion."""
+
+    def get(self, company_id: str, campaign_id: str, consistent: bool = False) -> Campaign | None: ...
+
+    def take_slot(
+        self, row: Communication, contact_index: int, campaign_id: str, limit: int, now: datetime, expires: datetime
+    ) -> bool:
+        """One of ``limit`` slots for ``row``'s call until ``expires`` (and its contact in progress); False if none."""
+        ...
+
+    def free_slot(self, company_id: str, campaign_id: str, row_id: str) -> None: ...
+
+    def call_ended(
+        self, company_id: str, campaign_id: str, contact_index: int, row_id: str, outcome: dict[str, Any], now: datetime
+    ) -> Campaign | None:
+        """The contact completed with ``outcome``, counted once; the campaign after it (None when already done)."""
+        ...
+
+    def complete(self, campaign: Campaign, now: datetime) -> bool: ...

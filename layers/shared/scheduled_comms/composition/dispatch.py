@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from scheduled_comms.adapters.directory import DynamoDirectory
 from scheduled_comms.adapters.senders import ChannelSenders, HttpVoiceSender, SesEmailSender, SnsSmsSender
 from scheduled_comms.composition import component
-from scheduled_comms.composition.campaigns import campaign_store
+from scheduled_comms.composition.campaigns import campaign_call_store
 from scheduled_comms.composition.company import vault
 from scheduled_comms.composition.stores import dispatch_store
 from scheduled_comms.composition.voice import endpoint_rules, host_resolver
@@ -80,4 +82,4 @@ def dispatcher() -> Dispatcher:
 @component
 def campaign_call_gate() -> CampaignCallGate:
     """Campaign calls dial only while their campaign is scheduled or active."""
-    return CampaignCallGate(campaign_store())
+    return CampaignCallGate(campaign_call_store(), timedelta(seconds=get_settings().campaign_max_call_seconds))

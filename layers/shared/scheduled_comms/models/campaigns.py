@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from pydantic import (
 )
 from scheduled_comms.errors import FieldError, InvalidState
 from scheduled_comms.models.business_hours import DEFAULT_TIMEZONE
+from scheduled_comms.models.domain import Communication
 from scheduled_comms.models.values import E164Number, IanaTimezone, SingleLine, UtcInstant, Uuid, VariableMap
 
 MAX_EXCLUDED_DATES = 366
@@ -318,3 +320,26 @@ class ContactFolder(BaseModel):
     contacts_total: int = 0
     created_at: UtcInstant
     updated_at: UtcInstant
+
+
+@dataclass
+class PlanProgress:
+    """The checkpoint of one plan (``epoch``): the next contact index to look at and the slots taken per day."""
+
+    epoch: int
+    started_at: datetime
+    next_index: int = 0
+    taken: dict[date, int] = field(default_factory=dict)
+    planned: int = 0
+    lease_until: datetime | None = None
+    resumed: bool = False  # taken over from a planner that stopped (or died) before finishing
+
+
+@dataclass(frozen=True)
+class PlannedContact:
+    """A contact with its slot, and the row that calls it: new, or (``moved``) one of an earlier plan."""
+
+    entry: CampaignContact
+    row: Communication
+    was_pending: bool
+    moved: bool

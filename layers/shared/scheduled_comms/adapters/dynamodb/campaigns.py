@@ -21,6 +21,7 @@ from scheduled_comms.adapters.dynamodb.items import (
     company_pk,
     condition_failed,
     contact_index_of,
+    contact_key,
     contact_list_partition,
     contact_sort_key,
     contact_to_item,
@@ -36,12 +37,12 @@ from scheduled_comms.adapters.dynamodb.items import (
     number_guard_key,
     plan_key,
     row_to_item,
+    slots_key,
     taken_of,
     taken_to_attribute,
     to_attributes,
 )
 from scheduled_comms.errors import Conflict, InsufficientCredits, InvalidState, NotFound, PlanAbandoned
-from scheduled_comms.logic.campaigns.scheduling import PlannedContact, PlanProgress
 from scheduled_comms.models.campaigns import (
     Campaign,
     CampaignContact,
@@ -50,6 +51,8 @@ from scheduled_comms.models.campaigns import (
     ContactFolder,
     ContactSource,
     ContactStatus,
+    PlannedContact,
+    PlanProgress,
     check_transition,
 )
 from scheduled_comms.models.domain import Communication
@@ -452,6 +455,193 @@ class DynamoCampaignStore:
         self, company_id: str, folder_id: str, limit: int, after_index: int | None
     ) -> tuple[list[CampaignContact], int | None]:
         return self._read_list(contact_list_partition(FOLDER_PREFIX, company_id, folder_id), None, limit, after_index)
+
+
+class DynamoCampaignCallStore(DynamoCampaignStore):
+    """``CampaignCallStore``: call slots, and what a call does to its contact and campaign."""
+
+    SLOT_ATTEMPTS = 6
+
+    def take_slot(
+        self, row: Communication, contact_index: int, campaign_id: str, limit: int, now: datetime, expires: datetime
+    ) -> bool:
+        """One of the campaign's ``limit`` slots for ``row``'s call until ``expires`` (slots past their expiry are
+        let go first), the campaign made active and, at the contact's first call, the contact in progress and
+        its credit spent (``contacts_dialled``), in one transaction; False when every slot is held (or the
+        campaign stopped being scheduled or active). Optimistic: a write that lost to another tick's reads again."""
+        partition = contact_list_partition(CAMPAIGN_PREFIX, row.company_id, campaign_id)
+        key = slots_key(partition)
+        for _ in range(self.SLOT_ATTEMPTS):
+            stored = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item") or {}
+            slots = {name: parse_instant(value["S"]) for name, value in stored.get("slots", {}).get("M", {}).items()}
+            if row.id in slots and slots[row.id] > now:
+                return True  # a retry of a call that holds its slot
+            expired = [name for name, until in slots.items() if until <= now]
+            if len(slots) - len(expired) >= limit:
+                return False
+            version = int(stored["version"]["N"]) if stored else 0
+            names = {"#new": row.id, **{f"#x{i}": name for i, name in enumerate(expired)}}
+            update = "SET slots.#new = :until, version = :next"
+            if not stored:
+                update = "SET slots = :first, version = :next"
+                names = {}
+            if expired and stored:
+                update += " REMOVE " + ", ".join(f"slots.#x{i}" for i in range(len(expired)))
+            values: dict[str, Any] = {":next": {"N": str(version + 1)}}
+            if stored:
+                values[":until"] = {"S": format_instant(expires)}
+                values[":seen"] = {"N": str(version)}
+            else:
+                values[":first"] = {"M": {row.id: {"S": format_instant(expires)}}}
+            first_call = row.attempt_count == 1 and row.resend_of_attempt is None
+            steps: list[dict[str, Any]] = [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": key,
+                        "UpdateExpression": update,
+                        "ConditionExpression": "version = :seen" if stored else "attribute_not_exists(pk)",
+                        **({"ExpressionAttributeNames": names} if names else {}),
+                        "ExpressionAttributeValues": values,
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": campaign_key(row.company_id, campaign_id),
+                        "UpdateExpression": "SET #status = :active"
+                        + (" ADD contacts_dialled :one, #scheduled :minus, #calling :one" if first_call else ""),
+                        "ConditionExpression": "#status IN (:scheduled_status, :active)",
+                        "ExpressionAttributeNames": {
+                            "#status": "status",
+                            **(
+                                {
+                                    "#scheduled": count_attribute(ContactStatus.SCHEDULED),
+                                    "#calling": count_attribute(ContactStatus.IN_PROGRESS),
+                                }
+                                if first_call
+                                else {}
+                            ),
+                        },
+                        "ExpressionAttributeValues": {
+                            ":active": {"S": CampaignStatus.ACTIVE.value},
+                            ":scheduled_status": {"S": CampaignStatus.SCHEDULED.value},
+                            **({":one": {"N": "1"}, ":minus": {"N": "-1"}} if first_call else {}),
+                        },
+                    }
+                },
+            ]
+            if first_call:
+                steps.append(
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": contact_key(partition, contact_index),
+                            "UpdateExpression": "SET #status = :calling, updated_at = :now ADD attempts :one",
+                            "ConditionExpression": "row_id = :row",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": {
+                                ":calling": {"S": ContactStatus.IN_PROGRESS.value},
+                                ":now": {"S": format_instant(now)},
+                                ":one": {"N": "1"},
+                                ":row": {"S": row.id},
+                            },
+                        }
+                    }
+                )
+            try:
+                self._client.transact_write_items(TransactItems=steps)
+                return True
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+                if reasons[1:] and "ConditionalCheckFailed" in reasons[1:]:
+                    return False  # paused or cancelled meanwhile (or the contact is another plan's)
+                time.sleep(random.uniform(0.005, 0.05))  # another tick took or freed a slot: read again
+        return False
+
+    def free_slot(self, company_id: str, campaign_id: str, row_id: str) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=slots_key(contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id)),
+                UpdateExpression="REMOVE slots.#row",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#row": row_id},
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+
+    def call_ended(
+        self, company_id: str, campaign_id: str, contact_index: int, row_id: str, outcome: dict[str, Any], now: datetime
+    ) -> Campaign | None:
+        """The contact's call ended with ``outcome``: the contact completed and counted, once; None if it was
+        already (a replayed webhook)."""
+        partition = contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id)
+        steps = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": contact_key(partition, contact_index),
+                    "UpdateExpression": "SET #status = :done, outcome = :outcome, updated_at = :now",
+                    "ConditionExpression": "#status = :calling AND row_id = :row",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":done": {"S": ContactStatus.COMPLETED.value},
+                        ":calling": {"S": ContactStatus.IN_PROGRESS.value},
+                        ":outcome": to_attributes({"o": outcome})["o"],
+                        ":now": {"S": format_instant(now)},
+                        ":row": {"S": row_id},
+                    },
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": campaign_key(company_id, campaign_id),
+                    "UpdateExpression": "ADD #calling :minus, #done :one SET updated_at = :now",
+                    "ExpressionAttributeNames": {
+                        "#calling": count_attribute(ContactStatus.IN_PROGRESS),
+                        "#done": count_attribute(ContactStatus.COMPLETED),
+                    },
+                    "ExpressionAttributeValues": {
+                        ":minus": {"N": "-1"},
+                        ":one": {"N": "1"},
+                        ":now": {"S": format_instant(now)},
+                    },
+                }
+            },
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=steps)
+        except ClientError as exc:
+            if condition_failed(exc):
+                return None
+            raise
+        return self.get(company_id, campaign_id, consistent=True)
+
+    def complete(self, campaign: Campaign, now: datetime) -> bool:
+        """Active -> completed (every contact is terminal, and terminal contacts stay so); False if it is not active."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=campaign_key(campaign.company_id, campaign.id),
+                UpdateExpression="SET #status = :completed, updated_at = :now",
+                ConditionExpression="#status = :active",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":completed": {"S": CampaignStatus.COMPLETED.value},
+                    ":active": {"S": CampaignStatus.ACTIVE.value},
+                    ":now": {"S": format_instant(now)},
+                },
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
 
 
 class DynamoCampaignPlanStore(DynamoCampaignStore):

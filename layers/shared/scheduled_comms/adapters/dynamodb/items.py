@@ -582,3 +582,11 @@ def campaign_of_key(keys: dict[str, Any]) -> tuple[str, str] | None:
     if not sort_key.startswith(CAMPAIGN_PREFIX):
         return None
     return str(keys["pk"]["S"]).removeprefix("CO#"), sort_key.removeprefix(CAMPAIGN_PREFIX)
+
+
+SLOTS_SK = "#SLOTS"
+
+
+def slots_key(partition: str) -> dict[str, Any]:
+    """A campaign's call slots: ``slots`` maps each call in flight (its row id) to when its slot expires."""
+    return {"pk": {"S": partition}, "sk": {"S": SLOTS_SK}}

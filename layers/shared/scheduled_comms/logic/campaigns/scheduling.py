@@ -17,13 +17,21 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from itertools import islice
 
 from scheduled_comms.errors import PlanAbandoned
 from scheduled_comms.logic.campaigns.planning import PlannedCall, plan_calls
-from scheduled_comms.models.campaigns import Campaign, CampaignContact, CampaignStatus, Contact, ContactStatus
+from scheduled_comms.models.campaigns import (
+    Campaign,
+    CampaignContact,
+    CampaignStatus,
+    Contact,
+    ContactStatus,
+    PlannedContact,
+    PlanProgress,
+)
 from scheduled_comms.models.domain import MAX_ATTEMPTS, Channel, Communication, Source, Status
 from scheduled_comms.observability import logger
 from scheduled_comms.ports import CampaignPlanStore
@@ -34,19 +42,6 @@ RESERVE_SECONDS = 30.0  # the time a planner keeps for its last batch and its ha
 ENTITY_TYPE = "batch_call"
 # Statuses a re-plan moves: not yet dialled.
 REPLANNED = frozenset({ContactStatus.PENDING, ContactStatus.SCHEDULED})
-
-
-@dataclass
-class PlanProgress:
-    """The checkpoint of one plan (``epoch``): the next contact index to look at and the slots taken per day."""
-
-    epoch: int
-    started_at: datetime
-    next_index: int = 0
-    taken: dict[date, int] = field(default_factory=dict)
-    planned: int = 0
-    lease_until: datetime | None = None
-    resumed: bool = False  # taken over from a planner that stopped (or died) before finishing
 
 
 @dataclass(frozen=True)
@@ -98,16 +93,6 @@ def call_row(
         created_at=now,
         updated_at=now,
     )
-
-
-@dataclass(frozen=True)
-class PlannedContact:
-    """A contact with its slot, and the row that calls it: new, or (``moved``) one of an earlier plan."""
-
-    entry: CampaignContact
-    row: Communication
-    was_pending: bool
-    moved: bool
 
 
 def _to_plan(store: CampaignPlanStore, campaign: Campaign, progress: PlanProgress) -> Iterator[CampaignContact]:
