@@ -49,6 +49,7 @@ SIM_ROWS = int(os.environ.get("BENCH_SIM_ROWS", "20000"))
 SIM_BURST = int(os.environ.get("BENCH_SIM_BURST", "5000"))
 LOCAL_API_REQUESTS_PER_CLIENT = int(os.environ.get("BENCH_LOCAL_API_REQUESTS", "60"))
 COLD_IMPORT_SAMPLES = int(os.environ.get("BENCH_COLD_IMPORT_SAMPLES", "5"))
+CAMPAIGN_CONTACTS = int(os.environ.get("BENCH_CAMPAIGN_CONTACTS", "100000"))
 
 
 class RequestCounter:
@@ -588,10 +589,136 @@ def bench_lateness_model() -> dict[str, Any]:
     return bench(setup_stack)
 
 
+def bench_campaigns() -> dict[str, Any]:
+    """Plan a campaign of CAMPAIGN_CONTACTS contacts with the real planner (one run, as the planner function
+    makes it), counting its DynamoDB requests; then the floor: bare BatchWriteItem of the same items (the rows
+    and the contacts it wrote, under other keys) on the same backend. ratio = floor / planner (1 = no overhead)."""
+    import uuid
+
+    from scheduled_comms import composition
+    from scheduled_comms.adapters.aws import client
+    from scheduled_comms.adapters.dynamodb.items import CAMPAIGN_PREFIX, contact_list_partition
+    from scheduled_comms.logic.campaigns.scheduling import plan_campaign
+    from scheduled_comms.models.campaigns import Campaign, Contact, ContactSource, DeliverySettings
+    from scheduled_comms.models.domain import now_utc
+    from scheduled_comms.models.registry import VoiceAgentConfig
+    from scheduled_comms.models.values import new_id
+
+    company_id, number_id = company_with_number()
+    agent_id = str(uuid.uuid4())
+    config = VoiceAgentConfig(
+        id=agent_id,
+        name="a",
+        provider="http",
+        endpoint_url="https://voice.example.com",
+        agent_id="a",
+        created_at=now_utc(),
+    )
+    composition.directory().put_voice_config(company_id, config, "arn:none")
+    settings = DeliverySettings(
+        timezone="America/New_York",
+        start_time="10:00",
+        end_time="17:00",
+        max_calls_per_day=2000,
+        max_concurrent_calls=8,
+    )
+    now = now_utc()
+    campaign = Campaign(
+        id=new_id(now),
+        company_id=company_id,
+        name="bench",
+        agent_id=agent_id,
+        phone_number_ids=[number_id],
+        contact_source=ContactSource.INLINE,
+        settings=settings,
+        created_at=now,
+        updated_at=now,
+    )
+    store, plans = composition.campaign_store(), composition.campaign_plan_store()
+    numbers = (f"+1212{200 + i // 10_000}{i % 10_000:04d}" for i in range(CAMPAIGN_CONTACTS))
+    contacts = [Contact(phone_number=number, name=f"Contact {i}") for i, number in enumerate(numbers)]
+    print(f"campaigns: {CAMPAIGN_CONTACTS} contacts stored ...", flush=True)
+    created = store.create(campaign, contacts)
+    scheduled = store.schedule(created, CAMPAIGN_CONTACTS, now)
+    counter = RequestCounter()
+    client("dynamodb").meta.events.register("before-parameter-build.dynamodb", counter)
+    print("campaigns: planned by the planner ...", flush=True)
+    began = time.perf_counter()
+    report = plan_campaign(plans, company_id, scheduled.id, now_utc, lambda: 900.0)
+    seconds = time.perf_counter() - began
+    client("dynamodb").meta.events.unregister("before-parameter-build.dynamodb", counter)
+    assert report.finished and report.planned == CAMPAIGN_CONTACTS, report
+    requests = sum(counter.counts.values())
+    # The floor: the same items the planner wrote (its rows and its contacts), written bare under another company.
+    partition = contact_list_partition(CAMPAIGN_PREFIX, company_id, scheduled.id)
+    written = [item for item in _table_items(partition)] + _rows_of(company_id)
+    elsewhere = f"CO#{uuid.uuid4()}"
+    copies = [{**item, "pk": {"S": f"{elsewhere}#{item['pk']['S']}"}} for item in written]
+    print(f"campaigns: the floor, {len(copies)} items with bare BatchWriteItem ...", flush=True)
+    began = time.perf_counter()
+    store.batch_put(copies)
+    floor = time.perf_counter() - began
+    return {
+        "plan_100k": {
+            "contacts": CAMPAIGN_CONTACTS,
+            "seconds": round(seconds, 2),
+            "floor_seconds": round(floor, 2),
+            "ratio": round(floor / seconds, 3),
+            "requests_per_contact": round(requests / CAMPAIGN_CONTACTS, 4),
+            "items_written_per_contact": round(len(written) / CAMPAIGN_CONTACTS, 3),
+        }
+    }
+
+
+def _table_items(partition: str) -> list[dict[str, Any]]:
+    """Every contact item of a campaign's partition (a query; the benchmark's own read, not measured)."""
+    from scheduled_comms.settings import get_settings
+
+    dynamodb, found, request = (
+        boto3.client("dynamodb"),
+        [],
+        {
+            "TableName": get_settings().communications_table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :ct)",
+            "ExpressionAttributeValues": {":pk": {"S": partition}, ":ct": {"S": "CT#"}},
+        },
+    )
+    while True:
+        page = dynamodb.query(**request)
+        found += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return found
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _rows_of(company_id: str) -> list[dict[str, Any]]:
+    from scheduled_comms.adapters.dynamodb.items import ROW_PREFIX, row_partitions
+    from scheduled_comms.settings import get_settings
+
+    dynamodb, found = boto3.client("dynamodb"), []
+    for pk in row_partitions(company_id):
+        request: dict[str, Any] = {
+            "TableName": get_settings().communications_table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :sc)",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":sc": {"S": ROW_PREFIX}},
+        }
+        while True:
+            page = dynamodb.query(**request)
+            found += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return found
+
+
 def main_only(part: str) -> None:
     """One part alone, merged into the last results (the quick loop while working on it)."""
     results = json.loads((HERE / "results.json").read_text())
-    if part == "lateness_model":
+    if part == "campaigns":
+        with mock_aws():
+            setup_stack()
+            results["campaigns"] = bench_campaigns()
+    elif part == "lateness_model":
         results["lateness_model"] = bench_lateness_model()
     elif part == "cold_imports":
         print("cold imports ...", flush=True)
@@ -624,7 +751,7 @@ def main_only(part: str) -> None:
                     sum(api["create_counts"].values()) / API_REQUESTS, 3
                 )
     else:
-        raise SystemExit(f"BENCH_ONLY={part}: one of lateness_model, cold_imports, api, cost")
+        raise SystemExit(f"BENCH_ONLY={part}: one of lateness_model, cold_imports, api, cost, campaigns")
     write(results)
 
 
@@ -664,6 +791,8 @@ def main() -> None:
         print(f"tick: {TICK_ROWS} due rows through the real tick, then the bare loop ...", flush=True)
         client("dynamodb").meta.events.register("before-parameter-build.dynamodb", counter)  # a new client
         tick = bench_tick(counter)
+        print(f"campaigns: plan {CAMPAIGN_CONTACTS} contacts ...", flush=True)
+        campaigns = bench_campaigns()
     rows = max(1, tick["tick"]["rows"])
     tick_counts = tick["tick_counts"]
     per_message = {
@@ -692,6 +821,7 @@ def main() -> None:
         "cost_detail": costs,
         "cost_usd_per_million": costs["email_1kb"]["usd_per_million"],
         "local_api": local_api,
+        "campaigns": campaigns,
     }
     results["lateness_model"] = bench_lateness_model()
     results["suite_seconds"] = round(time.perf_counter() - began, 1)

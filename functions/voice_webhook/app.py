@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from scheduled_comms.composition.campaigns import campaign_call_store
 from scheduled_comms.composition.company import directory, vault
 from scheduled_comms.composition.stores import dispatch_store
 from scheduled_comms.http.resolver import ServiceResolver, api_handler
@@ -33,6 +34,7 @@ def webhook_route(outcome: Annotated[CallOutcome, Body()]) -> dict[str, Any]:
         (router.current_event.decoded_body or "").encode(),
         now_utc(),
         get_settings().webhook_tolerance_seconds,
+        campaign_call_store(),
     )
     metrics.add_metric(name="CallOutcomesRecorded", unit="Count", value=1)
     return result

@@ -20,9 +20,16 @@ import pytest
 from scheduled_comms import composition
 from scheduled_comms.logic.auth import ALL_SCOPES, hash_secret
 from scheduled_comms.logic.messages import put_brand, put_template, schedule_message
+from scheduled_comms.models.campaigns import Campaign, Contact, ContactFolder, ContactSource, DeliverySettings
 from scheduled_comms.models.domain import ApiKeyRecord, Caller, Channel, Communication, Source, Status, now_utc
 from scheduled_comms.models.messages import BrandPut, ScheduleMessageRequest
-from scheduled_comms.models.registry import SenderSettings, UserSender, VoiceAgentConfig, VoiceCredentials
+from scheduled_comms.models.registry import (
+    PhoneNumber,
+    SenderSettings,
+    UserSender,
+    VoiceAgentConfig,
+    VoiceCredentials,
+)
 from scheduled_comms.models.templates import TemplateDefinition
 from scheduled_comms_cli.invoke import function_ids, invoke, sample_event_path
 from scheduled_comms_local.lambda_host import FunctionHost
@@ -39,6 +46,9 @@ SAMPLE_MESSAGE = load_event("get_message.json")["pathParameters"]["message_id"]
 SAMPLE_TEMPLATE = json.loads(load_event("put_template.json")["body"])
 SAMPLE_BRAND = load_event("get_brand.json")["pathParameters"]["brand_id"]
 TICK_TIME = datetime.fromisoformat(load_event("tick.json")["time"])
+SAMPLE_CAMPAIGN = load_event("get_batch_call.json")["pathParameters"]["id"]
+SAMPLE_FOLDER = load_event("list_contact_folder_contacts.json")["pathParameters"]["id"]
+SAMPLE_NUMBER = "019a5e1c-7d2b-7c3e-9f4a-1b2c3d4e5f62"
 FUNCTIONS = sorted(Stack("names").resources("AWS::Serverless::Function"))
 
 
@@ -72,6 +82,8 @@ def seed_the_sample_company() -> None:
     )
     directory.put_voice_config(company, config, sample_voice_secret())
     seed_the_sample_messages(company, now)
+    directory.put_phone_number(company, PhoneNumber(id=SAMPLE_NUMBER, number="+14155550100", created_at=now))
+    seed_the_sample_campaign_and_folder(company, config.id, now)
     composition.communication_store().create(
         Communication(
             id=SAMPLE_ROW,
@@ -122,6 +134,27 @@ def expect_schedule_message(response: dict[str, Any]) -> None:
         assert response["statusCode"] == 422, response
         assert body(response)["error"] == "validation_error"
         assert [d["field"] for d in body(response)["details"]] == ["scheduled_at"]
+
+
+def seed_the_sample_campaign_and_folder(company: str, agent_id: str, now: datetime) -> None:
+    """A draft batch call with one contact and the sample number, and a folder with one contact."""
+    store = composition.campaign_store()
+    store.create(
+        Campaign(
+            id=SAMPLE_CAMPAIGN,
+            company_id=company,
+            name="Sample renewals",
+            agent_id=agent_id,
+            phone_number_ids=[SAMPLE_NUMBER],
+            contact_source=ContactSource.INLINE,
+            settings=DeliverySettings(timezone="America/New_York"),
+            created_at=now,
+            updated_at=now,
+        ),
+        [Contact(phone_number="+14155550199", name="Dee")],
+    )
+    folder = ContactFolder(id=SAMPLE_FOLDER, company_id=company, name="Sample folder", created_at=now, updated_at=now)
+    store.create_folder(folder, [Contact(phone_number="+14155550198")])
 
 
 def body(response: dict[str, Any]) -> Any:
@@ -177,7 +210,7 @@ EXPECTED: dict[str, Callable[[Any], None]] = {
     "GetBusinessHoursFunction": answers(200, lambda b: b["data"]["timezone"] == "UTC"),
     "PutBusinessHoursFunction": answers(200, lambda b: b["data"]["timezone"] == "Australia/Sydney"),
     "RegisterPhoneNumberFunction": answers(201, lambda b: b["data"]["number"] == "+61412345678"),
-    "ListPhoneNumbersFunction": answers(200, lambda b: b["data"] == []),
+    "ListPhoneNumbersFunction": answers(200, lambda b: [n["id"] for n in b["data"]] == [SAMPLE_NUMBER]),
     "RegisterVoiceAgentConfigFunction": answers(201, lambda b: b["data"]["webhook_secret"]),
     "ListVoiceAgentConfigsFunction": answers(200, lambda b: [c["name"] for c in b["data"]] == ["Sample"]),
     "ListSendersFunction": answers(200, lambda b: [s["user_id"] for s in b["data"]] == [SAMPLE_USER]),
@@ -199,6 +232,37 @@ EXPECTED: dict[str, Callable[[Any], None]] = {
     "PutBrandFunction": answers(200, lambda b: b["variables"] == {"phone": "+1 415 555 0100"}),
     "GetBrandFunction": answers(200, lambda b: b["name"] == "Acme Dental"),
     "ListBrandsFunction": answers(200, lambda b: [brand["id"] for brand in b["data"]] == [SAMPLE_BRAND]),
+    # The sample's campaign is a draft in the seeded tables: the planner finds nothing to plan.
+    "PlanBatchCallsFunction": lambda summary: (
+        summary == {"campaigns": 1, "planned": 0} or pytest.fail(f"unexpected plan: {summary}")
+    ),
+    "CreateBatchCallFunction": answers(
+        201, lambda b: b["data"]["status"] == "draft" and b["data"]["contacts"]["total"] == 2
+    ),
+    "ListBatchCallsFunction": answers(200, lambda b: [c["id"] for c in b["data"]] == [SAMPLE_CAMPAIGN]),
+    "GetBatchCallFunction": answers(200, lambda b: b["data"]["contacts"]["by_status"]["pending"] == 1),
+    "UpdateBatchCallFunction": answers(
+        200, lambda b: (b["data"]["start_time"], b["data"]["max_calls_per_day"]) == ("09:30", 80)
+    ),
+    "AddBatchCallContactsFunction": answers(201, lambda b: b["data"] == {"added": 1, "contacts_total": 2}),
+    "ListBatchCallContactsFunction": answers(200, lambda b: [c["phone_number"] for c in b["data"]] == ["+14155550199"]),
+    "ScheduleBatchCallFunction": answers(
+        202, lambda b: (b["data"]["status"], b["data"]["credits_reserved"]) == ("scheduling", 1)
+    ),
+    # A draft is neither paused nor resumed: the answer names the status it is in.
+    "PauseBatchCallFunction": answers(
+        409, lambda b: b["error"]["details"] == [{"field": "status", "message": "is draft"}]
+    ),
+    "ResumeBatchCallFunction": answers(
+        409, lambda b: b["error"]["details"] == [{"field": "status", "message": "is draft"}]
+    ),
+    "CancelBatchCallFunction": answers(200, lambda b: b["data"]["status"] == "cancelled"),
+    "CreateContactFolderFunction": answers(201, lambda b: b["data"]["contacts_total"] == 1),
+    "ListContactFoldersFunction": answers(200, lambda b: [f["id"] for f in b["data"]] == [SAMPLE_FOLDER]),
+    "AddContactFolderContactsFunction": answers(201, lambda b: b["data"] == {"added": 1, "contacts_total": 2}),
+    "ListContactFolderContactsFunction": answers(
+        200, lambda b: [c["phone_number"] for c in b["data"]] == ["+14155550198"]
+    ),
 }
 
 

@@ -49,6 +49,7 @@ EXPECTED = {
         "scheduled_comms.logic.dispatch.cadence",
     },
     "PublishTransitionsFunction": {"botocore.session", "aws_xray_sdk"},
+    "PlanBatchCallsFunction": {"botocore.session", "aws_xray_sdk"},
     "VoiceWebhookFunction": ROUTE | {"scheduled_comms.logic.dispatch.cadence"},  # not the engine
     "PutTemplateFunction": ROUTE | {"jinja2"},
     "ScheduleMessageFunction": ROUTE | {"jinja2"},

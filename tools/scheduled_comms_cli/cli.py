@@ -174,6 +174,77 @@ def grant_credits(
     _emit(as_json, {"company_id": company_id, "credits": balance}, f"company {company_id} now has {balance} credits")
 
 
+campaigns_app = typer.Typer(help="Batch calls (campaigns).", no_args_is_help=True)
+app.add_typer(campaigns_app, name="campaigns")
+
+
+@campaigns_app.command("list")
+def list_campaigns(
+    company: Annotated[str, typer.Option("--company", help="Company id (uuid).")],
+    status: Annotated[str | None, typer.Option("--status", help="Only campaigns in this status.")] = None,
+    table: TableOption = None,
+    stack: StackOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A company's batch calls, newest first (up to 100)."""
+    from scheduled_comms.adapters.dynamodb.campaigns import DynamoCampaignStore
+    from scheduled_comms.models.campaign_api import CampaignOut
+    from scheduled_comms.models.campaigns import CampaignStatus
+
+    try:
+        wanted = CampaignStatus(status) if status else None
+    except ValueError:
+        raise typer.BadParameter(f"must be one of: {', '.join(CampaignStatus)}", param_hint="--status") from None
+    found, _ = DynamoCampaignStore(_table_name(table, stack)).list_campaigns(_company_id(company), wanted, 100, None)
+    lines = [f"{c.id}  {c.status.value:<10}  {c.contacts_total:>7} contacts  {c.name}" for c in found]
+    _emit(
+        as_json,
+        {"data": [CampaignOut.of(c).model_dump(mode="json") for c in found]},
+        "\n".join(lines) or "no batch calls",
+    )
+
+
+@campaigns_app.command("show")
+def show_campaign(
+    campaign_id: Annotated[str, typer.Argument(help="The batch call's id.")],
+    company: Annotated[str, typer.Option("--company", help="Company id (uuid).")],
+    table: TableOption = None,
+    stack: StackOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A batch call's settings and its progress: contacts by status, drawn as a bar."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn
+    from scheduled_comms.adapters.dynamodb.campaigns import DynamoCampaignStore
+    from scheduled_comms.models.campaign_api import CampaignOut
+    from scheduled_comms.models.campaigns import TERMINAL_CONTACT_STATUSES
+
+    found = DynamoCampaignStore(_table_name(table, stack)).get(_company_id(company), campaign_id, consistent=True)
+    if found is None:
+        print(f"no batch call {campaign_id} for company {company}", file=sys.stderr)
+        raise typer.Exit(1)
+    out = CampaignOut.of(found)
+    if as_json:
+        _emit(True, {"data": out.model_dump(mode="json")}, "")
+        return
+    console = Console()
+    settings = found.settings
+    console.print(f"[bold]{found.name}[/bold]  {found.id}  [cyan]{found.status.value}[/cyan]")
+    console.print(
+        f"{settings.timezone} {settings.start_time}-{settings.end_time} days {settings.working_days}, "
+        f"{settings.max_calls_per_day} a day, {settings.max_concurrent_calls} at once"
+    )
+    done = sum(found.counts.get(status, 0) for status in TERMINAL_CONTACT_STATUSES)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), console=console
+    ) as bar:
+        bar.add_task("finished", total=max(1, found.contacts_total), completed=done)
+    for status, count in out.contacts.by_status.items():
+        if count:
+            console.print(f"  {status.value:<12} {count}")
+    console.print(f"credits reserved {found.credits_reserved}, returned {found.credits_returned}")
+
+
 ConsoleOption = Annotated[
     str,
     typer.Option("--console", envvar="SCHEDULED_COMMS_CONSOLE", help="URL of the local stack's dev console."),

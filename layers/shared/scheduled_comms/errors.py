@@ -106,6 +106,10 @@ def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[
     return details
 
 
+class PlanAbandoned(Exception):
+    """A campaign's plan stopped being the current one (paused, cancelled or re-planned) while a planner wrote it."""
+
+
 class SenderRefused(Exception):
     """No sender the company may use is left for an email row; the message says why."""
 

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: a function that imports a port need not import every model
     from scheduled_comms.models.business_hours import BusinessHours
+    from scheduled_comms.models.campaigns import (
+        Campaign,
+        CampaignContact,
+        CampaignStatus,
+        Contact,
+        ContactFolder,
+        ContactStatus,
+        PlannedContact,
+        PlanProgress,
+    )
     from scheduled_comms.models.dispatch import DispatchSlice, RateScope
     from scheduled_comms.models.domain import (
         ApiKeyRecord,
@@ -16,6 +26,7 @@ if TYPE_CHECKING:  # annotations only: a function that imports a port need not i
         Created,
         Delivery,
         DueRow,
+        HeldKey,
         IdempotencyClaim,
         ListFilters,
         Page,
@@ -260,3 +271,152 @@ class HostResolver(Protocol):
         Raises ``HostUnresolved`` when it has none (an unknown name, or DNS failing).
         """
         ...
+
+
+class IdempotencyStore(Protocol):
+    """Idempotency-Keys of requests whose answer is stored (``logic.idempotency``)."""
+
+    def hold(self, company_id: str, claim: IdempotencyClaim, now: datetime) -> HeldKey | None:
+        """Hold ``claim``'s key as in progress; None if it was free, else what holds it (not expired)."""
+        ...
+
+    def complete(self, company_id: str, claim: IdempotencyClaim, answer: tuple[int, Any]) -> None: ...
+
+    def release(self, company_id: str, claim: IdempotencyClaim) -> None: ...
+
+
+class CampaignStore(Protocol):
+    """Campaigns, contact folders and their contacts, one company at a time. Nothing here scans the table:
+    a campaign's or folder's contacts are one partition, read in the order they were added."""
+
+    def create(self, campaign: Campaign, contacts: Sequence[Contact]) -> Campaign:
+        """Store a new campaign with its first contacts (the contacts first: a campaign is never seen half made)."""
+        ...
+
+    def get(self, company_id: str, campaign_id: str, consistent: bool = False) -> Campaign | None: ...
+
+    def list_campaigns(
+        self, company_id: str, status: CampaignStatus | None, limit: int, after_id: str | None
+    ) -> tuple[list[Campaign], str | None]:
+        """Newest first; the id to go on after (None on the last page)."""
+        ...
+
+    def update(
+        self, campaign: Campaign, changes: dict[str, Any], allowed: frozenset[CampaignStatus], now: datetime
+    ) -> Campaign:
+        """Apply ``changes`` (name, agent, numbers, settings) if the campaign's status is still one of ``allowed``;
+        ``InvalidState`` naming the status otherwise."""
+        ...
+
+    def set_status(self, campaign: Campaign, target: CampaignStatus, now: datetime, plan: bool = False) -> Campaign:
+        """Move the campaign from its status to ``target`` if its status has not changed (else ``InvalidState``
+        or ``Conflict``); ``plan`` starts a new plan epoch."""
+        ...
+
+    def schedule(self, campaign: Campaign, credits: int, now: datetime) -> Campaign:
+        """Draft -> scheduling, reserving ``credits`` of the company's credits, in one write.
+
+        ``InsufficientCredits`` (nothing written) when the company has fewer."""
+        ...
+
+    def cancel(self, campaign: Campaign, now: datetime) -> Campaign:
+        """-> cancelled, returning the credits reserved for contacts never dialled, in one write."""
+        ...
+
+    def known_numbers(self, company_id: str, campaign_id: str, numbers: Sequence[str]) -> set[str]:
+        """Which of ``numbers`` the campaign already has."""
+        ...
+
+    def add_contacts(self, campaign: Campaign, contacts: Sequence[Contact], now: datetime) -> Campaign:
+        """Append contacts to a draft (``InvalidState`` naming the status otherwise)."""
+        ...
+
+    def contacts(
+        self,
+        company_id: str,
+        campaign_id: str,
+        status: ContactStatus | None,
+        limit: int,
+        after_index: int | None,
+    ) -> tuple[list[CampaignContact], int | None]:
+        """A campaign's contacts in the order they were added; the index to go on after (None at the end)."""
+        ...
+
+    def create_folder(self, folder: ContactFolder, contacts: Sequence[Contact]) -> ContactFolder: ...
+
+    def get_folder(self, company_id: str, folder_id: str) -> ContactFolder | None: ...
+
+    def list_folders(
+        self, company_id: str, limit: int, after_id: str | None
+    ) -> tuple[list[ContactFolder], str | None]: ...
+
+    def known_folder_numbers(self, company_id: str, folder_id: str, numbers: Sequence[str]) -> set[str]: ...
+
+    def add_folder_contacts(
+        self, folder: ContactFolder, contacts: Sequence[Contact], now: datetime
+    ) -> ContactFolder: ...
+
+    def folder_contacts(
+        self, company_id: str, folder_id: str, limit: int, after_index: int | None
+    ) -> tuple[list[CampaignContact], int | None]: ...
+
+
+class CampaignReferences(Protocol):
+    """The company's registrations a campaign names: its voice-agent config and its numbers."""
+
+    def phone_number(self, company_id: str, number_id: str) -> PhoneNumber | None: ...
+
+    def voice_config(self, company_id: str, config_id: str) -> tuple[VoiceAgentConfig, str] | None: ...
+
+
+class CampaignPlanStore(Protocol):
+    """The planner's view: the campaign, its contacts to plan, the plan's checkpoint and lease, and batch writes."""
+
+    def get(self, company_id: str, campaign_id: str, consistent: bool = False) -> Campaign | None: ...
+
+    def claim_plan(self, campaign: Campaign, now: datetime, lease_until: datetime) -> PlanProgress | None:
+        """The campaign's plan checkpoint (a fresh one for a new epoch), leased to the caller; None while another
+        planner's lease holds."""
+        ...
+
+    def source_contacts(self, campaign: Campaign, from_index: int) -> Iterator[CampaignContact]:
+        """The campaign's contacts from ``from_index`` on, in order (a folder's, as far as they are not copied yet)."""
+        ...
+
+    def write_plan_batch(
+        self, campaign: Campaign, progress: PlanProgress, planned: Sequence[PlannedContact], careful: bool
+    ) -> None:
+        """Write the batch's contacts and rows, then the checkpoint ``progress`` with the counters.
+
+        ``PlanAbandoned`` when the campaign is no longer scheduling this epoch (the rows written stand)."""
+        ...
+
+    def hand_over(self, campaign: Campaign, progress: PlanProgress) -> None:
+        """Let go of the plan's lease and have a planner invoked again for the campaign."""
+        ...
+
+    def finish_plan(self, campaign: Campaign, progress: PlanProgress, now: datetime) -> None:
+        """Scheduling -> scheduled (if this plan is still the campaign's), letting go of the lease."""
+        ...
+
+
+class CampaignCallStore(Protocol):
+    """A campaign's calls as the tick and the outcome webhook see them: slots, contacts' progress, completion."""
+
+    def get(self, company_id: str, campaign_id: str, consistent: bool = False) -> Campaign | None: ...
+
+    def take_slot(
+        self, row: Communication, contact_index: int, campaign_id: str, limit: int, now: datetime, expires: datetime
+    ) -> bool:
+        """One of ``limit`` slots for ``row``'s call until ``expires`` (and its contact in progress); False if none."""
+        ...
+
+    def free_slot(self, company_id: str, campaign_id: str, row_id: str) -> None: ...
+
+    def call_ended(
+        self, company_id: str, campaign_id: str, contact_index: int, row_id: str, outcome: dict[str, Any], now: datetime
+    ) -> Campaign | None:
+        """The contact completed with ``outcome``, counted once; the campaign after it (None when already done)."""
+        ...
+
+    def complete(self, campaign: Campaign, now: datetime) -> bool: ...

@@ -67,6 +67,9 @@ class Settings(BaseModel):
     secret_name_prefix: str = Field(default="scheduled-comms", validation_alias="SECRET_NAME_PREFIX")
     # The KMS key that seals HIPAA messages' variables (the stack's MessagesKey).
     messages_key_id: str | None = Field(default=None, validation_alias="MESSAGES_KEY_ID")
+    # A campaign call holds one of its campaign's max_concurrent_calls slots until its outcome webhook, or this
+    # long after it was placed (a lost webhook must not keep the slot).
+    campaign_max_call_seconds: int = Field(default=1800, ge=60, le=86_400, validation_alias="CAMPAIGN_MAX_CALL_SECONDS")
     webhook_tolerance_seconds: int = Field(default=300, ge=1, validation_alias="WEBHOOK_TOLERANCE_SECONDS")
 
     @field_validator("voice_endpoint_ports", mode="before")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from scheduled_comms.adapters.directory import DynamoDirectory
 from scheduled_comms.adapters.dynamodb.rate_limits import DynamoRateBuckets
 from scheduled_comms.adapters.senders import ChannelSenders, HttpVoiceSender, SesEmailSender, SnsSmsSender
 from scheduled_comms.composition import component
+from scheduled_comms.composition.campaigns import campaign_call_store
 from scheduled_comms.composition.company import vault
 from scheduled_comms.composition.secrets import message_sealer
 from scheduled_comms.composition.stores import dispatch_store
 from scheduled_comms.composition.voice import endpoint_rules, host_resolver
+from scheduled_comms.logic.campaigns.gate import CampaignCallGate
 from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
 from scheduled_comms.logic.message_sending import TemplatedSender
 from scheduled_comms.logic.pacing import PacedSender, SendQuotas, SharedRateLimiter
@@ -85,4 +89,12 @@ def dispatch_config() -> DispatchConfig:
 def dispatcher() -> Dispatcher:
     """One worker's dispatcher; each reads companies' settings afresh, then keeps them a while."""
     dispatch_directory().forget()
-    return Dispatcher(dispatch_store(), paced_senders(), dispatch_directory(), dispatch_config())
+    return Dispatcher(
+        dispatch_store(), paced_senders(), dispatch_directory(), dispatch_config(), gate=campaign_call_gate()
+    )
+
+
+@component
+def campaign_call_gate() -> CampaignCallGate:
+    """Campaign calls dial only while their campaign is scheduled or active."""
+    return CampaignCallGate(campaign_call_store(), timedelta(seconds=get_settings().campaign_max_call_seconds))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, cast
 
@@ -72,6 +73,11 @@ def _header(event: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
+def content_type_of(event: Mapping[str, Any]) -> str:
+    """The request's media type, lower case, without parameters."""
+    return (_header(event, "content-type") or "").split(";")[0].strip().lower()
+
+
 def unsupported_media_type() -> errors.UnsupportedMediaType:
     return errors.UnsupportedMediaType(
         "Request bodies must be JSON: send Content-Type: application/json",
@@ -94,7 +100,20 @@ def _body_bytes(event: Mapping[str, Any]) -> bytes | None:
     return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
 
 
-def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
+@dataclass(frozen=True)
+class BodyRules:
+    """What bodies a route takes: every body is a JSON object of at most 128 KiB, but contact uploads
+    (up to 1,000 contacts) may be larger, a JSON array, or CSV."""
+
+    max_bytes: int = MAX_BODY_BYTES
+    json_arrays: bool = False
+    csv: bool = False
+
+
+CONTACT_UPLOADS = BodyRules(max_bytes=1024 * 1024, json_arrays=True, csv=True)
+
+
+def precheck(event: Mapping[str, Any], rules: BodyRules = BodyRules()) -> errors.ServiceError | None:
     """Checks made before routing: body size, JSON content type, and that the body decodes as JSON Python can hold.
 
     Every decoding failure is answered here, so none can reach a route as an unexpected error.
@@ -103,8 +122,8 @@ def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
         raw = _body_bytes(event)
     except errors.InvalidEncoding as exc:
         return exc
-    if raw is not None and len(raw) > MAX_BODY_BYTES:
-        return errors.PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes")
+    if raw is not None and len(raw) > rules.max_bytes:
+        return errors.PayloadTooLarge(f"Request bodies are limited to {rules.max_bytes} bytes")
     if not raw or str(event.get("httpMethod", "")).upper() not in _BODY_METHODS:
         return None
     try:
@@ -113,7 +132,9 @@ def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
         return errors.InvalidEncoding(
             "The body is not valid UTF-8", [errors.FieldError("body", f"is not valid UTF-8 (byte {exc.start})")]
         )
-    content_type = (_header(event, "content-type") or "").split(";")[0].strip().lower()
+    content_type = content_type_of(event)
+    if rules.csv and content_type == "text/csv":
+        return None
     if content_type != "application/json" and not content_type.endswith("+json"):
         return unsupported_media_type()
     try:
@@ -136,7 +157,7 @@ def precheck(event: Mapping[str, Any]) -> errors.ServiceError | None:
         return errors.ValidationFailed(
             "The body holds a number too long to read", [errors.FieldError("body", "holds a number of too many digits")]
         )
-    if not isinstance(parsed, dict):
+    if not isinstance(parsed, dict) and not (rules.json_arrays and isinstance(parsed, list)):
         # Every body of this API is an object. Powertools would validate only the first element of an
         # array against the body's model, so `[{}]` would pass as `{}`.
         return errors.ValidationFailed(
@@ -151,8 +172,9 @@ class ServiceResolver(APIGatewayRestResolver):
     # How an error is written in the body; the messages routes use the spec's flat shape.
     error_shape: Callable[[str, str, list[errors.FieldError] | None], dict[str, Any]] = staticmethod(error_body)
 
-    def __init__(self, *routers: Router) -> None:
+    def __init__(self, *routers: Router, bodies: BodyRules = BodyRules()) -> None:
         super().__init__(enable_validation=True)
+        self._bodies = bodies
         for router in routers:
             self.include_router(router)
         self.exception_handler(errors.ServiceError)(self._service_error)
@@ -163,7 +185,7 @@ class ServiceResolver(APIGatewayRestResolver):
         self.exception_handler(Exception)(self._unexpected)
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-        failure = precheck(event)
+        failure = precheck(event, self._bodies)
         if failure is not None:
             return {
                 "statusCode": int(status_of(failure)),

@@ -11,13 +11,14 @@ from typing import Protocol
 
 from scheduled_comms.errors import FieldError, InvalidCursor
 
-_MAC_BYTES = 16
 
-
-class Filters(Protocol):
-    """A list query's filters: a cursor is valid only for the same ones."""
+class CursorScope(Protocol):
+    """What a cursor is valid for besides its company: a list's filters (``ListFilters``, say)."""
 
     def fingerprint(self) -> str: ...
+
+
+_MAC_BYTES = 16
 
 
 def _b64(data: bytes) -> str:
@@ -28,17 +29,17 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _scope(company_id: str, filters: Filters) -> str:
+def _scope(company_id: str, filters: CursorScope) -> str:
     return hashlib.sha256(f"{company_id}|{filters.fingerprint()}".encode()).hexdigest()[:24]
 
 
-def encode_cursor(after_id: str, company_id: str, filters: Filters, key: bytes) -> str:
+def encode_cursor(after_id: str, company_id: str, filters: CursorScope, key: bytes) -> str:
     body = json.dumps({"a": after_id, "s": _scope(company_id, filters)}, separators=(",", ":")).encode()
     mac = hmac.new(key, body, hashlib.sha256).digest()[:_MAC_BYTES]
     return f"{_b64(body)}.{_b64(mac)}"
 
 
-def decode_cursor(cursor: str, company_id: str, filters: Filters, key: bytes) -> str:
+def decode_cursor(cursor: str, company_id: str, filters: CursorScope, key: bytes) -> str:
     """The row id a cursor continues after; ``InvalidCursor`` if it was altered or belongs elsewhere."""
     invalid = InvalidCursor(
         "The cursor is not valid for this query; start again without one",

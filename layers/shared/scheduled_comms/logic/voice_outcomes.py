@@ -14,7 +14,7 @@ from scheduled_comms.logic.dispatch.cadence import stop_reason
 from scheduled_comms.models.base import Model
 from scheduled_comms.models.domain import Channel, Status
 from scheduled_comms.models.values import Uuid, format_instant
-from scheduled_comms.ports import ConfigSource, CredentialSource, OutcomeStore
+from scheduled_comms.ports import CampaignCallStore, ConfigSource, CredentialSource, OutcomeStore
 
 SIGNATURE_HEADER = "X-Signature"
 
@@ -74,6 +74,7 @@ def record_call_outcome(
     raw_body: bytes,
     now: datetime,
     tolerance_seconds: int,
+    campaigns: CampaignCallStore | None = None,
 ) -> dict[str, Any]:
     """Record a signed outcome on the row that placed the call; a real conversation skips the cadence's next call.
 
@@ -109,6 +110,10 @@ def record_call_outcome(
         if not _same_outcome(previous, recorded):
             raise Conflict("This call already has a different outcome; outcomes are not overwritten")
         recorded = previous  # the same outcome again: nothing changes
+    if campaigns is not None:  # a campaign's call: its slot, its contact, its campaign (again on a replay)
+        from scheduled_comms.logic.campaigns.gate import campaign_call_ended
+
+        campaign_call_ended(campaigns, row, recorded, now)
     stopped = None
     reason = stop_reason(recorded, row.cadence_attempt)
     if reason and row.cadence_next_id:

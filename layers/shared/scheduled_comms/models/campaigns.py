@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from pydantic import (
 )
 from scheduled_comms.errors import FieldError, InvalidState
 from scheduled_comms.models.business_hours import DEFAULT_TIMEZONE
+from scheduled_comms.models.domain import Communication
 from scheduled_comms.models.values import E164Number, IanaTimezone, SingleLine, UtcInstant, Uuid, VariableMap
 
 MAX_EXCLUDED_DATES = 366
@@ -237,3 +239,107 @@ def check_transition(current: CampaignStatus, target: CampaignStatus) -> Campaig
             [FieldError("status", f"is {current.value}")],
         )
     return target
+
+
+class ContactSource(StrEnum):
+    INLINE = "inline"  # ``contacts`` in the create request's body
+    FOLDER = "folder"  # a contact folder's contacts, copied when the campaign is scheduled
+    NONE = "none"  # a draft; contacts are added later
+
+
+class ContactStatus(StrEnum):
+    PENDING = "pending"  # not planned yet
+    SCHEDULED = "scheduled"  # has its call slot
+    IN_PROGRESS = "in_progress"  # its call is being placed or is going on
+    COMPLETED = "completed"  # a call was made and ended
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_CONTACT_STATUSES = frozenset(
+    {ContactStatus.COMPLETED, ContactStatus.FAILED, ContactStatus.SKIPPED, ContactStatus.CANCELLED}
+)
+
+
+class Campaign(BaseModel):
+    """A campaign as the service knows it (storage-independent). ``counts``: contacts by status."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    company_id: str
+    name: str
+    agent_id: str | None = None
+    phone_number_ids: list[str] = Field(default_factory=list)
+    contact_source: ContactSource = ContactSource.NONE
+    contact_folder_id: str | None = None
+    dynamic_variables: dict[str, Any] = Field(default_factory=dict)
+    settings: DeliverySettings
+    status: CampaignStatus = CampaignStatus.DRAFT
+    counts: dict[ContactStatus, int] = Field(default_factory=dict)
+    contacts_total: int = 0
+    # The planner's generation: every (re)plan starts a new epoch (scheduling, resuming, redistributing).
+    plan_epoch: int = 0
+    credits_reserved: int = 0
+    credits_returned: int = 0
+    contacts_dialled: int = 0  # contacts whose first call was placed: their credits are spent
+    created_at: UtcInstant
+    updated_at: UtcInstant
+
+
+class CampaignContact(BaseModel):
+    """One contact of a campaign (or of a folder): ``index`` is its place in the order contacts were added."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    contact: Contact
+    status: ContactStatus = ContactStatus.PENDING
+    scheduled_at: UtcInstant | None = None
+    local_date: date | None = None
+    phone_number_id: str | None = None
+    attempts: int = 0
+    row_id: str | None = None
+    outcome: dict[str, Any] | None = None
+    last_error: str | None = None
+    # The plan (epoch) that gave the current slot, and whether the contact was pending before it: a planner
+    # that resumes a batch written in part knows which contacts the counters have not moved yet.
+    planned_in: int | None = None
+    pending_before: bool | None = None
+    added_at: UtcInstant
+    updated_at: UtcInstant
+
+
+class ContactFolder(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    company_id: str
+    name: str
+    contacts_total: int = 0
+    created_at: UtcInstant
+    updated_at: UtcInstant
+
+
+@dataclass
+class PlanProgress:
+    """The checkpoint of one plan (``epoch``): the next contact index to look at and the slots taken per day."""
+
+    epoch: int
+    started_at: datetime
+    next_index: int = 0
+    taken: dict[date, int] = field(default_factory=dict)
+    planned: int = 0
+    lease_until: datetime | None = None
+    resumed: bool = False  # taken over from a planner that stopped (or died) before finishing
+
+
+@dataclass(frozen=True)
+class PlannedContact:
+    """A contact with its slot, and the row that calls it: new, or (``moved``) one of an earlier plan."""
+
+    entry: CampaignContact
+    row: Communication
+    was_pending: bool
+    moved: bool

@@ -61,6 +61,8 @@ class Scope(StrEnum):
     CALLS_INITIATE = "calls:initiate"
     MESSAGES_READ = "messages:read"
     MESSAGES_WRITE = "messages:write"
+    CAMPAIGNS_READ = "campaigns:read"
+    CAMPAIGNS_WRITE = "campaigns:write"
 
 
 CHANNEL_SCOPE: dict[Channel, Scope] = {
@@ -166,6 +168,14 @@ class IdempotencyClaim:
     key: str
     fingerprint: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class HeldKey:
+    """An Idempotency-Key held by an earlier request: its fingerprint, and its answer once it has one."""
+
+    fingerprint: str
+    answer: tuple[int, Any] | None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,19 @@ Item layout (the storage shape; the domain model never sees these keys):
 * send quota   ``pk=RATE#<provider>`` or ``RATE#<provider>#CO#<company>``  ``sk=#RATE``   ``next_slot``: when
   the quota's next free send slot begins (epoch seconds); ``expires_at`` (TTL) a day after its last use
 
+Campaigns ("batch calls") and contact folders:
+
+* campaign     ``pk=CO#<company>``  ``sk=CA#<uuid7>``     settings, status, counters (contacts by status as
+  ``n_<status>``, ``next_index``, credits reserved and returned, calls placed, the plan's epoch); a list
+  reads the company's campaigns newest first, a status filter reads a bounded number of pages
+* folder       ``pk=CO#<company>``  ``sk=CF#<uuid7>``     name, ``next_index``, ``contacts_total``
+* contact      ``pk=CA#<company>#<campaign>`` (or ``CF#<company>#<folder>``)  ``sk=CT#<index, 9 digits>``:
+  the contact in the order it was added, its status, slot, number, attempts and outcome; a status filter
+  reads the list in order, a bounded number of pages at a time (no index to rewrite at each status change)
+* number guard ``sk=PH#<E.164>`` in the same partition: the number is in the list (a second one is refused)
+* day          ``sk=DAY#<local date>`` in a campaign's partition: calls planned (``taken_<epoch>``) and
+  placed (``placed``) on that local day, for the daily cap across re-plans
+
 Indexes are chosen for what they cost to write, not only for what they serve:
 
 * ``ByContact``, ``ByDeal``, ``ByCustomer`` (partition ``<company>#<id>``, sort ``sk``): keys only, so
@@ -30,13 +43,14 @@ import hashlib
 import json
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
+from scheduled_comms.models.campaigns import Campaign, CampaignContact, Contact, ContactFolder, ContactStatus
 from scheduled_comms.models.dispatch import RateScope
-from scheduled_comms.models.domain import TERMINAL, Communication, IdempotencyClaim, Status
+from scheduled_comms.models.domain import TERMINAL, Communication, HeldKey, IdempotencyClaim, Status
 from scheduled_comms.models.values import DYNAMODB_NUMBERS, format_instant
 from scheduled_comms.settings import get_settings
 
@@ -507,3 +521,203 @@ def restart_slots(table: str, scope: RateScope, span: float, now: float) -> dict
 
 def next_slot_of(attributes: dict[str, Any]) -> float:
     return float(attributes[NEXT_SLOT]["N"])
+
+
+# --- campaigns and contact folders --------------------------------------------------------------------------
+
+CAMPAIGN_PREFIX = "CA#"
+FOLDER_PREFIX = "CF#"
+CONTACT_PREFIX = "CT#"
+NUMBER_PREFIX = "PH#"
+DAY_PREFIX = "DAY#"
+_INDEX_DIGITS = 9
+
+
+def campaign_key(company_id: str, campaign_id: str) -> dict[str, Any]:
+    return {"pk": {"S": company_pk(company_id)}, "sk": {"S": f"{CAMPAIGN_PREFIX}{campaign_id}"}}
+
+
+def folder_key(company_id: str, folder_id: str) -> dict[str, Any]:
+    return {"pk": {"S": company_pk(company_id)}, "sk": {"S": f"{FOLDER_PREFIX}{folder_id}"}}
+
+
+def contact_list_partition(prefix: str, company_id: str, list_id: str) -> str:
+    """The partition of a campaign's (``CAMPAIGN_PREFIX``) or a folder's (``FOLDER_PREFIX``) contacts."""
+    return f"{prefix}{company_id}#{list_id}"
+
+
+def contact_sort_key(index: int) -> str:
+    return f"{CONTACT_PREFIX}{index:0{_INDEX_DIGITS}d}"
+
+
+def contact_key(partition: str, index: int) -> dict[str, Any]:
+    return {"pk": {"S": partition}, "sk": {"S": contact_sort_key(index)}}
+
+
+def contact_index_of(item: dict[str, Any]) -> int:
+    return int(item["sk"]["S"].removeprefix(CONTACT_PREFIX))
+
+
+def number_guard_key(partition: str, number: str) -> dict[str, Any]:
+    return {"pk": {"S": partition}, "sk": {"S": f"{NUMBER_PREFIX}{number}"}}
+
+
+def day_key(partition: str, local_date: date) -> dict[str, Any]:
+    return {"pk": {"S": partition}, "sk": {"S": f"{DAY_PREFIX}{local_date.isoformat()}"}}
+
+
+def count_attribute(status: str) -> str:
+    """The campaign item's counter of contacts in ``status``."""
+    return f"n_{status}"
+
+
+_CAMPAIGN_COLUMNS = (
+    "name",
+    "agent_id",
+    "phone_number_ids",
+    "contact_source",
+    "contact_folder_id",
+    "dynamic_variables",
+    "settings",
+    "status",
+    "contacts_total",
+    "plan_epoch",
+    "credits_reserved",
+    "credits_returned",
+    "contacts_dialled",
+    "created_at",
+    "updated_at",
+)
+
+
+def campaign_to_item(campaign: Campaign) -> dict[str, Any]:
+    values = campaign.model_dump(mode="json", include=set(_CAMPAIGN_COLUMNS), exclude_none=True)
+    for status, count in campaign.counts.items():
+        values[count_attribute(status.value)] = count
+    values["next_index"] = campaign.contacts_total
+    return {**campaign_key(campaign.company_id, campaign.id), **to_attributes(values)}
+
+
+def item_to_campaign(item: dict[str, Any]) -> Campaign:
+    values = from_attributes(item)
+    counts = {
+        status: int(values[count_attribute(status.value)])
+        for status in ContactStatus
+        if values.get(count_attribute(status.value))
+    }
+    fields = {name: values[name] for name in _CAMPAIGN_COLUMNS if name in values}
+    return Campaign.model_validate(
+        {
+            **fields,
+            "id": item["sk"]["S"].removeprefix(CAMPAIGN_PREFIX),
+            "company_id": item["pk"]["S"].removeprefix("CO#"),
+            "counts": counts,
+        }
+    )
+
+
+def folder_to_item(folder: ContactFolder) -> dict[str, Any]:
+    values = folder.model_dump(mode="json", exclude={"id", "company_id"})
+    values["next_index"] = folder.contacts_total
+    return {**folder_key(folder.company_id, folder.id), **to_attributes(values)}
+
+
+def item_to_folder(item: dict[str, Any]) -> ContactFolder:
+    values = {k: v for k, v in from_attributes(item).items() if k not in ("pk", "sk", "next_index")}
+    values["id"] = item["sk"]["S"].removeprefix(FOLDER_PREFIX)
+    values["company_id"] = item["pk"]["S"].removeprefix("CO#")
+    return ContactFolder.model_validate(values)
+
+
+def contact_to_item(partition: str, contact: CampaignContact) -> dict[str, Any]:
+    values = contact.model_dump(mode="json", exclude={"index", "contact"}, exclude_none=True)
+    if values.get("attempts") == 0:
+        del values["attempts"]
+    person = contact.contact.model_dump(mode="json", exclude_none=True)
+    if not person.get("dynamic_variables"):
+        person.pop("dynamic_variables", None)
+    return {**contact_key(partition, contact.index), **to_attributes({**person, **values})}
+
+
+_PERSON_FIELDS = ("phone_number", "name", "contact_id", "timezone", "dynamic_variables")
+
+
+def item_to_contact(item: dict[str, Any]) -> CampaignContact:
+    values = {k: v for k, v in from_attributes(item).items() if k not in ("pk", "sk")}
+    person = {name: values.pop(name) for name in _PERSON_FIELDS if name in values}
+    return CampaignContact.model_validate(
+        {**values, "index": contact_index_of(item), "contact": Contact.model_construct(**person)}
+    )
+
+
+def hold_answered_key(table: str, company_id: str, claim: IdempotencyClaim, now: datetime) -> dict[str, Any]:
+    """A PutItem that holds ``claim``'s key (its answer to come): refused while the key is held and unexpired."""
+    return {
+        "TableName": table,
+        "Item": {
+            **idempotency_item_key(company_id, claim.key),
+            "request_sha256": {"S": claim.fingerprint},
+            "created_at": {"S": format_instant(now)},
+            "expires_at": {"N": str(int(claim.expires_at.timestamp()))},
+        },
+        "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+        "ExpressionAttributeValues": {":now": {"N": str(int(now.timestamp()))}},
+    }
+
+
+def held_key_of(item: dict[str, Any]) -> HeldKey:
+    """What holds a key: a campaign route's answer, or the row ``POST /scheduled-communications`` created
+    (such a key is never another campaign request's: its fingerprint differs)."""
+    answer = None
+    if "answer_status" in item:
+        answer = (int(item["answer_status"]["N"]), json.loads(item["answer_body"]["S"]))
+    return HeldKey(fingerprint=item["request_sha256"]["S"], answer=answer)
+
+
+PLAN_SK = "#PLAN"
+
+
+def plan_key(partition: str) -> dict[str, Any]:
+    """A campaign's plan checkpoint and lease, in its contacts' partition."""
+    return {"pk": {"S": partition}, "sk": {"S": PLAN_SK}}
+
+
+def taken_to_attribute(taken: dict[date, int]) -> dict[str, Any]:
+    return {"M": {day.isoformat(): {"N": str(count)} for day, count in taken.items()}}
+
+
+def taken_of(attribute: dict[str, Any] | None) -> dict[date, int]:
+    return {date.fromisoformat(day): int(count["N"]) for day, count in (attribute or {}).get("M", {}).items()}
+
+
+def move_pending_row(table: str, company_id: str, row_id: str, when: datetime, now: datetime) -> dict[str, Any]:
+    """An UpdateItem that moves a pending row to ``when`` (its ``Due`` key with it); refused once it is claimed."""
+    return {
+        "TableName": table,
+        "Key": row_key(company_id, row_id),
+        "UpdateExpression": "SET scheduled_for = :when, updated_at = :now",
+        "ConditionExpression": "#status = :pending",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {
+            ":when": {"S": format_instant(when)},
+            ":now": {"S": format_instant(now)},
+            ":pending": {"S": Status.PENDING.value},
+        },
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def campaign_of_key(keys: dict[str, Any]) -> tuple[str, str] | None:
+    """(company, campaign) of a campaign item's key (a stream record's ``Keys``), or None for another item."""
+    sort_key = str(keys.get("sk", {}).get("S", ""))
+    if not sort_key.startswith(CAMPAIGN_PREFIX):
+        return None
+    return str(keys["pk"]["S"]).removeprefix("CO#"), sort_key.removeprefix(CAMPAIGN_PREFIX)
+
+
+SLOTS_SK = "#SLOTS"
+
+
+def slots_key(partition: str) -> dict[str, Any]:
+    """A campaign's call slots: ``slots`` maps each call in flight (its row id) to when its slot expires."""
+    return {"pk": {"S": partition}, "sk": {"S": SLOTS_SK}}

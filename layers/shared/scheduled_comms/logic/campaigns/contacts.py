@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Set
+from collections.abc import Callable, Set
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,15 +25,20 @@ def _refuse(field: str, message: str) -> ValidationFailed:
     return ValidationFailed("The contacts are not valid; see details", [FieldError(field, message)])
 
 
+Known = Set[str] | Callable[[list[str]], Set[str]]
+
+
 def _checked(
-    rows: list[tuple[dict[str, Any] | str, str]], default_region: str | None, existing: Set[str]
+    rows: list[tuple[dict[str, Any] | str, str]], default_region: str | None, existing: Known
 ) -> list[Contact]:
-    """Each row (a record, or the reason it is already bad; and a prefix for its messages) as a contact."""
+    """Each row (a record, or the reason it is already bad; and a prefix for its messages) as a contact.
+
+    ``existing``: the numbers the list already has, or a function answering which of the given numbers it has
+    (asked once, for the lines that are otherwise good, so every bad line is named in one answer)."""
     if len(rows) > MAX_CONTACTS_PER_UPLOAD:
         raise _refuse("contacts", f"must hold at most {MAX_CONTACTS_PER_UPLOAD} contacts per request")
-    contacts: list[Contact] = []
-    problems: list[FieldError] = []
-    bad_lines = 0
+    good: list[tuple[int, str, Contact]] = []
+    problems: list[tuple[int, FieldError]] = []
     first_index_of: dict[str, int] = {}
     context = {"default_region": default_region}
     for index, (record, where) in enumerate(rows):
@@ -47,27 +52,29 @@ def _checked(
                 found = field_errors(exc.errors(), ("contacts", index))
             else:
                 number = contact.phone_number
-                if number in existing:
-                    found = [FieldError(f"{field}.phone_number", f"{number} is already in the campaign")]
-                elif number in first_index_of:
+                if number in first_index_of:
                     found = [FieldError(f"{field}.phone_number", f"repeats contacts[{first_index_of[number]}]")]
                 else:
                     first_index_of[number] = index
-                    contacts.append(contact)
+                    good.append((index, where, contact))
                     continue
-        bad_lines += 1
-        problems += [FieldError(problem.field, where + problem.message) for problem in found]
+        problems += [(index, FieldError(problem.field, where + problem.message)) for problem in found]
+    known = existing([contact.phone_number for _, _, contact in good]) if callable(existing) else existing
+    for index, where, contact in good:
+        if contact.phone_number in known:
+            message = f"{where}{contact.phone_number} is already in the campaign (or folder)"
+            problems.append((index, FieldError(f"contacts[{index}].phone_number", message)))
     if problems:
+        problems.sort(key=lambda problem: problem[0])
+        bad_lines = len({index for index, _ in problems})
         raise ValidationFailed(
             f"{bad_lines} of the {len(rows)} contacts are not valid; none was added (see details)",
-            problems[:MAX_LISTED_ERRORS],
+            [problem for _, problem in problems[:MAX_LISTED_ERRORS]],
         )
-    return contacts
+    return [contact for _, _, contact in good]
 
 
-def parse_contact_json(
-    body: Any, *, default_region: str | None = None, existing: Set[str] = frozenset()
-) -> list[Contact]:
+def parse_contact_json(body: Any, *, default_region: str | None = None, existing: Known = frozenset()) -> list[Contact]:
     """A JSON array of contact objects (``phone_number`` or ``to_number``, optional ``name``, ``contact_id``,
     ``timezone``; other keys are dynamic variables). ``existing``: the numbers already in the campaign."""
     if not isinstance(body, list):
@@ -75,9 +82,7 @@ def parse_contact_json(
     return _checked([(record, "") for record in body], default_region, existing)
 
 
-def parse_contact_csv(
-    text: str, *, default_region: str | None = None, existing: Set[str] = frozenset()
-) -> list[Contact]:
+def parse_contact_csv(text: str, *, default_region: str | None = None, existing: Known = frozenset()) -> list[Contact]:
     """A CSV body whose header row names ``phone_number`` (or ``to_number``), optionally ``name``,
     ``contact_id``, ``timezone``; every other column is a dynamic variable. An empty cell gives no value."""
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from itertools import zip_longest
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from scheduled_comms.errors import InsufficientCredits
 from scheduled_comms.logic.dispatch.cadence import NO_CREDIT_REASON, cadence_decision, cadence_marks, next_cadence_row
 from scheduled_comms.logic.dispatch.policy import (
     OUTCOME_UNKNOWN,
+    Decision,
     Fail,
     Hold,
     Send,
@@ -61,6 +62,12 @@ class DispatchConfig:
     read_ahead_seconds: float = 5
 
 
+class CallGate(Protocol):
+    """A last say over a row about to be sent (a campaign's status): hold or skip it, or None to send."""
+
+    def decide(self, row: Communication, now: datetime) -> Decision | None: ...
+
+
 class RowResult(NamedTuple):
     outcome: RowOutcome
     lateness: float | None = None  # for a row sent: its send's time against when it was due
@@ -78,7 +85,9 @@ class Dispatcher:
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        gate: CallGate | None = None,
     ) -> None:
+        self._gate = gate
         self._store = store
         self._sender = sender
         self._hours = hours
@@ -230,6 +239,8 @@ class Dispatcher:
     def _dispatch_claimed(self, row: Communication, now: datetime) -> RowResult:
         hours = self._hours.business_hours(row.company_id) if row.respect_business_hours else None
         decision = decide(row, now, hours)
+        if isinstance(decision, Send) and self._gate is not None:
+            decision = self._gate.decide(row, now) or decision
         if isinstance(decision, Send) and row.cadence_previous_id:
             previous = self._store.get(row.company_id, row.cadence_previous_id)
             decision = cadence_decision(previous, now) or decision

@@ -1,0 +1,38 @@
+"""GET /v1/contact-folders/{id}/contacts: a folder's contacts in the order they were added."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from scheduled_comms.composition.campaigns import campaign_store
+from scheduled_comms.composition.secrets import cursor_key
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
+from scheduled_comms.logic.campaigns.service import list_folder_contacts
+from scheduled_comms.models.campaign_api import ContactListResponse
+from scheduled_comms.models.values import Uuid
+from scheduled_comms.observability import logger, metrics
+
+router = Router()
+
+
+@router.get(
+    "/v1/contact-folders/<id>/contacts",
+    operation_id="listContactFolderContacts",
+    summary="List a contact folder's contacts",
+    tags=["contact-folders"],
+    security=requires("campaigns:read"),
+)
+def list_route(
+    id: Annotated[Uuid, Path()],
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
+) -> ContactListResponse:
+    caller = current_caller(router)
+    logger.append_keys(company_id=caller.company_id, contact_folder_id=id)
+    result = list_folder_contacts(campaign_store(), caller, id, limit, cursor, cursor_key())
+    metrics.add_metric(name="ContactFolderContactsListed", unit="Count", value=len(result.data))
+    return result
+
+
+app = ServiceResolver(router)
+lambda_handler = api_handler(app)

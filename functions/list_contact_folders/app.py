@@ -1,0 +1,36 @@
+"""GET /v1/contact-folders: the company's contact folders, newest first."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from scheduled_comms.composition.campaigns import campaign_store
+from scheduled_comms.composition.secrets import cursor_key
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
+from scheduled_comms.logic.campaigns.service import list_folders
+from scheduled_comms.models.campaign_api import FolderListResponse
+from scheduled_comms.observability import logger, metrics
+
+router = Router()
+
+
+@router.get(
+    "/v1/contact-folders",
+    operation_id="listContactFolders",
+    summary="List contact folders",
+    tags=["contact-folders"],
+    security=requires("campaigns:read"),
+)
+def list_route(
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
+) -> FolderListResponse:
+    caller = current_caller(router)
+    logger.append_keys(company_id=caller.company_id)
+    result = list_folders(campaign_store(), caller, limit, cursor, cursor_key())
+    metrics.add_metric(name="ContactFoldersListed", unit="Count", value=len(result.data))
+    return result
+
+
+app = ServiceResolver(router)
+lambda_handler = api_handler(app)

@@ -1,0 +1,55 @@
+"""POST /v1/batch-calls/{id}/schedule: draft -> scheduling, a credit reserved per contact; planned in the background."""
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from scheduled_comms.composition.campaigns import campaign_store, idempotency_store
+from scheduled_comms.composition.company import directory
+from scheduled_comms.composition.stores import credit_ledger
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, json_response, requires
+from scheduled_comms.logic.campaigns.service import post_once, schedule_campaign
+from scheduled_comms.models.campaign_api import CampaignResponse
+from scheduled_comms.models.domain import now_utc
+from scheduled_comms.models.values import Uuid
+from scheduled_comms.observability import logger, metrics
+from scheduled_comms.settings import get_settings
+
+router = Router()
+
+
+@router.post(
+    "/v1/batch-calls/<id>/schedule",
+    operation_id="scheduleBatchCall",
+    summary="Schedule a batch call",
+    tags=["batch-calls"],
+    security=requires("campaigns:write", "calls:initiate"),
+    responses={
+        202: {
+            "description": "Accepted: the contacts are being planned",
+            "content": {"application/json": {"model": CampaignResponse}},
+        }
+    },
+)
+def schedule_route(id: Annotated[Uuid, Path()]) -> Any:
+    caller = current_caller(router)
+    logger.append_keys(company_id=caller.company_id, batch_call_id=id)
+    now = now_utc()
+    status, body = post_once(
+        idempotency_store(),
+        caller,
+        router.current_event.headers,
+        f"POST /v1/batch-calls/{id}/schedule",
+        None,
+        now,
+        timedelta(seconds=get_settings().idempotency_ttl_seconds),
+        202,
+        lambda: schedule_campaign(campaign_store(), directory(), credit_ledger(), caller, id, now),
+    )
+    metrics.add_metric(name="BatchCallsScheduled", unit="Count", value=1)
+    return json_response(status, body)
+
+
+app = ServiceResolver(router)
+lambda_handler = api_handler(app)

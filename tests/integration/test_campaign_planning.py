@@ -1,0 +1,277 @@
+"""The planner in the background: scheduling hands a campaign to the planner (the table's stream), which gives
+every contact its slot as an ordinary voice-call row, resumes after a crash with no duplicate and no lost
+contact, and steps aside when the campaign is paused."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from scheduled_comms import composition
+from scheduled_comms.adapters.dynamodb.items import (
+    CAMPAIGN_PREFIX,
+    contact_list_partition,
+    contact_to_item,
+    row_to_item,
+)
+from scheduled_comms.logic.campaigns.planning import plan_calls
+from scheduled_comms.logic.campaigns.scheduling import plan_campaign
+from scheduled_comms.models.campaigns import CampaignStatus
+from scheduled_comms.models.domain import Channel, ListFilters, Source, Status
+from scheduled_comms_cli.streams import StreamPump
+from scheduled_comms_local.lambda_host import FunctionHost
+
+from tests.conftest import PHONE_NUMBER_ID, VOICE_CONFIG_ID
+from tests.integration.conftest import SimulatedCrash
+
+BATCH_CALLS = "/v1/batch-calls"
+NEW_YORK = ZoneInfo("America/New_York")
+# A Monday, long enough ahead that "now" never moves the plan's start.
+START = "2027-03-01T14:30:00Z"
+
+
+@pytest.fixture(scope="module")
+def planner(stack):
+    """The planner's event source mapping: ``drain`` delivers what the stream holds, as Lambda would."""
+    consumer = next(c for c in stack.stream_consumers() if c.function == "PlanBatchCallsFunction")
+    pump = StreamPump(stack, FunctionHost(stack), consumer)
+    pump.drain()  # what earlier tests left in the stream
+    return pump
+
+
+@pytest.fixture
+def company(make_company):
+    return make_company(credits=1_000)
+
+
+def body(count: int, **overrides):
+    return {
+        "name": "Renewals",
+        "agent_id": VOICE_CONFIG_ID,
+        "phone_number_ids": [PHONE_NUMBER_ID],
+        "contact_source": "inline",
+        "contacts": [{"phone_number": f"+1415555{i:04d}", "name": f"P{i}", "seat": i} for i in range(count)],
+        "schedule_type": "scheduled",
+        "scheduled_at": START,
+        "timezone": "America/New_York",
+        "start_time": "10:00",
+        "end_time": "17:00",
+        "working_days": [1, 2, 3, 4, 5],
+        "max_calls_per_day": 120,
+        "max_concurrent_calls": 8,
+        **overrides,
+    }
+
+
+def scheduled_campaign(api, company, count: int, **overrides) -> str:
+    created = api.request("POST", BATCH_CALLS, company, json_body=body(count, **overrides))
+    assert created.status == 201, created.text
+    campaign_id = created.json()["data"]["id"]
+    reply = api.request("POST", f"{BATCH_CALLS}/{campaign_id}/schedule", company)
+    assert reply.status == 202, reply.text
+    return campaign_id
+
+
+def all_contacts(company, campaign_id):
+    partition = contact_list_partition(CAMPAIGN_PREFIX, company.id, campaign_id)
+    return list(composition.campaign_store().all_contacts(partition))
+
+
+def company_rows(company):
+    store, rows, after = composition.communication_store(), [], None
+    while True:
+        page = store.list(company.id, ListFilters(), 100, after)
+        rows += page.items
+        if page.next_after_id is None:
+            return rows
+        after = page.next_after_id
+
+
+def expected_slots(api, company, campaign_id):
+    campaign = composition.campaign_store().get(company.id, campaign_id)
+    contacts = [(c.index, c.contact) for c in all_contacts(company, campaign_id)]
+    return {
+        call.index: call.scheduled_at
+        for call in plan_calls(
+            campaign.settings, contacts, now=datetime.now(UTC), numbers=campaign.phone_number_ids, seed=campaign.id
+        )
+    }
+
+
+def test_scheduling_plans_every_contact_into_one_row_in_the_background(api, company, planner):
+    campaign_id = scheduled_campaign(api, company, 300)
+    slots = expected_slots(api, company, campaign_id)
+
+    planner.drain()
+
+    campaign = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]
+    contacts = all_contacts(company, campaign_id)
+    rows = {row.id: row for row in company_rows(company)}
+    assert campaign["status"] == "scheduled"
+    assert campaign["contacts"]["by_status"]["scheduled"] == 300 and campaign["contacts"]["by_status"]["pending"] == 0
+    assert [c.status.value for c in contacts] == ["scheduled"] * 300
+    assert {c.index: c.scheduled_at for c in contacts} == slots
+    assert len(rows) == 300 and {c.row_id for c in contacts} == set(rows)
+    row = rows[contacts[7].row_id]
+    assert (row.channel, row.status, row.source) == (Channel.VOICE_CALL, Status.PENDING, Source.CAMPAIGN)
+    assert row.scheduled_for == contacts[7].scheduled_at
+    assert row.payload["to_number"] == "+14155550007" and row.payload["dynamic_variables"] == {"seat": 7}
+    assert row.payload["metadata"] == {
+        "batch_call_id": campaign_id,
+        "contact_index": 7,
+        "phone_number_id": PHONE_NUMBER_ID,
+    }
+
+
+def test_the_specs_scenario_keeps_to_the_window_the_days_and_the_cap(api, company, planner):
+    campaign_id = scheduled_campaign(api, company, 300)
+
+    planner.drain()
+
+    contacts = all_contacts(company, campaign_id)
+    local = [c.scheduled_at.astimezone(NEW_YORK) for c in contacts]
+    per_day = Counter(moment.date() for moment in local)
+    assert all(moment.isoweekday() <= 5 for moment in local)
+    assert all(10 <= moment.hour < 17 for moment in local)
+    assert sorted(per_day.values()) == [60, 120, 120] and len(set(local)) == 300
+    assert local == sorted(local), "in the order the contacts were added"
+    first_day = sorted(m for m in local if m.date() == local[0].date())
+    assert first_day[-1].hour >= 16, "spread over the window, not bunched at its start"
+
+
+def test_the_spec_contacts_query_shows_the_planned_slots(api, company, planner):
+    campaign_id = scheduled_campaign(api, company, 60)
+    planner.drain()
+
+    reply = api.request("GET", f"{BATCH_CALLS}/{campaign_id}/contacts?status=scheduled&limit=50&offset=0", company)
+
+    data = reply.json()["data"]
+    assert reply.status == 200 and len(data) == 50 and reply.json()["meta"]["next_cursor"]
+    assert all(
+        c["status"] == "scheduled" and c["scheduled_at"] and c["phone_number_id"] == PHONE_NUMBER_ID for c in data
+    )
+
+
+class CrashAfter:
+    """The plan store, dying (as a Lambda killed mid-run) at the write of its third batch: before writing
+    anything, or (``inside``) after the batch's contacts and half its rows landed but not its checkpoint."""
+
+    def __init__(self, store, batches: int, inside: bool):
+        self._store, self._left, self._inside = store, batches, inside
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def write_plan_batch(self, campaign, progress, planned, careful):
+        if self._left == 0:
+            if self._inside:
+                partition = contact_list_partition(CAMPAIGN_PREFIX, campaign.company_id, campaign.id)
+                self._store.batch_put([contact_to_item(partition, item.entry) for item in planned])
+                self._store.batch_put([row_to_item(item.row, 8) for item in planned[: len(planned) // 2]])
+            raise SimulatedCrash
+        self._left -= 1
+        return self._store.write_plan_batch(campaign, progress, planned, careful)
+
+
+@pytest.mark.parametrize("inside", [False, True], ids=["between batches", "inside a batch"])
+def test_a_planner_that_dies_is_resumed_with_no_duplicate_and_no_lost_contact(api, company, planner, inside):
+    campaign_id = scheduled_campaign(api, company, 130)
+    slots = expected_slots(api, company, campaign_id)
+    store = composition.campaign_plan_store()
+    now = datetime.now(UTC)
+
+    with pytest.raises(SimulatedCrash):
+        plan_campaign(
+            CrashAfter(store, 2, inside), company.id, campaign_id, lambda: now, lambda: 900, batch_contacts=25
+        )
+    too_soon = plan_campaign(store, company.id, campaign_id, lambda: now + timedelta(minutes=1), lambda: 900)
+    resumed = plan_campaign(store, company.id, campaign_id, lambda: now + timedelta(minutes=16), lambda: 900)
+
+    contacts = all_contacts(company, campaign_id)
+    rows = company_rows(company)
+    assert too_soon.planned == 0 and resumed.finished and resumed.planned == 130 - 50
+    assert len(rows) == 130 and len({row.payload["to_number"] for row in rows}) == 130
+    assert {c.row_id for c in contacts} == {row.id for row in rows}
+    assert {c.index: c.scheduled_at for c in contacts} == slots
+    assert {row.scheduled_for for row in rows} == set(slots.values())
+    stored = composition.campaign_store().get(company.id, campaign_id, consistent=True)
+    assert stored.status is CampaignStatus.SCHEDULED and stored.counts.get("scheduled") == 130
+
+
+def test_a_planner_out_of_time_hands_over_and_the_next_run_finishes(api, company, planner):
+    campaign_id = scheduled_campaign(api, company, 80)
+    store = composition.campaign_plan_store()
+
+    first = plan_campaign(store, company.id, campaign_id, lambda: datetime.now(UTC), lambda: 5, batch_contacts=30)
+    planner.drain()  # the hand-over's stream record invokes the planner again
+
+    assert (first.planned, first.finished) == (30, False)
+    assert api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]["status"] == "scheduled"
+    assert len(company_rows(company)) == 80
+
+
+def test_pausing_while_scheduling_stops_the_plan_and_resuming_plans_the_rest_once(api, company, planner):
+    campaign_id = scheduled_campaign(api, company, 90)
+    store = composition.campaign_plan_store()
+    api.request("POST", f"{BATCH_CALLS}/{campaign_id}/pause", company)
+
+    nothing = plan_campaign(store, company.id, campaign_id, lambda: datetime.now(UTC), lambda: 900)
+    resumed = api.request("POST", f"{BATCH_CALLS}/{campaign_id}/resume", company)
+    planner.drain()
+
+    contacts = all_contacts(company, campaign_id)
+    assert nothing.planned == 0 and resumed.status == 202
+    assert api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]["status"] == "scheduled"
+    assert len(company_rows(company)) == 90 and all(c.row_id for c in contacts)
+
+
+def test_a_folder_campaign_copies_the_folders_contacts_as_it_plans(api, company, planner):
+    folder = api.request(
+        "POST",
+        "/v1/contact-folders",
+        company,
+        json_body={"name": "Leads", "contacts": [{"phone_number": f"+1415666{i:04d}"} for i in range(40)]},
+    ).json()["data"]
+    campaign_id = scheduled_campaign(
+        api, company, 0, contact_source="folder", contacts=None, contact_folder_id=folder["id"]
+    )
+
+    planner.drain()
+
+    contacts = all_contacts(company, campaign_id)
+    assert [c.contact.phone_number for c in contacts] == [f"+1415666{i:04d}" for i in range(40)]
+    assert all(c.status.value == "scheduled" for c in contacts) and len(company_rows(company)) == 40
+    assert (
+        api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]["contacts"]["by_status"]["scheduled"]
+        == 40
+    )
+
+
+def first_slot(company, campaign_id):
+    contacts = all_contacts(company, campaign_id)
+    return contacts[0], min(c.scheduled_at for c in contacts)
+
+
+def test_a_paused_campaigns_due_call_waits_and_a_cancelled_ones_is_skipped(
+    api, make_company, planner, ticker, isolated_tables
+):
+    paused, cancelled = make_company(credits=10), make_company(credits=10)
+    planner_here = StreamPump(isolated_tables, FunctionHost(isolated_tables), planner.consumer)
+    held_id = scheduled_campaign(api, paused, 1)
+    skipped_id = scheduled_campaign(api, cancelled, 1)
+    planner_here.drain()
+    api.request("POST", f"{BATCH_CALLS}/{held_id}/pause", paused)
+    api.request("POST", f"{BATCH_CALLS}/{skipped_id}/cancel", cancelled)
+    held_contact, due = first_slot(paused, held_id)
+    skipped_contact, _ = first_slot(cancelled, skipped_id)
+
+    ticker.at(due + timedelta(seconds=1))
+
+    held = composition.communication_store().get(paused.id, held_contact.row_id, consistent=True)
+    skipped = composition.communication_store().get(cancelled.id, skipped_contact.row_id, consistent=True)
+    assert (held.status, held.attempt_count) == (Status.PENDING, 0)
+    assert held.scheduled_for > due + timedelta(minutes=30) and held.dispatched_at is None
+    assert (skipped.status, skipped.skip_reason) == (Status.SKIPPED, "its batch call is cancelled")
+    assert composition.credit_ledger().balance(cancelled.id, consistent=True) == 10

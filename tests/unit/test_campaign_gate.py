@@ -1,0 +1,88 @@
+"""The dispatch engine's hook for campaign calls: only a scheduled or active campaign dials."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from scheduled_comms.logic.campaigns.gate import PAUSED_HOLD, PLANNING_HOLD, SLOT_RECHECK, CampaignCallGate
+from scheduled_comms.logic.dispatch.policy import Hold, Skip
+from scheduled_comms.models.campaigns import Campaign, CampaignStatus, DeliverySettings
+from scheduled_comms.models.domain import Channel, Communication, Source, Status
+
+NOW = datetime(2027, 3, 1, 15, 0, tzinfo=UTC)
+COMPANY = "0190a0b0-0000-7000-8000-000000000001"
+CAMPAIGN = "0190a0b0-0000-7000-8000-000000000002"
+
+
+class Campaigns:
+    def __init__(self, status: CampaignStatus | None, free_slots: bool = True):
+        self.status = status
+        self.free_slots = free_slots
+        self.taken: list[tuple[str, int, int]] = []
+
+    def take_slot(self, row, contact_index, campaign_id, limit, now, expires):
+        self.taken.append((row.id, contact_index, limit))
+        return self.free_slots
+
+    def get(self, company_id, campaign_id, consistent=False):
+        if self.status is None or (company_id, campaign_id) != (COMPANY, CAMPAIGN):
+            return None
+        return Campaign(
+            id=CAMPAIGN,
+            company_id=COMPANY,
+            name="x",
+            settings=DeliverySettings(),
+            status=self.status,
+            created_at=NOW,
+            updated_at=NOW,
+        )
+
+
+def call(source: Source = Source.CAMPAIGN) -> Communication:
+    return Communication(
+        id="0190a0b0-0000-7000-8000-000000000003",
+        company_id=COMPANY,
+        channel=Channel.VOICE_CALL,
+        status=Status.DISPATCHING,
+        scheduled_for=NOW,
+        max_attempts=2,
+        source=source,
+        created_at=NOW,
+        updated_at=NOW,
+        payload={"to_number": "+14155550100", "metadata": {"batch_call_id": CAMPAIGN, "contact_index": 0}},
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (CampaignStatus.SCHEDULED, None),
+        (CampaignStatus.ACTIVE, None),
+        (CampaignStatus.PAUSED, Hold(NOW + PAUSED_HOLD)),
+        (CampaignStatus.SCHEDULING, Hold(NOW + PLANNING_HOLD)),
+        (CampaignStatus.CANCELLED, Skip("its batch call is cancelled")),
+        (CampaignStatus.COMPLETED, Skip("its batch call is completed")),
+        (None, Skip("its batch call no longer exists")),
+    ],
+)
+def test_a_campaign_call_goes_out_only_while_its_campaign_is_scheduled_or_active(status, expected):
+    assert CampaignCallGate(Campaigns(status), timedelta(minutes=30)).decide(call(), NOW) == expected
+
+
+def test_a_call_takes_one_of_the_campaigns_slots_and_waits_a_moment_when_none_is_free():
+    campaigns = Campaigns(CampaignStatus.ACTIVE)
+    full = Campaigns(CampaignStatus.ACTIVE, free_slots=False)
+
+    assert CampaignCallGate(campaigns, timedelta(minutes=30)).decide(call(), NOW) is None
+    held = CampaignCallGate(full, timedelta(minutes=30)).decide(call(), NOW)
+
+    assert campaigns.taken == [("0190a0b0-0000-7000-8000-000000000003", 0, 1)]
+    assert isinstance(held, Hold) and NOW + SLOT_RECHECK <= held.until < NOW + SLOT_RECHECK + timedelta(seconds=1)
+
+
+def test_a_row_of_no_campaign_is_left_to_the_engine():
+    assert (
+        CampaignCallGate(Campaigns(CampaignStatus.CANCELLED), timedelta(minutes=30)).decide(call(Source.API), NOW)
+        is None
+    )
