@@ -125,6 +125,8 @@ def isolated_tables(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     yield own
     for spec in own.table_definitions().values():
         boto3.client("dynamodb").delete_table(TableName=spec["create"]["TableName"])
+    for logical_id in own.resources("AWS::Events::EventBus"):
+        boto3.client("events").delete_event_bus(Name=own.physical_name(logical_id))
     composition.reset()
 
 
