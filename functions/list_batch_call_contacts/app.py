@@ -6,7 +6,13 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from scheduled_comms.composition.campaigns import campaign_store
 from scheduled_comms.composition.secrets import cursor_key
-from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
+from scheduled_comms.http.resolver import (
+    ServiceResolver,
+    api_handler,
+    current_caller,
+    refuse_unknown_query,
+    requires,
+)
 from scheduled_comms.logic.campaigns.service import list_campaign_contacts
 from scheduled_comms.models.campaign_api import ContactListResponse
 from scheduled_comms.models.campaigns import ContactStatus
@@ -14,6 +20,7 @@ from scheduled_comms.models.values import Uuid
 from scheduled_comms.observability import logger, metrics
 
 router = Router()
+QUERY_PARAMETERS = {"status", "limit", "cursor", "offset"}
 
 
 @router.get(
@@ -32,6 +39,7 @@ def list_route(
         int | None, Query(ge=0, le=0, description="Accepted as 0 only (the first page); pages go on by cursor")
     ] = None,
 ) -> ContactListResponse:
+    refuse_unknown_query(router, QUERY_PARAMETERS)
     caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id, batch_call_id=id)
     result = list_campaign_contacts(campaign_store(), caller, id, status, limit, cursor, cursor_key())

@@ -7,8 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from scheduled_comms.composition.company import directory
 from scheduled_comms.composition.secrets import cursor_key
 from scheduled_comms.composition.stores import communication_store, credit_ledger
-from scheduled_comms.errors import FieldError, ValidationFailed
-from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, refuse_unknown_query, requires
 from scheduled_comms.logic.communications import list_communications
 from scheduled_comms.models.api import CommunicationListResponse
 from scheduled_comms.models.domain import Channel, ListFilters, Status
@@ -35,11 +34,7 @@ def list_route(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
 ) -> CommunicationListResponse:
-    unknown = sorted(set(router.current_event.query_string_parameters or {}) - QUERY_PARAMETERS)
-    if unknown:
-        raise ValidationFailed(
-            "Unknown query parameters", [FieldError(name, "is not a recognised query parameter") for name in unknown]
-        )
+    refuse_unknown_query(router, QUERY_PARAMETERS)
     caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id)
     filters = ListFilters(

@@ -6,12 +6,19 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from scheduled_comms.composition.campaigns import campaign_store
 from scheduled_comms.composition.secrets import cursor_key
-from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
+from scheduled_comms.http.resolver import (
+    ServiceResolver,
+    api_handler,
+    current_caller,
+    refuse_unknown_query,
+    requires,
+)
 from scheduled_comms.logic.campaigns.service import list_folders
 from scheduled_comms.models.campaign_api import FolderListResponse
 from scheduled_comms.observability import logger, metrics
 
 router = Router()
+QUERY_PARAMETERS = {"limit", "cursor"}
 
 
 @router.get(
@@ -25,6 +32,7 @@ def list_route(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
 ) -> FolderListResponse:
+    refuse_unknown_query(router, QUERY_PARAMETERS)
     caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id)
     result = list_folders(campaign_store(), caller, limit, cursor, cursor_key())

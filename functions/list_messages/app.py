@@ -6,8 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from scheduled_comms.composition.secrets import cursor_key
 from scheduled_comms.composition.stores import communication_store
-from scheduled_comms.errors import FieldError, ValidationFailed
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, requires
+from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, refuse_unknown_query, requires
 from scheduled_comms.logic.messages import list_messages
 from scheduled_comms.models.messages import BrandId, ClientKey, MessageFilters, MessageList
 from scheduled_comms.models.templates import MessageChannel, TemplateKey
@@ -33,12 +32,7 @@ def list_route(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
 ) -> MessageList:
-    unknown = sorted(set(router.current_event.query_string_parameters or {}) - QUERY_PARAMETERS)
-    if unknown:
-        raise ValidationFailed(
-            f"{unknown[0]} is not a recognised query parameter",
-            [FieldError(name, "is not a recognised query parameter") for name in unknown],
-        )
+    refuse_unknown_query(router, QUERY_PARAMETERS)
     caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id)
     filters = MessageFilters(

@@ -231,6 +231,17 @@ class MessagesResolver(ServiceResolver):
     error_shape = staticmethod(flat_error_body)
 
 
+def refuse_unknown_query(app: BaseRouter, known: set[str]) -> None:
+    """A 422 naming every query parameter the route does not take (a typo would otherwise filter nothing)."""
+    given = cast(APIGatewayProxyEvent, app.current_event).query_string_parameters or {}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise errors.ValidationFailed(
+            "Unknown query parameters",
+            [errors.FieldError(name, "is not a recognised query parameter") for name in unknown],
+        )
+
+
 def current_caller(app: BaseRouter) -> Caller:
     """The caller the authorizer established (company, scopes, key id)."""
     context = cast(APIGatewayProxyEvent, app.current_event).request_context.authorizer

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from scheduled_comms.errors import ValidationFailed, field_errors
 from scheduled_comms.models.campaigns import (
     Campaign,
     CampaignContact,
@@ -50,7 +51,13 @@ class CreateCampaignRequest(DeliverySettings):
     dynamic_variables: VariableMap = Field(default_factory=dict)
 
     def delivery_settings(self) -> DeliverySettings:
-        return DeliverySettings.model_validate(self.model_dump(include=set(DeliverySettings.model_fields)))
+        """The delivery settings the request gives (checked as the request was: a failure here is a 422)."""
+        try:
+            return DeliverySettings.model_validate(self.model_dump(include=set(DeliverySettings.model_fields)))
+        except ValidationError as exc:
+            raise ValidationFailed(
+                "The delivery settings are not valid; see details", field_errors(exc.errors())
+            ) from None
 
 
 class UpdateCampaignRequest(BaseModel):

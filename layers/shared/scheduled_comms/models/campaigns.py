@@ -94,11 +94,12 @@ class DeliverySettings(BaseModel):
 
     timezone: IanaTimezone = DEFAULT_TIMEZONE
     start_time: ClockTime = "09:00"
-    end_time: EndClockTime = "17:00"
+    # Defaults are checked too: a start_time alone must still come before the default end_time.
+    end_time: Annotated[EndClockTime, Field(validate_default=True)] = "17:00"
     working_days: Annotated[
         list[Annotated[int, Field(strict=True, ge=1, le=7)]], Field(min_length=1, max_length=7), AfterValidator(_unique)
     ] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
-    max_calls_per_day: Annotated[int, Field(strict=True, ge=1, le=MAX_CALLS_PER_DAY)] = 100
+    max_calls_per_day: Annotated[int, Field(strict=True, ge=1, le=MAX_CALLS_PER_DAY, validate_default=True)] = 100
     max_concurrent_calls: Annotated[int, Field(strict=True, ge=1, le=MAX_CONCURRENT_CALLS)] = 1
     excluded_dates: Annotated[list[date], Field(max_length=MAX_EXCLUDED_DATES), AfterValidator(_unique)] = Field(
         default_factory=list
