@@ -18,7 +18,6 @@ from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.adapters.dynamodb.items import company_pk, from_attributes, to_attributes
 from scheduled_comms.models.business_hours import BusinessHours
 from scheduled_comms.models.domain import Delivery
-from scheduled_comms.models.messages import Brand, StoredTemplate
 from scheduled_comms.models.registry import (
     PhoneNumber,
     SenderSettings,
@@ -30,8 +29,21 @@ from scheduled_comms.models.values import format_instant
 
 if TYPE_CHECKING:  # the vault's functions build a reader; the rest need not import Powertools' parameters
     from scheduled_comms.adapters.secrets import SecretReader
+    from scheduled_comms.models.messages import Brand, StoredTemplate  # only the messages' functions read them
 
 SETTINGS_SK = "#SETTINGS"
+
+
+def _brand(document: str) -> Brand:
+    from scheduled_comms.models.messages import Brand
+
+    return Brand.model_validate_json(document)
+
+
+def _template(document: str) -> StoredTemplate:
+    from scheduled_comms.models.messages import StoredTemplate
+
+    return StoredTemplate.model_validate_json(document)
 
 
 class DynamoDirectory:
@@ -221,10 +233,10 @@ class DynamoDirectory:
 
     def brand(self, company_id: str, brand_id: str) -> Brand | None:
         stored = self._get(company_id, f"BR#{brand_id}")
-        return Brand.model_validate_json(stored["document"]) if stored else None
+        return _brand(stored["document"]) if stored else None
 
     def brands(self, company_id: str) -> list[Brand]:
-        return [Brand.model_validate_json(item["document"]) for item in self._query(company_id, "BR#")]
+        return [_brand(item["document"]) for item in self._query(company_id, "BR#")]
 
     @staticmethod
     def _template_version_sk(key: str, version: int) -> str:
@@ -257,7 +269,7 @@ class DynamoDirectory:
         stored = self._get(company_id, f"TPL#{key}")
         if not stored or "deleted_at" in stored:
             return None
-        return StoredTemplate.model_validate_json(stored["document"])
+        return _template(stored["document"])
 
     def template_head_version(self, company_id: str, key: str) -> int:
         """The last version number given to the key (0 when none), deleted or not."""
@@ -266,14 +278,10 @@ class DynamoDirectory:
 
     def template_version(self, company_id: str, key: str, version: int) -> StoredTemplate | None:
         stored = self._get(company_id, self._template_version_sk(key, version))
-        return StoredTemplate.model_validate_json(stored["document"]) if stored else None
+        return _template(stored["document"]) if stored else None
 
     def templates(self, company_id: str) -> list[StoredTemplate]:
-        return [
-            StoredTemplate.model_validate_json(item["document"])
-            for item in self._query(company_id, "TPL#")
-            if "deleted_at" not in item
-        ]
+        return [_template(item["document"]) for item in self._query(company_id, "TPL#") if "deleted_at" not in item]
 
     def delete_template(self, company_id: str, key: str, now: datetime) -> bool:
         """Mark the key deleted (its versions stay: messages already scheduled still render)."""

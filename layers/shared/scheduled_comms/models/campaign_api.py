@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, ValidationError
 from scheduled_comms.errors import ValidationFailed, field_errors
+from scheduled_comms.models.base import Model
 from scheduled_comms.models.campaigns import (
     Campaign,
     CampaignContact,
@@ -60,7 +61,7 @@ class CreateCampaignRequest(DeliverySettings):
             ) from None
 
 
-class UpdateCampaignRequest(BaseModel):
+class UpdateCampaignRequest(Model):
     """What a PATCH may change; every field optional. Checked together with what it leaves as it is."""
 
     model_config = ConfigDict(extra="forbid")
@@ -76,12 +77,12 @@ class UpdateCampaignRequest(BaseModel):
     excluded_dates: list[date] | None = None
 
 
-class ContactCounts(BaseModel):
+class ContactCounts(Model):
     total: int
     by_status: dict[ContactStatus, int]
 
 
-class CampaignOut(BaseModel):
+class CampaignOut(Model):
     id: str
     name: str
     status: CampaignStatus
@@ -132,21 +133,21 @@ class CampaignOut(BaseModel):
         )
 
 
-class CampaignResponse(BaseModel):
+class CampaignResponse(Model):
     data: CampaignOut
 
 
-class PageMeta(BaseModel):
+class PageMeta(Model):
     limit: int
     next_cursor: str | None
 
 
-class CampaignListResponse(BaseModel):
+class CampaignListResponse(Model):
     data: list[CampaignOut]
     meta: PageMeta
 
 
-class ContactOut(BaseModel):
+class ContactOut(Model):
     index: int
     phone_number: str
     name: str | None
@@ -179,21 +180,21 @@ class ContactOut(BaseModel):
         )
 
 
-class ContactListResponse(BaseModel):
+class ContactListResponse(Model):
     data: list[ContactOut]
     meta: PageMeta
 
 
-class ContactsAdded(BaseModel):
+class ContactsAdded(Model):
     added: int
     contacts_total: int
 
 
-class ContactsAddedResponse(BaseModel):
+class ContactsAddedResponse(Model):
     data: ContactsAdded
 
 
-class CreateFolderRequest(BaseModel):
+class CreateFolderRequest(Model):
     """A contact folder: a list of contacts campaigns can call (``contact_source: folder``)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -203,7 +204,7 @@ class CreateFolderRequest(BaseModel):
     default_region: RegionCode | None = None
 
 
-class FolderOut(BaseModel):
+class FolderOut(Model):
     id: str
     name: str
     contacts_total: int
@@ -215,10 +216,10 @@ class FolderOut(BaseModel):
         return cls(**folder.model_dump(exclude={"company_id"}))
 
 
-class FolderResponse(BaseModel):
+class FolderResponse(Model):
     data: FolderOut
 
 
-class FolderListResponse(BaseModel):
+class FolderListResponse(Model):
     data: list[FolderOut]
     meta: PageMeta

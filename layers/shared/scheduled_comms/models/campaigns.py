@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
@@ -18,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 from scheduled_comms.errors import FieldError, InvalidState
+from scheduled_comms.models.base import Model
 from scheduled_comms.models.business_hours import DEFAULT_TIMEZONE
 from scheduled_comms.models.domain import Communication
 from scheduled_comms.models.values import E164Number, IanaTimezone, SingleLine, UtcInstant, Uuid, VariableMap
@@ -70,7 +70,7 @@ def _unique(values: list[Any]) -> list[Any]:
     return values
 
 
-class RetryPolicy(BaseModel):
+class RetryPolicy(Model):
     """Calls a contact gets in all, and after which outcomes (never after a real conversation)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -82,7 +82,7 @@ class RetryPolicy(BaseModel):
     )
 
 
-class DeliverySettings(BaseModel):
+class DeliverySettings(Model):
     """When a campaign's calls may happen: the planner's input.
 
     Calls go out from ``max(scheduled_at, now)``, on ``working_days`` (1 = Monday ... 7 = Sunday) that are
@@ -174,7 +174,7 @@ def national_to_e164(value: Any, region: str | None) -> Any:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-class Contact(BaseModel):
+class Contact(Model):
     """One person a campaign calls. Validated with ``context={"default_region": "US"}``, a national number is
     accepted for that region. ``to_number`` is read as ``phone_number``; any other field is a dynamic variable."""
 
@@ -263,7 +263,7 @@ TERMINAL_CONTACT_STATUSES = frozenset(
 )
 
 
-class Campaign(BaseModel):
+class Campaign(Model):
     """A campaign as the service knows it (storage-independent). ``counts``: contacts by status."""
 
     model_config = ConfigDict(frozen=True)
@@ -289,7 +289,7 @@ class Campaign(BaseModel):
     updated_at: UtcInstant
 
 
-class CampaignContact(BaseModel):
+class CampaignContact(Model):
     """One contact of a campaign (or of a folder): ``index`` is its place in the order contacts were added."""
 
     model_config = ConfigDict(frozen=True)
@@ -312,7 +312,7 @@ class CampaignContact(BaseModel):
     updated_at: UtcInstant
 
 
-class ContactFolder(BaseModel):
+class ContactFolder(Model):
     model_config = ConfigDict(frozen=True)
 
     id: str

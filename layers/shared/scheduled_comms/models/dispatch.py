@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from scheduled_comms.models.base import Model
 
 
-class DispatchSlice(BaseModel):
+class DispatchSlice(Model):
     """One worker's share of a tick: the due shards it dispatches, as of the tick's time.
 
     ``at`` is the tick's clock when it handed the slice out; the worker adds the time the slice spent in

@@ -45,14 +45,16 @@ import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
-from scheduled_comms.models.campaigns import Campaign, CampaignContact, Contact, ContactFolder, ContactStatus
 from scheduled_comms.models.dispatch import RateScope
 from scheduled_comms.models.domain import TERMINAL, Communication, HeldKey, IdempotencyClaim, Status
 from scheduled_comms.models.values import DYNAMODB_NUMBERS, format_instant
 from scheduled_comms.settings import get_settings
+
+if TYPE_CHECKING:  # the codecs import them when called: most functions never read a campaign
+    from scheduled_comms.models.campaigns import Campaign, CampaignContact, ContactFolder
 
 COMPANY_SK = "#COMPANY"
 KEY_SK = "#KEY"
@@ -599,6 +601,8 @@ def campaign_to_item(campaign: Campaign) -> dict[str, Any]:
 
 
 def item_to_campaign(item: dict[str, Any]) -> Campaign:
+    from scheduled_comms.models.campaigns import Campaign, ContactStatus
+
     values = from_attributes(item)
     counts = {
         status: int(values[count_attribute(status.value)])
@@ -623,6 +627,8 @@ def folder_to_item(folder: ContactFolder) -> dict[str, Any]:
 
 
 def item_to_folder(item: dict[str, Any]) -> ContactFolder:
+    from scheduled_comms.models.campaigns import ContactFolder
+
     values = {k: v for k, v in from_attributes(item).items() if k not in ("pk", "sk", "next_index")}
     values["id"] = item["sk"]["S"].removeprefix(FOLDER_PREFIX)
     values["company_id"] = item["pk"]["S"].removeprefix("CO#")
@@ -643,6 +649,8 @@ _PERSON_FIELDS = ("phone_number", "name", "contact_id", "timezone", "dynamic_var
 
 
 def item_to_contact(item: dict[str, Any]) -> CampaignContact:
+    from scheduled_comms.models.campaigns import CampaignContact, Contact
+
     values = {k: v for k, v in from_attributes(item).items() if k not in ("pk", "sk")}
     person = {name: values.pop(name) for name in _PERSON_FIELDS if name in values}
     return CampaignContact.model_validate(
