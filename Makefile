@@ -21,7 +21,7 @@ run: install
 
 # The full suite, as CI runs it, spread over the machine's cores (each worker has its own moto).
 test: install
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --durations=25
 
 # The everyday loop: everything but the tests marked slow (many rows, overlapping ticks, long fuzzing).
 test-fast: install
