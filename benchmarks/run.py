@@ -478,7 +478,7 @@ class SimStore:
     def get(self, company_id: str, row_id: str) -> Any:
         return self.rows.get(row_id)
 
-    def transition(self, current: Any, updated: Any, also_create: Any = None) -> bool:
+    def transition(self, current: Any, updated: Any, also_create: Any = None, refund_credit: bool = False) -> bool:
         self.rows[current.id] = updated
         if updated.status.value == "pending":
             heapq.heappush(self.heaps[self._shard(updated.id)], (updated.scheduled_for, updated.id))

@@ -35,6 +35,9 @@ ALLOWED = {
     "/v1/batch-calls/{id}/cancel": "POST",
     "/v1/contact-folders": "GET, POST",
     "/v1/contact-folders/{id}/contacts": "GET, POST",
+    "/v1/do-not-contact": "GET",
+    "/v1/do-not-contact/import": "POST",
+    "/v1/do-not-contact/{channel}/{address}": "PUT, DELETE",
     "/v1/openapi.json": "GET",
     "/v1/docs": "GET",
 }

@@ -274,7 +274,7 @@ def install_faults(plan: FaultPlan, monkeypatch: pytest.MonkeyPatch, simulator: 
             raise SimulatedCrash("after send, before its outcome was recorded")
         return result
 
-    def transition(current: Any, updated: Any, also_create: Any = None) -> bool:
+    def transition(current: Any, updated: Any, also_create: Any = None, refund_credit: bool = False) -> bool:
         attempt = (current.id, current.attempt_count)
         try:
             recorded = real_transition(current, updated, also_create)

@@ -169,7 +169,11 @@ class FakeStore:
         return None
 
     def transition(
-        self, current: Communication, updated: Communication, also_create: Communication | None = None
+        self,
+        current: Communication,
+        updated: Communication,
+        also_create: Communication | None = None,
+        refund_credit: bool = False,
     ) -> bool:
         stored = self.rows[current.id]
         if stored.status is not Status.DISPATCHING or stored.attempt_count != current.attempt_count:
@@ -268,7 +272,11 @@ class FlakyStore(FakeStore):
         return super().claim(key, now, lease_until)
 
     def transition(
-        self, current: Communication, updated: Communication, also_create: Communication | None = None
+        self,
+        current: Communication,
+        updated: Communication,
+        also_create: Communication | None = None,
+        refund_credit: bool = False,
     ) -> bool:
         self._maybe_fail("transition")
         return super().transition(current, updated, also_create)

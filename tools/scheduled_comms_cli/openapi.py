@@ -71,6 +71,10 @@ OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
     "listContactFolders": ("400", "422"),
     "addContactFolderContacts": (*BODY_ERRORS, "404", "409"),
     "listContactFolderContacts": ("400", "404", "422"),
+    "putDoNotContact": BODY_ERRORS,
+    "deleteDoNotContact": ("404", "422"),
+    "listDoNotContact": ("400", "422"),
+    "importDoNotContact": BODY_ERRORS,
 }
 # Spec 002's routes answer errors in its flat shape (but a key the gateway's authorizer refuses, 401, is
 # answered by the gateway, in the service's shape).

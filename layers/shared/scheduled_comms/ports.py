@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # annotations only: a function that imports a port need not i
         Status,
     )
     from scheduled_comms.models.messages import Brand, StoredTemplate
+    from scheduled_comms.models.protection import DoNotContactEntry, SuppressedChannel
     from scheduled_comms.models.registry import (
         PhoneNumber,
         SenderSettings,
@@ -114,9 +115,14 @@ class DispatchStore(Protocol):
     def take_over(self, key: DueRow, now: datetime, lease_until: datetime) -> Communication | None: ...
 
     def transition(
-        self, current: Communication, updated: Communication, also_create: Communication | None = None
+        self,
+        current: Communication,
+        updated: Communication,
+        also_create: Communication | None = None,
+        refund_credit: bool = False,
     ) -> bool:
-        """Fenced write of ``updated`` (False if fenced out), creating ``also_create`` in the same transaction.
+        """Fenced write of ``updated`` (False if fenced out), creating ``also_create`` in the same transaction,
+        or (``refund_credit``) giving the row's credit back to its company in the same transaction.
 
         A pending ``also_create`` spends a credit; with none left nothing is written and
         ``InsufficientCredits`` is raised.
@@ -124,6 +130,24 @@ class DispatchStore(Protocol):
         ...
 
     def get(self, company_id: str, row_id: str) -> Communication | None: ...
+
+
+class DoNotContactStore(Protocol):
+    """The company's do-not-contact list, by normalised address."""
+
+    def put(self, company_id: str, entries: Iterable[DoNotContactEntry]) -> None:
+        """Write ``entries``, replacing any of the same address and channel."""
+        ...
+
+    def delete(self, company_id: str, channel: SuppressedChannel, address: str) -> DoNotContactEntry | None: ...
+
+    def page(self, company_id: str, limit: int, after: str | None) -> tuple[list[DoNotContactEntry], str | None]:
+        """Up to ``limit`` entries after the position ``after``, and the position to go on from (None: the end)."""
+        ...
+
+    def matching(self, company_id: str, address: str, now: datetime) -> list[DoNotContactEntry]:
+        """Every entry of ``address`` in force at ``now``, whatever its channel."""
+        ...
 
 
 class RateBuckets(Protocol):

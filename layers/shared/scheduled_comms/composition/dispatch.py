@@ -11,12 +11,13 @@ from scheduled_comms.composition import component
 from scheduled_comms.composition.campaigns import campaign_call_store
 from scheduled_comms.composition.company import vault
 from scheduled_comms.composition.secrets import message_sealer
-from scheduled_comms.composition.stores import dispatch_store
+from scheduled_comms.composition.stores import dispatch_store, do_not_contact_list
 from scheduled_comms.composition.voice import endpoint_rules, host_resolver
 from scheduled_comms.logic.campaigns.gate import CampaignCallGate
 from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
 from scheduled_comms.logic.message_sending import TemplatedSender
 from scheduled_comms.logic.pacing import PacedSender, SendQuotas, SharedRateLimiter
+from scheduled_comms.logic.protection import DoNotContactGate
 from scheduled_comms.models.domain import Channel
 from scheduled_comms.settings import get_settings
 
@@ -90,8 +91,18 @@ def dispatcher() -> Dispatcher:
     """One worker's dispatcher; each reads companies' settings afresh, then keeps them a while."""
     dispatch_directory().forget()
     return Dispatcher(
-        dispatch_store(), paced_senders(), dispatch_directory(), dispatch_config(), gate=campaign_call_gate()
+        dispatch_store(),
+        paced_senders(),
+        dispatch_directory(),
+        dispatch_config(),
+        # The recipient's protection first: a call kept from its callee must not take a campaign's slot.
+        gates=(do_not_contact_gate(), campaign_call_gate()),
     )
+
+
+@component
+def do_not_contact_gate() -> DoNotContactGate:
+    return DoNotContactGate(do_not_contact_list())
 
 
 @component

@@ -63,6 +63,8 @@ class Scope(StrEnum):
     MESSAGES_WRITE = "messages:write"
     CAMPAIGNS_READ = "campaigns:read"
     CAMPAIGNS_WRITE = "campaigns:write"
+    DO_NOT_CONTACT_READ = "do_not_contact:read"
+    DO_NOT_CONTACT_WRITE = "do_not_contact:write"
 
 
 CHANNEL_SCOPE: dict[Channel, Scope] = {

@@ -8,6 +8,7 @@ conditional on it, so a tick that lost its lease can no longer write.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,9 @@ from scheduled_comms.adapters.dynamodb.items import (
     row_key,
     row_to_item,
     spend_credit,
+)
+from scheduled_comms.adapters.dynamodb.items import (
+    refund_credit as credit_refund,
 )
 from scheduled_comms.errors import InsufficientCredits
 from scheduled_comms.models.domain import Channel, Communication, DueRow, Status
@@ -129,9 +133,14 @@ class DynamoDispatchStore:
         return read_body(self._client, self._table, response["Attributes"])
 
     def transition(
-        self, current: Communication, updated: Communication, also_create: Communication | None = None
+        self,
+        current: Communication,
+        updated: Communication,
+        also_create: Communication | None = None,
+        refund_credit: bool = False,
     ) -> bool:
-        """Write ``updated`` over the claimed ``current`` if its fence still holds (and, atomically, a new row).
+        """Write ``updated`` over the claimed ``current`` if its fence still holds (and, atomically, a new row,
+        or the row's credit given back).
 
         A new pending row spends one of the company's credits in the same transaction; with none left,
         nothing is written and ``InsufficientCredits`` is raised. Returns False when fenced out: another
@@ -143,6 +152,13 @@ class DynamoDispatchStore:
         request["ExpressionAttributeValues"][":dispatching"] = {"S": Status.DISPATCHING.value}
         request["ExpressionAttributeValues"][":fence"] = {"N": str(current.attempt_count)}
         try:
+            if also_create is None and refund_credit:
+                # Rare (a row kept from its recipient): the refund and the row's end are one transaction, so
+                # the credit comes back exactly once; the token makes botocore's resend apply nothing twice.
+                refund = {"Update": credit_refund(self._table, current.company_id, updated.updated_at)}
+                token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"refund:{current.id}:{current.attempt_count}"))
+                self._client.transact_write_items(TransactItems=[{"Update": request}, refund], ClientRequestToken=token)
+                return True
             if also_create is None:
                 self._client.update_item(**request)
                 return True

@@ -34,7 +34,7 @@ def campaign_of(row: Communication) -> tuple[str, int] | None:
 
 
 class CampaignCallGate:
-    """The dispatch engine's hook for campaign rows (``Dispatcher(gate=...)``)."""
+    """The dispatch engine's hook for campaign rows (``Dispatcher(gates=...)``)."""
 
     def __init__(self, campaigns: CampaignCallStore, max_call: timedelta) -> None:
         self._campaigns = campaigns

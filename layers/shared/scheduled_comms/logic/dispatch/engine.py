@@ -62,8 +62,9 @@ class DispatchConfig:
     read_ahead_seconds: float = 5
 
 
-class CallGate(Protocol):
-    """A last say over a row about to be sent (a campaign's status): hold or skip it, or None to send."""
+class Gate(Protocol):
+    """A last say over a row about to be sent (its recipient's protection, its campaign's status): hold or skip
+    it, or None to send. The gates are asked in turn; the first that does not send decides."""
 
     def decide(self, row: Communication, now: datetime) -> Decision | None: ...
 
@@ -85,9 +86,9 @@ class Dispatcher:
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        gate: CallGate | None = None,
+        gates: Sequence[Gate] = (),
     ) -> None:
-        self._gate = gate
+        self._gates = gates
         self._store = store
         self._sender = sender
         self._hours = hours
@@ -239,12 +240,15 @@ class Dispatcher:
     def _dispatch_claimed(self, row: Communication, now: datetime) -> RowResult:
         hours = self._hours.business_hours(row.company_id) if row.respect_business_hours else None
         decision = decide(row, now, hours)
-        if isinstance(decision, Send) and self._gate is not None:
-            decision = self._gate.decide(row, now) or decision
+        for gate in self._gates:
+            if not isinstance(decision, Send):
+                break
+            decision = gate.decide(row, now) or decision
         if isinstance(decision, Send) and row.cadence_previous_id:
             previous = self._store.get(row.company_id, row.cadence_previous_id)
             decision = cadence_decision(previous, now) or decision
         follow_up = None
+        refund = False
         sent_at: datetime | None = None
         match decision:
             case Hold(until):
@@ -257,7 +261,7 @@ class Dispatcher:
                     attempt_count=row.attempt_count - 1,
                 )
                 outcome = RowOutcome.HELD
-            case Skip(reason):
+            case Skip(reason, refund):
                 updated = self._release(
                     row, now, status=Status.SKIPPED, skip_reason=reason, attempt_count=row.attempt_count - 1
                 )
@@ -300,7 +304,7 @@ class Dispatcher:
                     )
                     result = SendResult.fail(OUTCOME_UNKNOWN)
                 updated, follow_up, outcome = self._after_send(row, result, now)
-        if not self._record(row, updated, follow_up):
+        if not self._record(row, updated, follow_up, refund):
             return RowResult(RowOutcome.FENCED_OUT)
         # Lateness is the send's time against when the row was due: what a recipient sees.
         lateness = (
@@ -312,15 +316,18 @@ class Dispatcher:
         )
         return RowResult(outcome, lateness)
 
-    def _record(self, row: Communication, updated: Communication, follow_up: Communication | None) -> bool:
+    def _record(
+        self, row: Communication, updated: Communication, follow_up: Communication | None, refund: bool = False
+    ) -> bool:
         """The fenced transition, retried when the table errs: after a send, giving up means sending again.
 
         A follow-up call costs a credit when it is queued; with none left it is queued ``skipped`` instead.
+        ``refund``: the row's credit is given back with it.
         """
         attempt = 1
         while True:
             try:
-                return self._store.transition(row, updated, also_create=follow_up)
+                return self._store.transition(row, updated, also_create=follow_up, refund_credit=refund)
             except InsufficientCredits:
                 if follow_up is None or follow_up.status is not Status.PENDING:
                     raise

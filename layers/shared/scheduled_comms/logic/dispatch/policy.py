@@ -27,6 +27,7 @@ class Hold:
 @dataclass(frozen=True)
 class Skip:
     reason: str
+    refund: bool = False  # the row's credit is given back with the skip (nothing was, or will be, sent)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,222 @@
+"""The do-not-contact list: kept by the API, by SES feedback and by callers asking on a call; checked at send.
+
+Addresses are matched as written once normalised: an email address in lower case (local part too: mail
+systems treat case alike in practice, and a suppression must not miss ``Jane@`` for ``jane@``), a phone
+number in E.164. An entry for ``all`` stops every channel that reaches its address.
+
+The check happens when a row is about to be sent, not only when it was created, so an address suppressed after
+the row was queued is still kept out; a row it stops ends ``skipped`` (``do_not_contact``) with its credit
+returned, and nothing reaches a provider.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from scheduled_comms.errors import FieldError, NotFound, ValidationFailed
+from scheduled_comms.logic.auth import require_scopes
+from scheduled_comms.logic.cursor import decode_cursor, encode_cursor
+from scheduled_comms.logic.dispatch.policy import Decision, Skip
+from scheduled_comms.models.domain import Caller, Channel, Communication, Scope, Source
+from scheduled_comms.models.messages import MESSAGE_PAYLOAD_KEY
+from scheduled_comms.models.protection import (
+    DO_NOT_CONTACT,
+    ROW_CHANNEL,
+    DoNotContactEntry,
+    DoNotContactImported,
+    DoNotContactList,
+    DoNotContactPage,
+    DoNotContactPut,
+    SuppressedChannel,
+)
+from scheduled_comms.models.values import check_e164, check_email
+from scheduled_comms.ports import DoNotContactStore
+
+MAX_IMPORT_LINES = 1_000
+MAX_LISTED_ERRORS = 100
+
+
+def normalized_address(channel: SuppressedChannel, address: str, field: str = "address") -> str:
+    """``address`` as the list matches it, or a ``ValidationFailed`` naming ``field``."""
+    text = address.strip()
+    wants_email = channel is SuppressedChannel.EMAIL or (channel is SuppressedChannel.ALL and "@" in text)
+    try:
+        if wants_email:
+            return check_email(text).lower()
+        if channel is SuppressedChannel.EMAIL:
+            raise ValueError("must be an email address")
+        return check_e164(text)
+    except ValueError as exc:
+        kind = "an email address" if wants_email else "an E.164 phone number (e.g. +14155550100)"
+        raise ValidationFailed(
+            f"{field} must be {kind} for channel {channel.value}", [FieldError(field, f"{field} {exc}")]
+        ) from None
+
+
+def row_address(row: Communication) -> str | None:
+    """The address a row is about to reach, normalised as the list holds it (None: the row names none)."""
+    message = row.payload.get(MESSAGE_PAYLOAD_KEY) if row.source is Source.MESSAGE else None
+    if message is not None:
+        address = message.get("recipient")
+    elif row.channel is Channel.EMAIL:
+        address = row.payload.get("to_email")
+    else:
+        address = row.payload.get("to_number")
+    if not isinstance(address, str):
+        return None
+    return address.strip().lower() if "@" in address else address.strip()
+
+
+def put_entry(
+    store: DoNotContactStore,
+    caller: Caller,
+    channel: SuppressedChannel,
+    address: str,
+    request: DoNotContactPut,
+    now: datetime,
+) -> DoNotContactEntry:
+    require_scopes(caller, Scope.DO_NOT_CONTACT_WRITE)
+    if request.expires_at is not None and request.expires_at <= now:
+        raise ValidationFailed("expires_at must be in the future", [FieldError("expires_at", "must be in the future")])
+    entry = DoNotContactEntry(
+        channel=channel,
+        address=normalized_address(channel, address),
+        reason=request.reason,
+        source="api",
+        expires_at=request.expires_at,
+        created_at=now,
+    )
+    store.put(caller.company_id, [entry])
+    return entry
+
+
+def remove_entry(store: DoNotContactStore, caller: Caller, channel: SuppressedChannel, address: str) -> None:
+    require_scopes(caller, Scope.DO_NOT_CONTACT_WRITE)
+    if store.delete(caller.company_id, channel, normalized_address(channel, address)) is None:
+        raise NotFound(f"{address} is not on the do-not-contact list for {channel.value}")
+
+
+@dataclass(frozen=True)
+class _ListScope:
+    def fingerprint(self) -> str:
+        return "do-not-contact"
+
+
+def list_entries(
+    store: DoNotContactStore, caller: Caller, limit: int, cursor: str | None, cursor_key: bytes
+) -> DoNotContactList:
+    """The company's entries in address order (each address's channels together)."""
+    require_scopes(caller, Scope.DO_NOT_CONTACT_READ)
+    after = decode_cursor(cursor, caller.company_id, _ListScope(), cursor_key) if cursor else None
+    entries, last = store.page(caller.company_id, limit, after)
+    next_cursor = encode_cursor(last, caller.company_id, _ListScope(), cursor_key) if last else None
+    return DoNotContactList(data=entries, meta=DoNotContactPage(limit=limit, next_cursor=next_cursor))
+
+
+def import_entries(store: DoNotContactStore, caller: Caller, text: str, now: datetime) -> DoNotContactImported:
+    """A CSV body (header ``channel,address``, optionally ``reason`` and ``expires_at``): every line is written,
+    or none (a request with any bad line is refused whole, each bad line named with its number)."""
+    require_scopes(caller, Scope.DO_NOT_CONTACT_WRITE)
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    header = [name.strip() for name in next(reader, [])]
+    allowed = {"channel", "address", "reason", "expires_at"}
+    if not {"channel", "address"} <= set(header) or not set(header) <= allowed or len(set(header)) != len(header):
+        raise ValidationFailed(
+            "The CSV must start with a header row naming channel and address (reason and expires_at optional)",
+            [FieldError("body", "header must name channel, address, and optionally reason, expires_at, once each")],
+        )
+    entries: list[DoNotContactEntry] = []
+    problems: list[FieldError] = []
+    lines = 0
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        lines += 1
+        if lines > MAX_IMPORT_LINES:
+            raise ValidationFailed(
+                f"At most {MAX_IMPORT_LINES} lines per import",
+                [FieldError("body", f"must hold at most {MAX_IMPORT_LINES} lines")],
+            )
+        where = f"line {reader.line_num}"
+        record: dict[str, Any] = {name: cell.strip() for name, cell in zip(header, cells, strict=False) if cell}
+        try:
+            entries.append(_imported(record, now))
+        except ValidationFailed as exc:
+            problems += [FieldError(f"{where}.{d.field}", f"{where}: {d.message}") for d in exc.details]
+    if problems:
+        raise ValidationFailed(
+            f"{len({p.field.split('.')[0] for p in problems})} lines are not valid; nothing was imported",
+            problems[:MAX_LISTED_ERRORS],
+        )
+    store.put(caller.company_id, entries)
+    return DoNotContactImported(imported=len(entries))
+
+
+def _imported(record: dict[str, Any], now: datetime) -> DoNotContactEntry:
+    try:
+        channel = SuppressedChannel(record.get("channel", ""))
+    except ValueError:
+        choices = ", ".join(c.value for c in SuppressedChannel)
+        raise ValidationFailed("bad channel", [FieldError("channel", f"must be one of {choices}")]) from None
+    try:
+        put = DoNotContactPut.model_validate({k: v for k, v in record.items() if k in ("reason", "expires_at")})
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "bad line", [FieldError(str(e["loc"][0]), f"{e['loc'][0]} {e['msg']}") for e in exc.errors()]
+        ) from None
+    if put.expires_at is not None and put.expires_at <= now:
+        raise ValidationFailed("bad line", [FieldError("expires_at", "expires_at must be in the future")])
+    address = normalized_address(channel, str(record.get("address", "")))
+    return DoNotContactEntry(
+        channel=channel,
+        address=address,
+        reason=put.reason,
+        source="import",
+        expires_at=put.expires_at,
+        created_at=now,
+    )
+
+
+def suppress(
+    store: DoNotContactStore,
+    company_id: str,
+    channel: SuppressedChannel,
+    addresses: Iterable[str],
+    reason: str,
+    source: str,
+    now: datetime,
+) -> int:
+    """Add addresses the service learned of itself (a bounce, a complaint, a callee's request); the count added.
+    An address that does not normalise is left out (it could never be sent to anyway)."""
+    entries: list[DoNotContactEntry] = []
+    for address in addresses:
+        try:
+            normal = normalized_address(channel, address)
+        except ValidationFailed:
+            continue
+        entries.append(DoNotContactEntry(channel=channel, address=normal, reason=reason, source=source, created_at=now))
+    store.put(company_id, entries)
+    return len(entries)
+
+
+class DoNotContactGate:
+    """The dispatch engine's check before a send: one query per row, for the address the row would reach."""
+
+    def __init__(self, store: DoNotContactStore) -> None:
+        self._store = store
+
+    def decide(self, row: Communication, now: datetime) -> Decision | None:
+        address = row_address(row)
+        if address is None:
+            return None
+        wanted = {ROW_CHANNEL[row.channel], SuppressedChannel.ALL}
+        if any(entry.channel in wanted for entry in self._store.matching(row.company_id, address, now)):
+            return Skip(DO_NOT_CONTACT, refund=row.source is not Source.CAMPAIGN)
+        return None

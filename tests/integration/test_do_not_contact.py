@@ -1,0 +1,219 @@
+"""The do-not-contact list: kept through the API, checked by the dispatcher at send time on every path."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import quote
+
+import pytest
+from scheduled_comms import composition
+
+from tests.integration.conftest import outbox_for, soon, unique_email
+from tests.integration.test_dispatch import email_now, fetch, schedule
+from tests.integration.test_messages import company as messages_company  # noqa: F401
+from tests.integration.test_messages import spec_example_body
+
+LIST = "/v1/do-not-contact"
+
+
+def entry_path(channel: str, address: str) -> str:
+    return f"{LIST}/{channel}/{quote(address, safe='@')}"
+
+
+def suppress(api, company, channel: str, address: str, **body) -> dict:
+    reply = api.request("PUT", entry_path(channel, address), company, body)
+    assert reply.status == 200, reply.text
+    return reply.json()["data"]
+
+
+def balance(company) -> int:
+    return composition.credit_ledger().balance(company.id, consistent=True)
+
+
+def sms_now(number: str) -> dict:
+    from tests.integration.test_create import sms_body
+
+    body = sms_body(scheduled_for=soon(1).isoformat(), respect_business_hours=False)
+    body["payload"]["to_number"] = number
+    return body
+
+
+def test_an_entry_is_stored_normalised_listed_replaced_and_removed(api, make_company):
+    company = make_company()
+    address = unique_email().replace("person", "Person")
+
+    first = suppress(api, company, "email", address, reason="opt_out_reply")
+    again = suppress(api, company, "email", address.upper(), reason="complaint")
+
+    assert first["address"] == again["address"] == address.lower()
+    listed = api.request("GET", LIST, company).json()
+    assert [(e["channel"], e["address"], e["reason"], e["source"]) for e in listed["data"]] == [
+        ("email", address.lower(), "complaint", "api")
+    ]
+    assert api.request("DELETE", entry_path("email", address), company).status == 204
+    assert api.request("GET", LIST, company).json()["data"] == []
+    gone = api.request("DELETE", entry_path("email", address), company)
+    assert gone.status == 404 and gone.json()["error"]["code"] == "not_found"
+
+
+def test_the_list_pages_with_a_cursor_in_address_order(api, make_company):
+    company = make_company()
+    numbers = [f"+1415555{n:04d}" for n in range(120, 125)]
+    for number in reversed(numbers):
+        suppress(api, company, "sms", number)
+
+    first = api.request("GET", f"{LIST}?limit=3", company).json()
+    second = api.request("GET", f"{LIST}?limit=3&cursor={first['meta']['next_cursor']}", company).json()
+
+    assert [e["address"] for e in first["data"] + second["data"]] == numbers
+    assert second["meta"]["next_cursor"] is None
+    other = make_company()
+    reused = api.request("GET", f"{LIST}?cursor={first['meta']['next_cursor']}", other)
+    assert reused.status == 400 and reused.json()["error"]["code"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize(
+    ("channel", "address", "field"),
+    [
+        ("email", "not-an-address", "address"),
+        ("sms", "4155550100", "address"),
+        ("voice", "someone@example.com", "address"),
+        ("fax", "+14155550100", "channel"),
+    ],
+)
+def test_a_bad_channel_or_address_is_a_422_naming_it_and_nothing_is_written(api, make_company, channel, address, field):
+    company = make_company()
+    reply = api.request("PUT", entry_path(channel, address), company, {})
+    assert reply.status == 422, reply.text
+    assert [detail["field"].split(".")[-1] for detail in reply.json()["error"]["details"]] == [field]
+    assert api.request("GET", LIST, company).json()["data"] == []
+
+
+def test_an_expiry_in_the_past_is_refused(api, make_company):
+    company = make_company()
+    reply = api.request("PUT", entry_path("sms", "+14155550100"), company, {"expires_at": "2020-01-01T00:00:00Z"})
+    assert reply.status == 422
+    assert [detail["field"] for detail in reply.json()["error"]["details"]] == ["expires_at"]
+
+
+def test_another_companys_entries_are_neither_seen_nor_removed_nor_applied(api, make_company, ticker):
+    owner, other = make_company(), make_company()
+    address = unique_email()
+    suppress(api, owner, "email", address)
+
+    assert api.request("GET", LIST, other).json()["data"] == []
+    assert api.request("DELETE", entry_path("email", address), other).status == 404
+    body = email_now()
+    body["payload"]["to_email"] = address
+    row = schedule(api, other, body)
+    ticker.at(soon(5))
+    assert fetch(api, other, row["id"])["status"] == "dispatched"
+
+
+def test_the_routes_need_their_scopes(api, make_company):
+    company = make_company(scopes=("dispatcher:read",))
+    assert api.request("GET", LIST, company).status == 403
+    assert api.request("PUT", entry_path("sms", "+14155550100"), company, {}).status == 403
+
+
+def test_an_address_suppressed_after_its_row_was_created_is_skipped_at_send_with_its_credit_back(
+    api, make_company, ticker
+):
+    company = make_company(credits=10)
+    body = email_now()
+    row = schedule(api, company, body)
+    assert balance(company) == 9
+    suppress(api, company, "email", body["payload"]["to_email"].upper(), reason="complaint")
+
+    ticker.at(soon(5))
+
+    data = fetch(api, company, row["id"])
+    assert (data["status"], data["skip_reason"], data["attempt_count"]) == ("skipped", "do_not_contact", 0)
+    assert outbox_for(body["payload"]["to_email"]) == []
+    assert balance(company) == 10
+
+
+def test_all_stops_every_channel_and_one_channel_only_itself(api, make_company, ticker):
+    company = make_company()
+    everything, calls_only = "+14155550181", "+14155550182"
+    suppress(api, company, "all", everything)
+    suppress(api, company, "voice", calls_only)
+
+    stopped = schedule(api, company, sms_now(everything))
+    allowed = schedule(api, company, sms_now(calls_only))
+    ticker.at(soon(5))
+
+    assert fetch(api, company, stopped["id"])["status"] == "skipped"
+    assert fetch(api, company, allowed["id"])["status"] == "dispatched"
+
+
+def test_an_entry_that_lapsed_no_longer_stops_a_send(api, make_company, ticker):
+    company = make_company()
+    body = email_now()
+    row = schedule(api, company, body)
+    suppress(api, company, "email", body["payload"]["to_email"], expires_at=soon(2).isoformat())
+
+    ticker.at(soon(5))
+
+    assert fetch(api, company, row["id"])["status"] == "dispatched"
+
+
+def test_a_removed_entry_lets_later_rows_through(api, make_company, ticker):
+    company = make_company()
+    body = email_now()
+    suppress(api, company, "email", body["payload"]["to_email"])
+    api.request("DELETE", entry_path("email", body["payload"]["to_email"]), company)
+
+    row = schedule(api, company, body)
+    ticker.at(soon(5))
+
+    assert fetch(api, company, row["id"])["status"] == "dispatched"
+
+
+def test_a_templated_message_to_a_suppressed_address_is_skipped_and_not_sent(api, messages_company, ticker):  # noqa: F811
+    body = spec_example_body()
+    message = api.request("POST", "/v1/messages/schedule", messages_company, body).json()
+    suppress(api, messages_company, "email", body["recipient"])
+
+    ticker.at(soon(5))
+
+    stored = api.request("GET", f"/v1/messages/{message['id']}", messages_company).json()
+    assert stored["status"] == "skipped"
+    assert outbox_for(body["recipient"]) == []
+
+
+def test_a_csv_import_writes_every_line_or_none(api, make_company):
+    company = make_company()
+    good = "channel,address,reason,expires_at\nemail,A@Example.com,bounce,\nsms,+14155550190,opt_out_reply,2099-01-01T00:00:00Z\n"
+    reply = api.request("POST", f"{LIST}/import", company, body=good, headers={"Content-Type": "text/csv"})
+    assert reply.status == 201, reply.text
+    assert reply.json()["data"]["imported"] == 2
+    listed = {(e["channel"], e["address"]) for e in api.request("GET", LIST, company).json()["data"]}
+    assert listed == {("email", "a@example.com"), ("sms", "+14155550190")}
+
+    other = make_company()
+    bad = "channel,address\nemail,ok@example.com\nsms,12\nfax,+14155550191\n"
+    refused = api.request("POST", f"{LIST}/import", other, body=bad, headers={"Content-Type": "text/csv"})
+    assert refused.status == 422, refused.text
+    fields = [d["field"] for d in refused.json()["error"]["details"]]
+    assert fields == ["line 3.address", "line 4.channel"]
+    assert api.request("GET", LIST, other).json()["data"] == []
+
+
+def test_an_import_that_is_not_csv_is_a_415(api, make_company):
+    company = make_company()
+    reply = api.request("POST", f"{LIST}/import", company, [{"channel": "sms"}])
+    assert reply.status == 415
+
+
+def test_a_row_due_long_after_the_entry_is_still_checked(api, make_company, ticker):
+    company = make_company()
+    number = "+14155550183"
+    suppress(api, company, "sms", number, expires_at=soon(86_400 * 30).isoformat())
+    body = sms_now(number)
+    body["scheduled_for"] = soon(86_400).isoformat()
+    row = schedule(api, company, body)
+
+    ticker.at(soon(86_400) + timedelta(seconds=5))
+
+    assert fetch(api, company, row["id"])["status"] == "skipped"
