@@ -1,8 +1,7 @@
-"""POST /v1/do-not-contact/import: add many entries from a CSV body, all or none."""
+"""POST /v1/do-not-contact/import: add many entries (JSON or CSV), all or none."""
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from scheduled_comms.composition.stores import do_not_contact_list
-from scheduled_comms.errors import UnsupportedMediaType
 from scheduled_comms.http.resolver import (
     CONTACT_UPLOADS,
     ServiceResolver,
@@ -25,9 +24,10 @@ router = Router()
     operation_id="importDoNotContact",
     summary="Import do-not-contact entries from CSV",
     description=(
-        "A `text/csv` body of up to 1,000 lines whose header row names `channel` and `address`, optionally "
-        "`reason` and `expires_at`. A body with any bad line is refused whole (422), each bad line named by "
-        "its line number; otherwise every entry is written (an entry already there is replaced)."
+        'Up to 1,000 entries: `{"entries": [{channel, address, reason, expires_at}]}`, or the same as a '
+        "`text/csv` body whose header row names `channel` and `address`, optionally `reason` and `expires_at`. "
+        "A body with any bad entry is refused whole (422), each bad entry named (`entries[3].address`, or "
+        "`line 4.address`); otherwise every entry is written (an entry already there is replaced)."
     ),
     tags=["do-not-contact"],
     security=requires("do_not_contact:write"),
@@ -39,9 +39,8 @@ def import_route() -> object:
     caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id)
     event = router.current_event
-    if content_type_of(event.raw_event) != "text/csv":
-        raise UnsupportedMediaType("The import takes a text/csv body")
-    imported = import_entries(do_not_contact_list(), caller, event.decoded_body or "", now_utc())
+    body, kind = event.decoded_body or "", content_type_of(event.raw_event)
+    imported = import_entries(do_not_contact_list(), caller, body, kind, now_utc())
     metrics.add_metric(name="DoNotContactImported", unit="Count", value=imported.imported)
     return json_response(201, DoNotContactImportResponse(data=imported).model_dump(mode="json"))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -200,10 +200,18 @@ def test_a_csv_import_writes_every_line_or_none(api, make_company):
     assert api.request("GET", LIST, other).json()["data"] == []
 
 
-def test_an_import_that_is_not_csv_is_a_415(api, make_company):
+def test_a_json_import_names_each_bad_entry_and_writes_none_or_all(api, make_company):
     company = make_company()
-    reply = api.request("POST", f"{LIST}/import", company, [{"channel": "sms"}])
-    assert reply.status == 415
+    bad = {"entries": [{"channel": "sms", "address": "+14155550192"}, {"channel": "email", "address": "x", "extra": 1}]}
+    refused = api.request("POST", f"{LIST}/import", company, bad)
+    assert refused.status == 422, refused.text
+    assert {d["field"] for d in refused.json()["error"]["details"]} == {"entries[1].address", "entries[1].extra"}
+    assert api.request("GET", LIST, company).json()["data"] == []
+
+    good = {"entries": [{"channel": "all", "address": "+14155550192", "reason": "requested"}]}
+    reply = api.request("POST", f"{LIST}/import", company, good)
+    assert reply.status == 201 and reply.json()["data"]["imported"] == 1
+    assert [e["channel"] for e in api.request("GET", LIST, company).json()["data"]] == ["all"]
 
 
 def test_a_row_due_long_after_the_entry_is_still_checked(api, make_company, ticker):
@@ -217,3 +225,94 @@ def test_a_row_due_long_after_the_entry_is_still_checked(api, make_company, tick
     ticker.at(soon(86_400) + timedelta(seconds=5))
 
     assert fetch(api, company, row["id"])["status"] == "skipped"
+
+
+def test_a_callee_who_asks_on_the_call_is_not_called_again_by_the_cadence(api, make_company, ticker, fresh_simulator):
+    from tests.integration.test_cadence import _dispatched_call, _signed
+    from tests.integration.test_create import COLLECTION
+
+    secret = "s" * 32
+    company, first, outcome = _dispatched_call(api, make_company, ticker, fresh_simulator, secret)
+    outcome.update(answered=True, talk_seconds=4, end_reason="completed", do_not_call=True)
+
+    assert _signed(api, outcome, secret).status == 200
+    assert _signed(api, outcome, secret).status == 200  # a replay adds nothing twice
+
+    number = first["payload"]["to_number"]
+    entries = api.request("GET", LIST, company).json()["data"]
+    assert [(e["channel"], e["address"], e["reason"], e["source"]) for e in entries] == [
+        ("voice", number, "requested_on_call", "voice_outcome")
+    ]
+    rows = api.request("GET", f"{COLLECTION}?contact_id={first['contact_id']}", company).json()["data"]
+    follow_up = next(r for r in rows if r["cadence_attempt"] == 2)
+    ticker.at(datetime.fromisoformat(follow_up["scheduled_for"]) + timedelta(seconds=1))
+    skipped = fetch(api, company, follow_up["id"])
+    assert (skipped["status"], skipped["skip_reason"]) == ("skipped", "do_not_contact")
+
+
+def ses_event(company_id: str, kind: str, recipients: list[str], bounce_type: str = "Permanent") -> dict:
+    import json
+
+    from tests.conftest import load_event
+
+    event = load_event("ses_feedback.json")
+    message = json.loads(event["Records"][0]["Sns"]["Message"])
+    message["eventType"] = kind
+    message["mail"]["tags"]["company_id"] = [company_id]
+    listed = [{"emailAddress": address} for address in recipients]
+    if kind == "Bounce":
+        message["bounce"].update(bounceType=bounce_type, bouncedRecipients=listed)
+    else:
+        message.pop("bounce")
+        message["complaint"] = {"complainedRecipients": listed, "complaintFeedbackType": "abuse"}
+    event["Records"][0]["Sns"]["Message"] = json.dumps(message)
+    return event
+
+
+def test_ses_permanent_bounces_and_complaints_suppress_the_address_and_transient_bounces_do_not(
+    api, make_company, stack, ticker
+):
+    from scheduled_comms_local.lambda_host import FunctionHost
+
+    company = make_company()
+    bounced, complained, full_mailbox = unique_email(), unique_email(), unique_email()
+    host = FunctionHost(stack)
+
+    host.invoke("SesFeedbackFunction", ses_event(company.id, "Bounce", [bounced.upper()]))
+    host.invoke("SesFeedbackFunction", ses_event(company.id, "Complaint", [complained]))
+    host.invoke("SesFeedbackFunction", ses_event(company.id, "Bounce", [full_mailbox], bounce_type="Transient"))
+
+    listed = {(e["address"], e["reason"], e["source"]) for e in api.request("GET", LIST, company).json()["data"]}
+    assert listed == {(bounced, "bounce", "ses_feedback"), (complained, "complaint", "ses_feedback")}
+    rows = {}
+    for address in (bounced, full_mailbox):
+        body = email_now()
+        body["payload"]["to_email"] = address
+        rows[address] = schedule(api, company, body)["id"]
+    ticker.at(soon(5))
+    assert fetch(api, company, rows[bounced])["status"] == "skipped"
+    assert fetch(api, company, rows[full_mailbox])["status"] == "dispatched"
+
+
+def test_every_email_names_the_configuration_set_and_its_company_for_the_feedback(api, make_company, ticker, stack):
+    from scheduled_comms.adapters.aws import sending_client
+
+    seen: list[dict] = []
+
+    def record(params, **_):
+        seen.append(params)
+
+    ses = sending_client("sesv2")
+    ses.meta.events.register("before-parameter-build.sesv2.SendEmail", record)
+    try:
+        company = make_company()
+        body = email_now()
+        schedule(api, company, body)
+        ticker.at(soon(5))
+    finally:
+        ses.meta.events.unregister("before-parameter-build.sesv2.SendEmail", record)
+
+    mine = [p for p in seen if body["payload"]["to_email"] in str(p["Destination"])]
+    assert len(mine) == 1
+    assert mine[0]["ConfigurationSetName"] == stack.physical_name("SendingConfigurationSet")
+    assert {"Name": "company_id", "Value": company.id} in mine[0]["EmailTags"]

@@ -23,6 +23,7 @@ from scheduled_comms.logic.messages import put_brand, put_template, schedule_mes
 from scheduled_comms.models.campaigns import Campaign, Contact, ContactFolder, ContactSource, DeliverySettings
 from scheduled_comms.models.domain import ApiKeyRecord, Caller, Channel, Communication, Source, Status, now_utc
 from scheduled_comms.models.messages import BrandPut, ScheduleMessageRequest
+from scheduled_comms.models.protection import DoNotContactEntry, SuppressedChannel
 from scheduled_comms.models.registry import (
     PhoneNumber,
     SenderSettings,
@@ -84,6 +85,10 @@ def seed_the_sample_company() -> None:
     seed_the_sample_messages(company, now)
     directory.put_phone_number(company, PhoneNumber(id=SAMPLE_NUMBER, number="+14155550100", created_at=now))
     seed_the_sample_campaign_and_folder(company, config.id, now)
+    composition.do_not_contact_list().put(
+        company,
+        [DoNotContactEntry(channel=SuppressedChannel.SMS, address="+14155550123", source="api", created_at=now)],
+    )
     composition.communication_store().create(
         Communication(
             id=SAMPLE_ROW,
@@ -263,7 +268,20 @@ EXPECTED: dict[str, Callable[[Any], None]] = {
     "ListContactFolderContactsFunction": answers(
         200, lambda b: [c["phone_number"] for c in b["data"]] == ["+14155550198"]
     ),
+    "PutDoNotContactFunction": answers(200, lambda b: b["data"]["address"] == "jane.doe@example.com"),
+    "DeleteDoNotContactFunction": answers(204, lambda b: b is None),
+    "ListDoNotContactFunction": answers(200, lambda b: [e["address"] for e in b["data"]] == ["+14155550123"]),
+    "ImportDoNotContactFunction": answers(201, lambda b: b["data"] == {"imported": 2}),
+    # The sample bounce names the sample company: its recipient joins the list.
+    "SesFeedbackFunction": lambda response: (
+        (response is None and suppressed(SAMPLE["company_id"], "gone.away@example.com"))
+        or pytest.fail("the bounced address was not suppressed")
+    ),
 }
+
+
+def suppressed(company_id: str, address: str) -> bool:
+    return bool(composition.do_not_contact_list().matching(company_id, address, now_utc()))
 
 
 def test_every_function_has_a_sample_event_and_an_expectation(stack):

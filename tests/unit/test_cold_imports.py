@@ -50,6 +50,7 @@ EXPECTED = {
     },
     "PublishTransitionsFunction": {"botocore.session", "aws_xray_sdk"},
     "PlanBatchCallsFunction": {"botocore.session", "aws_xray_sdk"},
+    "SesFeedbackFunction": {"botocore.session"},
     "VoiceWebhookFunction": ROUTE | {"scheduled_comms.logic.dispatch.cadence"},  # not the engine
     "PutTemplateFunction": ROUTE | {"jinja2"},
     "ScheduleMessageFunction": ROUTE | {"jinja2"},

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+from scheduled_comms.models.protection import DoNotContactImport
 from scheduled_comms_local.template import PROJECT_ROOT, Stack
 
 # One document: the layer's copy (served by the docs function); openapi.json at the root is a symlink to it.
@@ -76,6 +78,8 @@ OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
     "listDoNotContact": ("400", "422"),
     "importDoNotContact": BODY_ERRORS,
 }
+# Operations that read their body themselves (JSON, or the same as CSV): the JSON form is documented here.
+READ_BODIES: dict[str, type[BaseModel]] = {"importDoNotContact": DoNotContactImport}
 # Spec 002's routes answer errors in its flat shape (but a key the gateway's authorizer refuses, 401, is
 # answered by the gateway, in the service's shape).
 FLAT_ERROR_TAG = "messages"
@@ -128,6 +132,12 @@ def build_document(stack: Stack | None = None) -> dict[str, Any]:
     flat = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/FlatErrorResponse"}}}}
     for path, operations in document["paths"].items():
         for operation in operations.values():
+            if operation["operationId"] in READ_BODIES:
+                model = READ_BODIES[operation["operationId"]]
+                schemas.update(model.model_json_schema(ref_template="#/components/schemas/{model}").pop("$defs", {}))
+                schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                body_schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+                operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_schema}}}
             error = flat if FLAT_ERROR_TAG in operation.get("tags", ()) else nested
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # Powertools' own validation shape; ours is ErrorResponse

@@ -56,6 +56,9 @@ class Settings(BaseModel):
     backoff_cap_seconds: float = Field(default=3600.0, gt=0, validation_alias="BACKOFF_CAP_SECONDS")
     event_bus_name: str = Field(default="default", validation_alias="EVENT_BUS_NAME")
     default_from_email: str | None = Field(default=None, validation_alias="DEFAULT_FROM_EMAIL")
+    # The SES configuration set every email is sent with: its event destination reports bounces and complaints,
+    # which put the address on the company's do-not-contact list.
+    ses_configuration_set: str | None = Field(default=None, validation_alias="SES_CONFIGURATION_SET")
     voice_webhook_url: str | None = Field(default=None, validation_alias="VOICE_WEBHOOK_URL")
     voice_timeout_seconds: float = Field(default=10.0, gt=0, le=60, validation_alias="VOICE_TIMEOUT_SECONDS")
     # Ports a voice-agent endpoint may name (HTTPS only), comma-separated: "443,8443".

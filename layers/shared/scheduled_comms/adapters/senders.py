@@ -59,10 +59,18 @@ def classify_transport_error(exc: Exception) -> SendResult:
 class SesEmailSender:
     """Email through SES v2 ``SendEmail``, from the sender ``choose_email_sender`` decides."""
 
-    def __init__(self, directory: DynamoDirectory, default_from: str | None, client: Any | None = None) -> None:
+    def __init__(
+        self,
+        directory: DynamoDirectory,
+        default_from: str | None,
+        client: Any | None = None,
+        configuration_set: str | None = None,
+    ) -> None:
         self._directory = directory
         self._default_from = default_from
         self._client = client or sending_client("sesv2")
+        # Its event destination reports bounces and complaints, each naming the company by the message's tag.
+        self._feedback = {"ConfigurationSetName": configuration_set} if configuration_set else {}
 
     def send(self, row: Communication) -> SendResult:
         payload = row.payload
@@ -86,9 +94,11 @@ class SesEmailSender:
                 Content={"Simple": {"Subject": {"Data": payload["subject"], "Charset": "UTF-8"}, "Body": body}},
                 EmailTags=[
                     {"Name": "communication_id", "Value": row.id},
+                    {"Name": "company_id", "Value": row.company_id},
                     {"Name": "mode", "Value": payload.get("mode", "transactional")},
                 ],
                 **extra,
+                **self._feedback,
             )
         except ClientError as exc:
             return classify_client_error(exc)

@@ -59,7 +59,9 @@ def paced_senders() -> PacedSender:
 def senders() -> ChannelSenders:
     settings = get_settings()
     return ChannelSenders(
-        email=SesEmailSender(dispatch_directory(), settings.default_from_email),
+        email=SesEmailSender(
+            dispatch_directory(), settings.default_from_email, configuration_set=settings.ses_configuration_set
+        ),
         sms=SnsSmsSender(dispatch_directory()),
         voice=HttpVoiceSender(
             dispatch_directory(),

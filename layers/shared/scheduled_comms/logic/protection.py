@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from scheduled_comms.errors import FieldError, NotFound, ValidationFailed
+from scheduled_comms.errors import FieldError, NotFound, ValidationFailed, field_errors
 from scheduled_comms.logic.auth import require_scopes
 from scheduled_comms.logic.cursor import decode_cursor, encode_cursor
 from scheduled_comms.logic.dispatch.policy import Decision, Skip
@@ -31,6 +31,7 @@ from scheduled_comms.models.protection import (
     ROW_CHANNEL,
     DoNotContactEntry,
     DoNotContactImported,
+    DoNotContactImportEntry,
     DoNotContactList,
     DoNotContactPage,
     DoNotContactPut,
@@ -120,66 +121,81 @@ def list_entries(
     return DoNotContactList(data=entries, meta=DoNotContactPage(limit=limit, next_cursor=next_cursor))
 
 
-def import_entries(store: DoNotContactStore, caller: Caller, text: str, now: datetime) -> DoNotContactImported:
-    """A CSV body (header ``channel,address``, optionally ``reason`` and ``expires_at``): every line is written,
-    or none (a request with any bad line is refused whole, each bad line named with its number)."""
+def import_entries(
+    store: DoNotContactStore, caller: Caller, body: str, content_type: str, now: datetime
+) -> DoNotContactImported:
+    """Entries from a JSON body (``{"entries": [...]}``) or a CSV one (header ``channel,address``, optionally
+    ``reason`` and ``expires_at``): every entry is written, or none. A body with any bad entry is refused whole,
+    each bad one named (``entries[3].address``, or for CSV ``line 4.address``)."""
     require_scopes(caller, Scope.DO_NOT_CONTACT_WRITE)
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
-    header = [name.strip() for name in next(reader, [])]
-    allowed = {"channel", "address", "reason", "expires_at"}
-    if not {"channel", "address"} <= set(header) or not set(header) <= allowed or len(set(header)) != len(header):
+    records = _csv_records(body) if content_type == "text/csv" else _json_records(body)
+    if not records:
+        raise ValidationFailed("Nothing to import", [FieldError("entries", "must hold at least one entry")])
+    if len(records) > MAX_IMPORT_LINES:
         raise ValidationFailed(
-            "The CSV must start with a header row naming channel and address (reason and expires_at optional)",
-            [FieldError("body", "header must name channel, address, and optionally reason, expires_at, once each")],
+            f"At most {MAX_IMPORT_LINES} entries per import",
+            [FieldError("entries", f"must hold at most {MAX_IMPORT_LINES} entries")],
         )
     entries: list[DoNotContactEntry] = []
     problems: list[FieldError] = []
-    lines = 0
-    for cells in reader:
-        if not any(cell.strip() for cell in cells):
-            continue
-        lines += 1
-        if lines > MAX_IMPORT_LINES:
-            raise ValidationFailed(
-                f"At most {MAX_IMPORT_LINES} lines per import",
-                [FieldError("body", f"must hold at most {MAX_IMPORT_LINES} lines")],
-            )
-        where = f"line {reader.line_num}"
-        record: dict[str, Any] = {name: cell.strip() for name, cell in zip(header, cells, strict=False) if cell}
+    for where, record in records:
         try:
             entries.append(_imported(record, now))
         except ValidationFailed as exc:
             problems += [FieldError(f"{where}.{d.field}", f"{where}: {d.message}") for d in exc.details]
     if problems:
+        bad = len({problem.field.rsplit(".", 1)[0] for problem in problems})
         raise ValidationFailed(
-            f"{len({p.field.split('.')[0] for p in problems})} lines are not valid; nothing was imported",
-            problems[:MAX_LISTED_ERRORS],
+            f"{bad} of the {len(records)} entries are not valid; nothing was imported", problems[:MAX_LISTED_ERRORS]
         )
     store.put(caller.company_id, entries)
     return DoNotContactImported(imported=len(entries))
 
 
-def _imported(record: dict[str, Any], now: datetime) -> DoNotContactEntry:
-    try:
-        channel = SuppressedChannel(record.get("channel", ""))
-    except ValueError:
-        choices = ", ".join(c.value for c in SuppressedChannel)
-        raise ValidationFailed("bad channel", [FieldError("channel", f"must be one of {choices}")]) from None
-    try:
-        put = DoNotContactPut.model_validate({k: v for k, v in record.items() if k in ("reason", "expires_at")})
-    except ValidationError as exc:
+def _json_records(body: str) -> list[tuple[str, Any]]:
+    import json
+
+    document = json.loads(body) if body.strip() else None  # the resolver has already refused invalid JSON
+    if not isinstance(document, dict) or set(document) != {"entries"} or not isinstance(document["entries"], list):
         raise ValidationFailed(
-            "bad line", [FieldError(str(e["loc"][0]), f"{e['loc'][0]} {e['msg']}") for e in exc.errors()]
-        ) from None
-    if put.expires_at is not None and put.expires_at <= now:
-        raise ValidationFailed("bad line", [FieldError("expires_at", "expires_at must be in the future")])
-    address = normalized_address(channel, str(record.get("address", "")))
+            'The body must be {"entries": [...]}, or a text/csv body',
+            [FieldError("entries", "must be a list of entries")],
+        )
+    return [(f"entries[{index}]", record) for index, record in enumerate(document["entries"])]
+
+
+def _csv_records(text: str) -> list[tuple[str, Any]]:
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    header = [name.strip() for name in next(reader, [])]
+    allowed = set(DoNotContactImportEntry.model_fields)
+    if not {"channel", "address"} <= set(header) or not set(header) <= allowed or len(set(header)) != len(header):
+        raise ValidationFailed(
+            "The CSV must start with a header row naming channel and address (reason and expires_at optional)",
+            [FieldError("body", "header must name channel, address, and optionally reason, expires_at, once each")],
+        )
+    records: list[tuple[str, Any]] = []
+    for cells in reader:
+        if any(cell.strip() for cell in cells):
+            record = {name: cell.strip() for name, cell in zip(header, cells, strict=False) if cell.strip()}
+            records.append((f"line {reader.line_num}", record))
+        if len(records) > MAX_IMPORT_LINES:
+            break
+    return records
+
+
+def _imported(record: Any, now: datetime) -> DoNotContactEntry:
+    try:
+        given = DoNotContactImportEntry.model_validate(record)
+    except ValidationError as exc:
+        raise ValidationFailed("bad entry", field_errors(exc.errors())) from None
+    if given.expires_at is not None and given.expires_at <= now:
+        raise ValidationFailed("bad entry", [FieldError("expires_at", "must be in the future")])
     return DoNotContactEntry(
-        channel=channel,
-        address=address,
-        reason=put.reason,
+        channel=given.channel,
+        address=normalized_address(given.channel, given.address),
+        reason=given.reason,
         source="import",
-        expires_at=put.expires_at,
+        expires_at=given.expires_at,
         created_at=now,
     )
 
@@ -204,6 +220,32 @@ def suppress(
         entries.append(DoNotContactEntry(channel=channel, address=normal, reason=reason, source=source, created_at=now))
     store.put(company_id, entries)
     return len(entries)
+
+
+def record_ses_feedback(store: DoNotContactStore, notification: dict[str, Any], now: datetime) -> int:
+    """An SES event (through the configuration set's SNS destination): a permanent bounce or a complaint puts
+    its recipients on the sending company's list for email; the count added.
+
+    The company is the message's ``company_id`` tag (the sender sets it). A transient bounce (a full mailbox,
+    a greylisting server) suppresses nothing; an event without the tag (an identity notification) names no
+    company and is left alone.
+    """
+    kind = notification.get("eventType") or notification.get("notificationType")
+    tags = (notification.get("mail") or {}).get("tags") or {}
+    company = next(iter(tags.get("company_id") or []), None)
+    if not isinstance(company, str) or not company:
+        return 0
+    if kind == "Bounce":
+        bounce = notification.get("bounce") or {}
+        if bounce.get("bounceType") != "Permanent":
+            return 0
+        recipients, reason = bounce.get("bouncedRecipients") or [], "bounce"
+    elif kind == "Complaint":
+        recipients, reason = (notification.get("complaint") or {}).get("complainedRecipients") or [], "complaint"
+    else:
+        return 0
+    addresses = [str(r.get("emailAddress", "")) for r in recipients if isinstance(r, dict)]
+    return suppress(store, company, SuppressedChannel.EMAIL, addresses, reason, "ses_feedback", now)
 
 
 class DoNotContactGate:

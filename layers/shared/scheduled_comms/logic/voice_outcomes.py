@@ -14,7 +14,7 @@ from scheduled_comms.logic.dispatch.cadence import stop_reason
 from scheduled_comms.models.base import Model
 from scheduled_comms.models.domain import Channel, Status
 from scheduled_comms.models.values import Uuid, format_instant
-from scheduled_comms.ports import CampaignCallStore, ConfigSource, CredentialSource, OutcomeStore
+from scheduled_comms.ports import CampaignCallStore, ConfigSource, CredentialSource, DoNotContactStore, OutcomeStore
 
 SIGNATURE_HEADER = "X-Signature"
 
@@ -35,6 +35,9 @@ class CallOutcome(Model):
     answered: bool
     talk_seconds: Annotated[float, Field(ge=0, le=86_400)] = 0
     end_reason: Annotated[str, Field(min_length=1, max_length=100)]
+    do_not_call: bool = Field(
+        default=False, description="The callee asked not to be called again: the number joins the do-not-contact list"
+    )
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -75,6 +78,7 @@ def record_call_outcome(
     now: datetime,
     tolerance_seconds: int,
     campaigns: CampaignCallStore | None = None,
+    do_not_contact: DoNotContactStore | None = None,
 ) -> dict[str, Any]:
     """Record a signed outcome on the row that placed the call; a real conversation skips the cadence's next call.
 
@@ -110,6 +114,14 @@ def record_call_outcome(
         if not _same_outcome(previous, recorded):
             raise Conflict("This call already has a different outcome; outcomes are not overwritten")
         recorded = previous  # the same outcome again: nothing changes
+    if outcome.do_not_call and do_not_contact is not None:  # again on a replay: the same entry
+        from scheduled_comms.logic.protection import suppress
+        from scheduled_comms.models.protection import SuppressedChannel
+
+        number = str(row.payload.get("to_number", ""))
+        suppress(
+            do_not_contact, row.company_id, SuppressedChannel.VOICE, [number], "requested_on_call", "voice_outcome", now
+        )
     if campaigns is not None:  # a campaign's call: its slot, its contact, its campaign (again on a replay)
         from scheduled_comms.logic.campaigns.gate import campaign_call_ended
 

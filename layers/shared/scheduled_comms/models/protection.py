@@ -47,6 +47,23 @@ class DoNotContactPut(Model):
     )
 
 
+class DoNotContactImportEntry(Model):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: SuppressedChannel
+    address: Annotated[str, StringConstraints(min_length=3, max_length=400)]
+    reason: Reason | None = None
+    expires_at: UtcInstant | None = None
+
+
+class DoNotContactImport(Model):
+    """Many entries at once (or the same as a ``text/csv`` body with a header row naming the fields)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entries: Annotated[list[DoNotContactImportEntry], Field(min_length=1, max_length=1000)]
+
+
 class DoNotContactEntry(Model):
     """One address kept from one channel (or all), as the API answers it."""
 
