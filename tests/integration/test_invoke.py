@@ -268,6 +268,8 @@ EXPECTED: dict[str, Callable[[Any], None]] = {
     "ListContactFolderContactsFunction": answers(
         200, lambda b: [c["phone_number"] for c in b["data"]] == ["+14155550198"]
     ),
+    # The sample row (pending, to client@example.com) is the one match.
+    "CancelMatchingFunction": answers(200, lambda b: b["data"] == {"cancelled": 1, "matched": 1, "next_cursor": None}),
     "PutDoNotContactFunction": answers(200, lambda b: b["data"]["address"] == "jane.doe@example.com"),
     "DeleteDoNotContactFunction": answers(204, lambda b: b is None),
     "ListDoNotContactFunction": answers(200, lambda b: [e["address"] for e in b["data"]] == ["+14155550123"]),

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from samtranslator.translator.transform import transform
-from scheduled_comms.adapters.dynamodb.items import FILTER_INDEXES
+from scheduled_comms.adapters.dynamodb.items import FILTER_INDEXES, RECIPIENT_INDEX
 from scheduled_comms_local.template import load_template
 
 CODE = "s3://artifacts/code.zip"
@@ -94,8 +94,9 @@ def test_tables_and_indexes_are_what_the_code_queries(deployed):
     cfn, _, outputs = deployed
     table = boto3.client("dynamodb").describe_table(TableName=outputs["CommunicationsTableName"])["Table"]
     indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
-    assert {index.name for index in FILTER_INDEXES} | {"Due"} == set(indexes)
-    for index in FILTER_INDEXES:
+    linked = (*FILTER_INDEXES, RECIPIENT_INDEX)
+    assert {index.name for index in linked} | {"Due"} == set(indexes)
+    for index in linked:
         keys = {k["KeyType"]: k["AttributeName"] for k in indexes[index.name]["KeySchema"]}
         assert keys == {"HASH": index.attribute, "RANGE": "sk"}
         assert indexes[index.name]["Projection"]["ProjectionType"] == "KEYS_ONLY"

@@ -37,6 +37,7 @@ OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
     "updateScheduledCommunication": (*BODY_ERRORS, "404"),
     "cancelScheduledCommunication": ("404", "422"),
     "dispatchScheduledCommunicationNow": (*BODY_ERRORS, "404"),
+    "cancelMatchingCommunications": BODY_ERRORS,
     "getBusinessHours": (),
     "putBusinessHours": BODY_ERRORS,
     "listPhoneNumbers": (),

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # annotations only: a function that imports a port need not i
         HeldKey,
         IdempotencyClaim,
         ListFilters,
+        Match,
         Page,
         Replayed,
         SendResult,
@@ -62,6 +63,10 @@ class CommunicationStore(Protocol):
 
     def list(self, company_id: str, filters: ListFilters, limit: int, after_id: str | None) -> Page:
         """Newest first; ``Page.next_after_id`` is None on the last page."""
+        ...
+
+    def matching(self, company_id: str, match: Match, limit: int, after_id: str | None) -> Page:
+        """Up to ``limit`` rows ``match`` names, through an index, never a scan; ``next_after_id`` goes on."""
         ...
 
     def update_pending(self, row: Communication, changes: dict[str, Any], now: datetime) -> Communication:

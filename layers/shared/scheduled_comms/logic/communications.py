@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,9 +17,13 @@ from scheduled_comms.logic.cursor import decode_cursor, encode_cursor
 from scheduled_comms.logic.references import check_references
 from scheduled_comms.models.api import (
     EDITABLE_FIELDS,
+    MATCHED_BY,
     MAX_SCHEDULE_AHEAD_DAYS,
     PAST_TOLERANCE_SECONDS,
     PAYLOAD_MODELS,
+    CancelMatchingRequest,
+    CancelMatchingResponse,
+    CancelMatchingResult,
     CommunicationListResponse,
     CommunicationOut,
     CommunicationResponse,
@@ -37,6 +42,7 @@ from scheduled_comms.models.domain import (
     Communication,
     IdempotencyClaim,
     ListFilters,
+    Match,
     Page,
     Replayed,
     Scope,
@@ -287,6 +293,52 @@ def cancel_communication(store: CommunicationStore, caller: Caller, row_id: str,
     """Soft-cancel a pending row; it is kept, with ``cancelled_at`` (the stream publishes the transition)."""
     require_scopes(caller, Scope.DISPATCHER_WRITE)
     store.cancel_pending(_pending_row(store, caller, row_id), now)
+
+
+CANCEL_PAGE = 200  # rows a cancel by match reads per request; more go on with its cursor
+
+
+@dataclass(frozen=True)
+class _MatchScope:
+    match: Match
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(self.match.value.encode()).hexdigest()
+        return f"cancel|{self.match.field}|{digest}"
+
+
+def cancel_matching(
+    store: CommunicationStore, caller: Caller, request: CancelMatchingRequest, now: datetime, cursor_key: bytes
+) -> CancelMatchingResponse:
+    """Cancel every pending row the request names, across channels: rows, templated messages and cadence
+    follow-ups (a campaign's calls stop with their campaign). Bounded: up to ``CANCEL_PAGE`` rows a request,
+    the rest with the answer's cursor, so a large match is worked through in steps a client can resume."""
+    require_scopes(caller, Scope.DISPATCHER_WRITE)
+    field = next(name for name in MATCHED_BY if getattr(request, name) is not None)
+    value = str(getattr(request, field))
+    match = (
+        Match("recipient", value.lower() if field == "to_email" else value)
+        if field.startswith("to_")
+        else (Match(field, value))
+    )
+    scope = _MatchScope(match)
+    after = decode_cursor(request.cursor, caller.company_id, scope, cursor_key) if request.cursor else None
+    page = store.matching(caller.company_id, match, CANCEL_PAGE, after)
+    cancelled = 0
+    for row in page.items:
+        if row.status is not Status.PENDING or row.source is Source.CAMPAIGN:
+            continue
+        try:
+            store.cancel_pending(row, now)
+        except NotPending:  # taken by a tick (or cancelled) since it was read
+            continue
+        cancelled += 1
+    next_cursor = (
+        encode_cursor(page.next_after_id, caller.company_id, scope, cursor_key) if page.next_after_id else None
+    )
+    return CancelMatchingResponse(
+        data=CancelMatchingResult(cancelled=cancelled, matched=len(page.items), next_cursor=next_cursor)
+    )
 
 
 def dispatch_now(

@@ -24,8 +24,7 @@ from scheduled_comms.errors import FieldError, NotFound, ValidationFailed, field
 from scheduled_comms.logic.auth import require_scopes
 from scheduled_comms.logic.cursor import decode_cursor, encode_cursor
 from scheduled_comms.logic.dispatch.policy import Decision, Skip
-from scheduled_comms.models.domain import Caller, Channel, Communication, Scope, Source
-from scheduled_comms.models.messages import MESSAGE_PAYLOAD_KEY
+from scheduled_comms.models.domain import Caller, Communication, Scope, Source
 from scheduled_comms.models.protection import (
     DO_NOT_CONTACT,
     ROW_CHANNEL,
@@ -59,20 +58,6 @@ def normalized_address(channel: SuppressedChannel, address: str, field: str = "a
         raise ValidationFailed(
             f"{field} must be {kind} for channel {channel.value}", [FieldError(field, f"{field} {exc}")]
         ) from None
-
-
-def row_address(row: Communication) -> str | None:
-    """The address a row is about to reach, normalised as the list holds it (None: the row names none)."""
-    message = row.payload.get(MESSAGE_PAYLOAD_KEY) if row.source is Source.MESSAGE else None
-    if message is not None:
-        address = message.get("recipient")
-    elif row.channel is Channel.EMAIL:
-        address = row.payload.get("to_email")
-    else:
-        address = row.payload.get("to_number")
-    if not isinstance(address, str):
-        return None
-    return address.strip().lower() if "@" in address else address.strip()
 
 
 def put_entry(
@@ -255,7 +240,7 @@ class DoNotContactGate:
         self._store = store
 
     def decide(self, row: Communication, now: datetime) -> Decision | None:
-        address = row_address(row)
+        address = row.recipient
         if address is None:
             return None
         wanted = {ROW_CHANNEL[row.channel], SuppressedChannel.ALL}

@@ -140,6 +140,17 @@ TIMEZONE_DESCRIPTION = (
 )
 
 
+CancellationKey = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    SingleLine,
+    Field(
+        description="Your own key (a deal, a sequence, a campaign of yours): "
+        "`POST /v1/scheduled-communications/cancel` with it cancels every pending row that carries it"
+    ),
+]
+
+
 class _CreateCommon(StrictModel):
     scheduled_for: ClientTime = Field(description=SCHEDULED_FOR_DESCRIPTION)
     timezone: IanaTimezone | None = Field(default=None, description=TIMEZONE_DESCRIPTION)
@@ -150,6 +161,7 @@ class _CreateCommon(StrictModel):
     related_entity_type: EntityType | None = None
     related_entity_id: Uuid | None = Field(default=None, validate_default=True)
     cancel_policy: CancelPolicy | None = None
+    cancellation_key: CancellationKey | None = None
     # Omitted means the company's default; null is not a mode.
     delivery: Delivery = Field(default=None, validate_default=False, description=DELIVERY_DESCRIPTION)  # type: ignore[assignment]
 
@@ -223,6 +235,7 @@ class CommunicationOut(Model):
     deal_id: str | None
     related_entity_type: str | None
     related_entity_id: str | None
+    cancellation_key: str | None = None
     cancel_policy: dict[str, Any] | None
     attempt_count: int
     max_attempts: int
@@ -297,3 +310,39 @@ class HealthResponse(Model):
     status: Literal["ok"]
     version: str
     time: UtcInstant
+
+
+class CancelMatchingRequest(StrictModel):
+    """Exactly one of the fields that name rows, and the cursor of the answer before, to go on."""
+
+    contact_id: Uuid | None = None
+    deal_id: Uuid | None = None
+    customer_id: Uuid | None = None
+    to_number: E164Number | None = None
+    to_email: EmailAddress | None = None
+    cancellation_key: CancellationKey | None = None
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=1024)] | None = Field(
+        default=None, description="`next_cursor` of the answer before: go on with the rows it had not reached"
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CancelMatchingRequest:
+        given = [name for name in MATCHED_BY if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of {', '.join(MATCHED_BY)}")
+        return self
+
+
+MATCHED_BY = ("contact_id", "deal_id", "customer_id", "to_number", "to_email", "cancellation_key")
+
+
+class CancelMatchingResult(Model):
+    cancelled: int = Field(description="pending rows this request cancelled")
+    matched: int = Field(description="rows this request read (pending or not)")
+    next_cursor: str | None = Field(
+        description="more rows may match: send the same body with this cursor (null: every match was reached)"
+    )
+
+
+class CancelMatchingResponse(Model):
+    data: CancelMatchingResult

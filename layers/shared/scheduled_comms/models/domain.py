@@ -122,6 +122,8 @@ class Communication(Model):
     deal_id: str | None = None
     related_entity_type: str | None = None
     related_entity_id: str | None = None
+    # A client's own key: ``POST /scheduled-communications/cancel`` stops every pending row that carries it.
+    cancellation_key: str | None = None
     cancel_policy: dict[str, Any] | None = None
     attempt_count: int = 0
     max_attempts: int
@@ -145,6 +147,21 @@ class Communication(Model):
     cadence_next_id: str | None = None
     cadence_previous_id: str | None = None
     call_outcome: dict[str, Any] | None = None
+
+    @property
+    def recipient(self) -> str | None:
+        """The address the row reaches (an email address in lower case, or an E.164 number); None if it names none.
+
+        A templated message names it in its message (``payload.message.recipient``), other rows in the payload.
+        """
+        message = self.payload.get("message") if self.source is Source.MESSAGE else None
+        if isinstance(message, dict):
+            address = message.get("recipient")
+        else:
+            address = self.payload.get("to_email" if self.channel is Channel.EMAIL else "to_number")
+        if not isinstance(address, str):
+            return None
+        return address.strip().lower() if "@" in address else address.strip()
 
     @property
     def intended_time(self) -> datetime:
@@ -210,6 +227,17 @@ class ListFilters:
 
     def fingerprint(self) -> str:
         return "|".join(f"{name}={getattr(self, name) or ''}" for name in self.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class Match:
+    """What a cancel by match names: ``field`` one of ``MATCH_FIELDS``, and its value (an address normalised)."""
+
+    field: str
+    value: str
+
+
+MATCH_FIELDS = ("contact_id", "deal_id", "customer_id", "recipient", "cancellation_key")
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,12 @@ from scheduled_comms.adapters.dynamodb.items import (
     BODY_SUFFIX,
     FILTER_FIELDS,
     FILTER_INDEXES,
+    RECIPIENT_INDEX,
     ROW_PREFIX,
     body_item,
     body_key,
+    cancellation_key_item,
+    cancellation_key_prefix,
     company_key,
     credits_of,
     debit_credit,
@@ -49,6 +52,7 @@ from scheduled_comms.models.domain import (
     Created,
     IdempotencyClaim,
     ListFilters,
+    Match,
     Page,
     Replayed,
     Status,
@@ -106,6 +110,9 @@ class DynamoCommunicationStore:
 
         With a key, one transaction spends the credit, puts the row and holds the key (see ``_create``).
         """
+        key_item = cancellation_key_item(row)
+        if key_item is not None:  # first: a key item naming no row is harmless, a row its key misses is not
+            self._client.put_item(TableName=self._table, Item=key_item)
         body = body_item(row)
         beside = row.scheduled_for - row.created_at >= UNDO_WINDOW
         if claim is None:
@@ -382,6 +389,53 @@ class DynamoCommunicationStore:
             for body in self._rows_by_key([{"pk": r["pk"], "sk": {"S": r["sk"]["S"] + BODY_SUFFIX}} for r in apart])
         }
         return [with_payload_of(row, bodies.get(row["sk"]["S"] + BODY_SUFFIX)) for row in rows]
+
+    def matching(self, company_id: str, match: Match, limit: int, after_id: str | None) -> Page:
+        """Up to ``limit`` rows ``match`` names, through an index (a cancellation key: its items in the company's
+        row partitions), never a scan; ``next_after_id`` goes on from there (None: nothing more)."""
+        if match.field == "cancellation_key":
+            prefix = cancellation_key_prefix(match.value)
+            low = prefix + (after_id or "")
+            ids: list[str] = []
+            more = False
+            for pk in row_partitions(company_id):
+                answer = self._client.query(
+                    TableName=self._table,
+                    KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+                    ExpressionAttributeValues={":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": prefix + "~"}},
+                    Limit=limit + 1,
+                )
+                found = [item["sk"]["S"].removeprefix(prefix) for item in answer.get("Items", [])]
+                found = [row_id for row_id in found if row_id != after_id]
+                more = more or len(found) > limit or "LastEvaluatedKey" in answer
+                ids += found
+            ids.sort()  # uuid7: oldest first, across the partitions
+            if len(ids) > limit:
+                ids, more = ids[:limit], True
+            keys = [row_key(company_id, row_id) for row_id in ids]
+        else:
+            index = (
+                RECIPIENT_INDEX
+                if match.field == "recipient"
+                else next(ix for ix in FILTER_INDEXES if ix.fields == (match.field,))
+            )
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": index.name,
+                "KeyConditionExpression": "#k = :k" + (" AND sk < :after" if after_id else ""),
+                "ExpressionAttributeNames": {"#k": index.attribute},
+                "ExpressionAttributeValues": {":k": {"S": f"{company_id}#{match.value}"}},
+                "ScanIndexForward": False,
+                "Limit": limit,
+            }
+            if after_id:
+                request["ExpressionAttributeValues"][":after"] = {"S": f"{ROW_PREFIX}{after_id}"}
+            answer = self._client.query(**request)
+            keys = [{"pk": item["pk"], "sk": item["sk"]} for item in answer.get("Items", [])]
+            more = "LastEvaluatedKey" in answer
+        rows = [item_to_row(item) for item in self._rows_by_key(keys)]
+        last = keys[-1]["sk"]["S"].removeprefix(ROW_PREFIX) if keys else None
+        return Page(items=rows, next_after_id=last if more else None)
 
     def update_pending(self, row: Communication, changes: dict[str, Any], now: datetime) -> Communication:
         updated = row.model_copy(update={**changes, "updated_at": now})

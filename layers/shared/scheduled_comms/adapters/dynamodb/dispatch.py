@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.adapters.dynamodb.items import (
     body_item,
+    cancellation_key_item,
     company_id_of,
     condition_failed,
     diff_update,
@@ -183,6 +184,9 @@ class DynamoDispatchStore:
                         )
                     }
                 )
+            key_item = cancellation_key_item(also_create)
+            if key_item is not None:  # after the credit's step, whose place the refusal below reads
+                items.append({"Put": {"TableName": self._table, "Item": key_item}})
             # The new row's id is the token: a resend after a lost answer applies nothing twice.
             self._client.transact_write_items(TransactItems=items, ClientRequestToken=also_create.id)
         except ClientError as exc:

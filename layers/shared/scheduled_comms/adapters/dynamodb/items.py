@@ -202,6 +202,27 @@ FILTER_INDEXES = (
     LinkIndex("ByCustomer", "gsi_customer", ("customer_id",)),
 )
 FILTER_FIELDS = ("status", "channel", "contact_id", "deal_id", "customer_id")
+# Every row by the address it reaches (keys only, written at create): cancelling by address reads it.
+RECIPIENT_INDEX = LinkIndex("ByRecipient", "gsi_recipient", ("recipient",))
+CANCELLATION_KEY_PREFIX = "CK#"
+
+
+def cancellation_key_prefix(key: str) -> str:
+    """The sort-key prefix of a cancellation key's items (by its SHA-256: any text, any length)."""
+    return f"{CANCELLATION_KEY_PREFIX}{hashlib.sha256(key.encode()).hexdigest()}#"
+
+
+def cancellation_key_item(row: Communication) -> dict[str, Any] | None:
+    """The item that finds ``row`` by its cancellation key: in the row's own partition, so a company's key is
+    found by one query of each of its ``ROW_PARTITIONS`` (no index to keep for keys few rows carry). Kept
+    as long as the row may be; a key item whose row was never written names nothing (a create that failed)."""
+    if row.cancellation_key is None:
+        return None
+    return {
+        "pk": {"S": row_partition(row.company_id, row.id)},
+        "sk": {"S": cancellation_key_prefix(row.cancellation_key) + row.id},
+        "expires_at": {"N": str(_body_expiry(row))},
+    }
 
 
 def pack_payload(payload: dict[str, Any]) -> bytes:
@@ -254,7 +275,7 @@ def row_to_item(row: Communication, shard_count: int) -> dict[str, Any]:
             del values[name]
     values["pk"] = row_partition(row.company_id, row.id)
     values["sk"] = f"{ROW_PREFIX}{row.id}"
-    for index in FILTER_INDEXES:
+    for index in (*FILTER_INDEXES, RECIPIENT_INDEX):
         key = index.value(row.company_id, row)
         if key is not None:
             values[index.attribute] = key
@@ -332,7 +353,7 @@ _STORAGE_ONLY = {
     "sk",
     "due_shard",
     "expires_at",
-    *(index.attribute for index in FILTER_INDEXES),
+    *(index.attribute for index in (*FILTER_INDEXES, RECIPIENT_INDEX)),
 }
 
 

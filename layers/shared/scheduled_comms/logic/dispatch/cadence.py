@@ -69,6 +69,7 @@ def next_cadence_row(row: Communication, now: datetime) -> Communication | None:
         deal_id=follow_ups.get("deal_id") or row.deal_id,
         related_entity_type=row.related_entity_type,
         related_entity_id=row.related_entity_id,
+        cancellation_key=row.cancellation_key,
         cancel_policy=row.cancel_policy,
         max_attempts=row.max_attempts,
         source=Source.CADENCE,
