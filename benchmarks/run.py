@@ -493,7 +493,7 @@ def bench_lateness(seconds_per_row: float) -> dict[str, Any]:
     from scheduled_comms.composition import dispatch_config
     from scheduled_comms.logic.business_hours import next_window_start
     from scheduled_comms.logic.dispatch.engine import Dispatcher
-    from scheduled_comms.models.business_hours import BusinessHours
+    from scheduled_comms.models.business_hours import BusinessHours, Holidays
     from scheduled_comms.models.domain import Channel, Communication, SendResult, Status
     from scheduled_comms.models.values import new_id
     from scheduled_comms.observability import metrics
@@ -533,7 +533,9 @@ def bench_lateness(seconds_per_row: float) -> dict[str, Any]:
             return SendResult.sent("m")
 
     config = dispatch_config()
-    hours_source = type("Hours", (), {"business_hours": lambda self, company: hours})()
+    hours_source = type(
+        "Hours", (), {"business_hours": lambda self, company: hours, "holidays": lambda self, company: Holidays()}
+    )()
     dispatcher = Dispatcher(
         store,
         Sender(),

@@ -390,3 +390,36 @@ def test_a_from_email_the_company_no_longer_sends_from_fails_at_send(api, make_c
     refused = fetch(api, company, row["id"])
     assert refused["status"] == "failed"
     assert "not this company's sender domain" in refused["last_error"]
+
+
+def test_a_holiday_holds_rows_that_respect_business_hours_to_the_next_open_day(api, make_company, ticker):
+    company = make_company()
+    now = soon(5)
+    today = now.date()
+    every_day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    hours = {"timezone": "UTC", "windows": {day: [{"start": "00:00", "end": "24:00"}] for day in every_day}}
+    assert api.request("PUT", "/v1/settings/business-hours", company, hours).status == 200
+    holidays = {"holidays": [{"date": today.isoformat(), "name": "Founders' Day"}]}
+    put = api.request("PUT", "/v1/settings/holidays", company, holidays)
+    assert put.status == 200 and api.request("GET", "/v1/settings/holidays", company).json() == put.json()
+    held = schedule(api, company, email_now(respect_business_hours=True, timezone="UTC"))
+    sent = schedule(api, company, email_now())
+
+    ticker.at(now)
+
+    row = fetch(api, company, held["id"])
+    assert row["status"] == "pending"
+    assert datetime.fromisoformat(row["scheduled_for"]) == datetime.combine(
+        today + timedelta(days=1), datetime.min.time(), tzinfo=UTC
+    )
+    assert fetch(api, company, sent["id"])["status"] == "dispatched"
+
+
+def test_holidays_refuse_a_repeat_or_a_bad_date(api, make_company):
+    company = make_company()
+    twice = {"holidays": [{"date": "2026-12-25"}, {"date": "2026-12-25", "name": "again"}]}
+    for body, field in ((twice, "holidays[1]"), ({"holidays": [{"date": "25/12/2026"}]}, "holidays[0].date")):
+        reply = api.request("PUT", "/v1/settings/holidays", company, body)
+        assert reply.status == 422, reply.text
+        assert [d["field"] for d in reply.json()["error"]["details"]] == [field]
+    assert api.request("GET", "/v1/settings/holidays", company).json()["data"] == {"holidays": []}

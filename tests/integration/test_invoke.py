@@ -213,6 +213,10 @@ EXPECTED: dict[str, Callable[[Any], None]] = {
         response == {"batchItemFailures": []} or pytest.fail(f"records not published: {response}")
     ),
     "GetBusinessHoursFunction": answers(200, lambda b: b["data"]["timezone"] == "UTC"),
+    "GetHolidaysFunction": answers(200, lambda b: b["data"] == {"holidays": []}),
+    "PutHolidaysFunction": answers(
+        200, lambda b: [h["name"] for h in b["data"]["holidays"]] == ["Christmas Day", "Boxing Day"]
+    ),
     "PutBusinessHoursFunction": answers(200, lambda b: b["data"]["timezone"] == "Australia/Sydney"),
     "RegisterPhoneNumberFunction": answers(201, lambda b: b["data"]["number"] == "+61412345678"),
     "ListPhoneNumbersFunction": answers(200, lambda b: [n["id"] for n in b["data"]] == [SAMPLE_NUMBER]),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 import pytest
@@ -204,3 +204,42 @@ def test_local_times_in_a_gap_and_in_a_repeated_hour():
     assert local_time_instant(datetime(2027, 3, 14, 2, 30), "America/New_York") == utc("2027-03-14T07:00:00Z")
     assert local_time_instant(datetime(2027, 11, 7, 1, 30), "America/New_York") == utc("2027-11-07T05:30:00Z")
     assert local_time_instant(datetime(2027, 5, 1, 9, 0), "Australia/Sydney") == utc("2027-04-30T23:00:00Z")
+
+
+def test_a_holiday_closes_its_local_day_and_the_next_window_opens_after_it():
+    from scheduled_comms.models.business_hours import Holiday, Holidays
+
+    hours = BusinessHours(timezone="Europe/London")
+    christmas = Holidays(holidays=[Holiday(date=date(2026, 12, 25)), Holiday(date=date(2026, 12, 28))])
+    friday_morning = datetime(2026, 12, 25, 10, 0, tzinfo=UTC)  # Christmas Day, a Friday
+
+    assert is_open(friday_morning, hours)
+    assert not is_open(friday_morning, hours, holidays=christmas)
+    # Monday the 28th is a holiday too: the next window is Tuesday's.
+    assert next_window_start(friday_morning, hours, holidays=christmas) == datetime(2026, 12, 29, 9, 0, tzinfo=UTC)
+
+
+def test_a_holiday_named_for_some_zones_closes_only_those():
+    from scheduled_comms.models.business_hours import Holiday, Holidays
+
+    hours = BusinessHours()
+    only_sydney = Holidays(holidays=[Holiday(date=date(2027, 1, 26), timezones=["Australia/Sydney"])])
+    sydney_morning = datetime(2027, 1, 25, 23, 0, tzinfo=UTC)  # 10:00 on the 26th in Sydney
+    london_morning = datetime(2027, 1, 26, 10, 0, tzinfo=UTC)
+
+    assert not is_open(sydney_morning, hours, "Australia/Sydney", only_sydney)
+    assert is_open(london_morning, hours, "Europe/London", only_sydney)
+    assert next_window_start(sydney_morning, hours, "Australia/Sydney", only_sydney) == datetime(
+        2027, 1, 26, 22, 0, tzinfo=UTC
+    )  # 09:00 on the 27th in Sydney
+
+
+def test_a_long_closure_of_holidays_is_searched_past():
+    from scheduled_comms.models.business_hours import Holiday, Holidays
+
+    hours = BusinessHours()
+    closure = Holidays(holidays=[Holiday(date=date(2026, 12, 21) + timedelta(days=n)) for n in range(21)])
+
+    opens = next_window_start(datetime(2026, 12, 21, 8, 0, tzinfo=UTC), hours, holidays=closure)
+
+    assert opens == datetime(2027, 1, 11, 9, 0, tzinfo=UTC)  # the first weekday after three weeks closed

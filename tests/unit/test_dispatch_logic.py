@@ -13,7 +13,7 @@ from scheduled_comms.logic.dispatch.cadence import next_cadence_row
 from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
 from scheduled_comms.logic.dispatch.policy import OUTCOME_UNKNOWN, Fail, Hold, Send, Skip, backoff_delay, decide
 from scheduled_comms.logic.dispatch.report import RowOutcome, TickReport
-from scheduled_comms.models.business_hours import BusinessHours
+from scheduled_comms.models.business_hours import BusinessHours, Holidays
 from scheduled_comms.models.domain import Channel, Communication, Delivery, DueRow, SendResult, Source, Status
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
@@ -196,7 +196,11 @@ class RecordingSender:
 
 def dispatcher(store: FakeStore, clock: FakeClock, sender: RecordingSender) -> Dispatcher:
     config = DispatchConfig(poll_step_seconds=5, tick_interval_seconds=60, reserve_seconds=20, concurrency=4)
-    hours = type("Hours", (), {"business_hours": lambda self, company: BusinessHours()})()
+    hours = type(
+        "Hours",
+        (),
+        {"business_hours": lambda self, company: BusinessHours(), "holidays": lambda self, company: Holidays()},
+    )()
     return Dispatcher(store, sender, hours, config, rng=random.Random(1), monotonic=clock.monotonic, sleep=clock.sleep)
 
 
@@ -353,7 +357,11 @@ def test_lateness_is_measured_at_the_send_not_at_the_start_of_the_pass():
             return SendResult.sent(f"msg-{row.id[-4:]}")
 
     config = DispatchConfig(poll_step_seconds=5, tick_interval_seconds=60, reserve_seconds=20, concurrency=1)
-    hours = type("Hours", (), {"business_hours": lambda self, company: BusinessHours()})()
+    hours = type(
+        "Hours",
+        (),
+        {"business_hours": lambda self, company: BusinessHours(), "holidays": lambda self, company: Holidays()},
+    )()
     report = Dispatcher(FakeStore(rows), SlowSender(), hours, config, monotonic=clock.monotonic, sleep=clock.sleep).run(
         T0, remaining_seconds=lambda: 90.0, single_pass=True
     )
@@ -369,7 +377,11 @@ class ThrottlingSender:
 def one_look(store: FakeStore, clock: FakeClock) -> Dispatcher:
     """A dispatcher that reads no further than now, so a pass sees each row's first outcome only."""
     config = DispatchConfig(poll_step_seconds=5, tick_interval_seconds=60, reserve_seconds=20, read_ahead_seconds=0)
-    hours = type("Hours", (), {"business_hours": lambda self, company: BusinessHours()})()
+    hours = type(
+        "Hours",
+        (),
+        {"business_hours": lambda self, company: BusinessHours(), "holidays": lambda self, company: Holidays()},
+    )()
     return Dispatcher(store, ThrottlingSender(), hours, config, rng=random.Random(1), monotonic=clock.monotonic)
 
 

@@ -40,6 +40,8 @@ OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
     "cancelMatchingCommunications": BODY_ERRORS,
     "getBusinessHours": (),
     "putBusinessHours": BODY_ERRORS,
+    "getHolidays": (),
+    "putHolidays": BODY_ERRORS,
     "listPhoneNumbers": (),
     "registerPhoneNumber": BODY_ERRORS,
     "listVoiceAgentConfigs": (),

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: a function that imports a port need not import every model
-    from scheduled_comms.models.business_hours import BusinessHours
+    from scheduled_comms.models.business_hours import BusinessHours, Holidays
     from scheduled_comms.models.campaigns import (
         Campaign,
         CampaignContact,
@@ -182,6 +182,8 @@ class Sender(Protocol):
 class BusinessHoursSource(Protocol):
     def business_hours(self, company_id: str) -> BusinessHours: ...
 
+    def holidays(self, company_id: str) -> Holidays: ...
+
 
 class OutcomeStore(Protocol):
     def get(self, company_id: str, row_id: str) -> Communication | None: ...
@@ -231,6 +233,10 @@ class Directory(Protocol):
     def business_hours(self, company_id: str) -> BusinessHours: ...
 
     def put_business_hours(self, company_id: str, hours: BusinessHours, now: datetime) -> None: ...
+
+    def holidays(self, company_id: str) -> Holidays: ...
+
+    def put_holidays(self, company_id: str, holidays: Holidays, now: datetime) -> None: ...
 
     def put_phone_number(self, company_id: str, number: PhoneNumber) -> None: ...
 

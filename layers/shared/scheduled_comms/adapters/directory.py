@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.adapters.dynamodb.items import company_pk, from_attributes, to_attributes
-from scheduled_comms.models.business_hours import BusinessHours
+from scheduled_comms.models.business_hours import BusinessHours, Holidays
 from scheduled_comms.models.domain import Delivery
 from scheduled_comms.models.registry import (
     PhoneNumber,
@@ -149,6 +149,13 @@ class DynamoDirectory:
 
     def business_hours(self, company_id: str) -> BusinessHours:
         return self._stored_business_hours(company_id) or BusinessHours()
+
+    def holidays(self, company_id: str) -> Holidays:
+        stored = (self._get(company_id, SETTINGS_SK) or {}).get("holidays")
+        return Holidays.model_validate(stored) if stored else Holidays()
+
+    def put_holidays(self, company_id: str, holidays: Holidays, now: datetime) -> None:
+        self._set_setting(company_id, "holidays", holidays.model_dump(mode="json", exclude_none=True), now)
 
     def company_timezone(self, company_id: str) -> str | None:
         stored = self._settings_for_new_rows(company_id).get("business_hours")

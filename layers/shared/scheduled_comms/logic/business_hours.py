@@ -10,15 +10,21 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from scheduled_comms.models.business_hours import BusinessHours, Weekday
+from scheduled_comms.models.business_hours import BusinessHours, Holidays, Weekday
 
 _WEEKDAYS = list(Weekday)
 _SEARCH_DAYS = 9
 
 
-def is_open(instant: datetime, hours: BusinessHours, zone_name: str | None = None) -> bool:
-    """Whether ``instant`` falls inside a window, in ``zone_name`` (else the schedule's own zone)."""
-    local = instant.astimezone(ZoneInfo(zone_name or hours.timezone))
+def is_open(
+    instant: datetime, hours: BusinessHours, zone_name: str | None = None, holidays: Holidays | None = None
+) -> bool:
+    """Whether ``instant`` falls inside a window, in ``zone_name`` (else the schedule's own zone), on a day that
+    is not one of ``holidays`` there."""
+    zone = zone_name or hours.timezone
+    local = instant.astimezone(ZoneInfo(zone))
+    if holidays is not None and holidays.closes(local.date(), zone):
+        return False
     minute = local.hour * 60 + local.minute + local.second / 60 + local.microsecond / 60_000_000
     for window in hours.windows.get(_WEEKDAYS[local.weekday()], []):
         if window.start_minutes <= minute < window.end_minutes:
@@ -51,14 +57,18 @@ def local_time_instant(local: datetime, zone_name: str) -> datetime:
     return _first_instant_at_or_after_wall(local.date(), local.time(), ZoneInfo(zone_name))
 
 
-def next_window_start(instant: datetime, hours: BusinessHours, zone_name: str | None = None) -> datetime | None:
-    """``instant`` itself if a window is open then, else the start of the next window (None if none ever opens)."""
-    if is_open(instant, hours, zone_name):
+def next_window_start(
+    instant: datetime, hours: BusinessHours, zone_name: str | None = None, holidays: Holidays | None = None
+) -> datetime | None:
+    """``instant`` itself if a window is open then, else the start of the next window on a day that is not a
+    holiday (None if none ever opens)."""
+    if is_open(instant, hours, zone_name, holidays):
         return instant
     zone = ZoneInfo(zone_name or hours.timezone)
     today = instant.astimezone(zone).date()
     best: datetime | None = None
-    for offset in range(-1, _SEARCH_DAYS):
+    # Every holiday can push the next open day one further.
+    for offset in range(-1, _SEARCH_DAYS + (len(holidays.holidays) if holidays else 0)):
         day = today + timedelta(days=offset)
         for window in hours.windows.get(_WEEKDAYS[day.weekday()], []):
             first = _first_instant_at_or_after_wall(day, window.start_time, zone)
@@ -67,6 +77,6 @@ def next_window_start(instant: datetime, hours: BusinessHours, zone_name: str | 
             for start in (first, second):
                 if start < instant or (best is not None and start >= best):
                     continue
-                if is_open(start, hours, zone_name):
+                if is_open(start, hours, zone_name, holidays):
                     best = start
     return best

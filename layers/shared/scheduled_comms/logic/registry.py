@@ -9,7 +9,7 @@ from scheduled_comms.errors import EndpointRefused, FieldError, NotFound, Valida
 from scheduled_comms.logic.auth import require_scopes
 from scheduled_comms.logic.endpoints import EndpointRules, check_endpoint
 from scheduled_comms.logic.references import from_email_refusal
-from scheduled_comms.models.business_hours import BusinessHours, BusinessHoursResponse
+from scheduled_comms.models.business_hours import BusinessHours, BusinessHoursResponse, Holidays, HolidaysResponse
 from scheduled_comms.models.domain import Caller, Scope
 from scheduled_comms.models.registry import (
     PhoneNumber,
@@ -36,6 +36,27 @@ def put_business_hours(
     require_scopes(caller, Scope.DISPATCHER_WRITE)
     directory.put_business_hours(caller.company_id, hours, now)
     return BusinessHoursResponse(data=hours)
+
+
+def get_holidays(directory: Directory, caller: Caller) -> HolidaysResponse:
+    require_scopes(caller, Scope.DISPATCHER_READ)
+    return HolidaysResponse(data=directory.holidays(caller.company_id))
+
+
+def put_holidays(directory: Directory, caller: Caller, holidays: Holidays, now: datetime) -> HolidaysResponse:
+    """Replace the company's holidays: from the next tick on, rows that respect business hours and batch calls
+    planned from then on treat them as closed days."""
+    require_scopes(caller, Scope.DISPATCHER_WRITE)
+    seen: set[tuple[object, ...]] = set()
+    for index, holiday in enumerate(holidays.holidays):
+        key = (holiday.date, tuple(sorted(holiday.timezones or ())))
+        if key in seen:
+            raise ValidationFailed(
+                "A holiday is listed twice", [FieldError(f"holidays[{index}]", "repeats an earlier holiday")]
+            )
+        seen.add(key)
+    directory.put_holidays(caller.company_id, holidays, now)
+    return HolidaysResponse(data=holidays)
 
 
 def register_phone_number(

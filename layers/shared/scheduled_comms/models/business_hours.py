@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import time
+from datetime import date, time
 from enum import StrEnum
 from typing import Annotated
 
@@ -84,3 +84,34 @@ class BusinessHoursResponse(Model):
     """The company's business hours, in the ``{"data": ...}`` envelope every resource uses."""
 
     data: BusinessHours
+
+
+class Holiday(Model):
+    """A local date the company is closed: in every zone, or only in the zones named."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    date: date
+    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    timezones: Annotated[list[IanaTimezone], Field(min_length=1, max_length=50)] | None = Field(
+        default=None, description="only in these zones (a company spanning zones); absent: wherever its rows are"
+    )
+
+
+class Holidays(Model):
+    """The company's closed days: rows that respect business hours, and batch calls, treat them as closed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    holidays: Annotated[list[Holiday], Field(max_length=400)] = Field(default_factory=list)
+
+    def closes(self, day: date, zone_name: str) -> bool:
+        """Whether ``day`` (a local date in ``zone_name``) is a holiday there."""
+        return any(h.date == day and (h.timezones is None or zone_name in h.timezones) for h in self.holidays)
+
+    def dates_in(self, zone_name: str) -> frozenset[date]:
+        return frozenset(h.date for h in self.holidays if h.timezones is None or zone_name in h.timezones)
+
+
+class HolidaysResponse(Model):
+    data: Holidays

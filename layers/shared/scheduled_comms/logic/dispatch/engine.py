@@ -239,7 +239,8 @@ class Dispatcher:
 
     def _dispatch_claimed(self, row: Communication, now: datetime) -> RowResult:
         hours = self._hours.business_hours(row.company_id) if row.respect_business_hours else None
-        decision = decide(row, now, hours)
+        holidays = self._hours.holidays(row.company_id) if hours is not None else None
+        decision = decide(row, now, hours, holidays)
         for gate in self._gates:
             if not isinstance(decision, Send):
                 break

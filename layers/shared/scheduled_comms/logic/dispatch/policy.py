@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from scheduled_comms.logic.business_hours import next_window_start
-from scheduled_comms.models.business_hours import BusinessHours
+from scheduled_comms.models.business_hours import BusinessHours, Holidays
 from scheduled_comms.models.domain import Channel, Communication, Delivery
 
 # An at_most_once row whose send started but whose outcome was never recorded ends failed with this error.
@@ -57,7 +57,9 @@ def marks_send_start(row: Communication) -> bool:
     return row.delivery is Delivery.AT_MOST_ONCE and row.channel is not Channel.VOICE_CALL
 
 
-def decide(row: Communication, now: datetime, hours: BusinessHours | None) -> Decision:
+def decide(
+    row: Communication, now: datetime, hours: BusinessHours | None, holidays: Holidays | None = None
+) -> Decision:
     """What to do with a freshly claimed row at ``now``."""
     if row.send_started_attempt is not None and marks_send_start(row):
         return Fail(OUTCOME_UNKNOWN)  # a tick died between starting the send and recording its outcome
@@ -67,7 +69,7 @@ def decide(row: Communication, now: datetime, hours: BusinessHours | None) -> De
     if deadline is not None and now > deadline:
         return Skip(f"expired: not sendable within {row.cancel_policy['expire_after_minutes']} minutes of its time")  # type: ignore[index]
     if row.respect_business_hours and hours is not None:
-        opens = next_window_start(now, hours, row.timezone)
+        opens = next_window_start(now, hours, row.timezone, holidays)
         if opens is None:
             return Skip("business hours never open for this row's timezone")
         if opens > now:
