@@ -16,6 +16,7 @@ ALLOWED = {
     "/v1/scheduled-communications/cancel": "POST",
     "/v1/settings/business-hours": "GET, PUT",
     "/v1/settings/holidays": "GET, PUT",
+    "/v1/settings/frequency-caps": "GET, PUT",
     "/v1/phone-numbers": "GET, POST",
     "/v1/voice-agent-configs": "GET, POST",
     "/v1/senders": "GET",

@@ -217,6 +217,10 @@ EXPECTED: dict[str, Callable[[Any], None]] = {
     "PutHolidaysFunction": answers(
         200, lambda b: [h["name"] for h in b["data"]["holidays"]] == ["Christmas Day", "Boxing Day"]
     ),
+    "GetFrequencyCapsFunction": answers(200, lambda b: b["data"] == {"caps": []}),
+    "PutFrequencyCapsFunction": answers(
+        200, lambda b: [c["channel"] for c in b["data"]["caps"]] == ["sms", "voice_call"]
+    ),
     "PutBusinessHoursFunction": answers(200, lambda b: b["data"]["timezone"] == "Australia/Sydney"),
     "RegisterPhoneNumberFunction": answers(201, lambda b: b["data"]["number"] == "+61412345678"),
     "ListPhoneNumbersFunction": answers(200, lambda b: [n["id"] for n in b["data"]] == [SAMPLE_NUMBER]),

@@ -42,6 +42,8 @@ OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
     "putBusinessHours": BODY_ERRORS,
     "getHolidays": (),
     "putHolidays": BODY_ERRORS,
+    "getFrequencyCaps": (),
+    "putFrequencyCaps": BODY_ERRORS,
     "listPhoneNumbers": (),
     "registerPhoneNumber": BODY_ERRORS,
     "listVoiceAgentConfigs": (),

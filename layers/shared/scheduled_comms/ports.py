@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # annotations only: a function that imports a port need not i
         Status,
     )
     from scheduled_comms.models.messages import Brand, StoredTemplate
-    from scheduled_comms.models.protection import DoNotContactEntry, SuppressedChannel
+    from scheduled_comms.models.protection import DoNotContactEntry, FrequencyCaps, SuppressedChannel
     from scheduled_comms.models.registry import (
         PhoneNumber,
         SenderSettings,
@@ -155,6 +155,20 @@ class DoNotContactStore(Protocol):
         ...
 
 
+class SendCounters(Protocol):
+    """Sends to one address on one channel in a rolling window, counted exactly across workers."""
+
+    def take(
+        self, company_id: str, channel: str, address: str, limit: int, window_seconds: int, now: datetime
+    ) -> float | None:
+        """Take a slot at ``now``: None when taken, else the epoch second a slot frees (nothing taken)."""
+        ...
+
+
+class CapSource(Protocol):
+    def frequency_caps(self, company_id: str) -> FrequencyCaps: ...
+
+
 class RateBuckets(Protocol):
     """Send quotas shared by every process: slots reserved in batches, so a send costs a fraction of a write."""
 
@@ -237,6 +251,10 @@ class Directory(Protocol):
     def holidays(self, company_id: str) -> Holidays: ...
 
     def put_holidays(self, company_id: str, holidays: Holidays, now: datetime) -> None: ...
+
+    def frequency_caps(self, company_id: str) -> FrequencyCaps: ...
+
+    def put_frequency_caps(self, company_id: str, caps: FrequencyCaps, now: datetime) -> None: ...
 
     def put_phone_number(self, company_id: str, number: PhoneNumber) -> None: ...
 

@@ -30,6 +30,7 @@ from scheduled_comms.models.values import format_instant
 if TYPE_CHECKING:  # the vault's functions build a reader; the rest need not import Powertools' parameters
     from scheduled_comms.adapters.secrets import SecretReader
     from scheduled_comms.models.messages import Brand, StoredTemplate  # only the messages' functions read them
+    from scheduled_comms.models.protection import FrequencyCaps
 
 SETTINGS_SK = "#SETTINGS"
 
@@ -156,6 +157,15 @@ class DynamoDirectory:
 
     def put_holidays(self, company_id: str, holidays: Holidays, now: datetime) -> None:
         self._set_setting(company_id, "holidays", holidays.model_dump(mode="json", exclude_none=True), now)
+
+    def frequency_caps(self, company_id: str) -> FrequencyCaps:
+        from scheduled_comms.models.protection import FrequencyCaps
+
+        stored = (self._get(company_id, SETTINGS_SK) or {}).get("frequency_caps")
+        return FrequencyCaps.model_validate(stored) if stored else FrequencyCaps()
+
+    def put_frequency_caps(self, company_id: str, caps: FrequencyCaps, now: datetime) -> None:
+        self._set_setting(company_id, "frequency_caps", caps.model_dump(mode="json"), now)
 
     def company_timezone(self, company_id: str) -> str | None:
         stored = self._settings_for_new_rows(company_id).get("business_hours")

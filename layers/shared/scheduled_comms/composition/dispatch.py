@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scheduled_comms.adapters.directory import DynamoDirectory
+from scheduled_comms.adapters.dynamodb.protection import DynamoSendCounters
 from scheduled_comms.adapters.dynamodb.rate_limits import DynamoRateBuckets
 from scheduled_comms.adapters.senders import ChannelSenders, HttpVoiceSender, SesEmailSender, SnsSmsSender
 from scheduled_comms.composition import component
@@ -17,7 +18,7 @@ from scheduled_comms.logic.campaigns.gate import CampaignCallGate
 from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
 from scheduled_comms.logic.message_sending import TemplatedSender
 from scheduled_comms.logic.pacing import PacedSender, SendQuotas, SharedRateLimiter
-from scheduled_comms.logic.protection import DoNotContactGate
+from scheduled_comms.logic.protection import DoNotContactGate, FrequencyCapGate
 from scheduled_comms.models.domain import Channel
 from scheduled_comms.settings import get_settings
 
@@ -98,13 +99,18 @@ def dispatcher() -> Dispatcher:
         dispatch_directory(),
         dispatch_config(),
         # The recipient's protection first: a call kept from its callee must not take a campaign's slot.
-        gates=(do_not_contact_gate(), campaign_call_gate()),
+        gates=(do_not_contact_gate(), frequency_cap_gate(), campaign_call_gate()),
     )
 
 
 @component
 def do_not_contact_gate() -> DoNotContactGate:
     return DoNotContactGate(do_not_contact_list())
+
+
+@component
+def frequency_cap_gate() -> FrequencyCapGate:
+    return FrequencyCapGate(dispatch_directory(), DynamoSendCounters(get_settings().communications_table))
 
 
 @component

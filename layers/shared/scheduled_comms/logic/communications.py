@@ -109,10 +109,14 @@ def create_communication(
     payload = request.payload.model_dump(mode="json", exclude_none=True)
     check_references(references, caller.company_id, channel, payload)
     fields = request.model_dump(
-        mode="json", exclude={"channel", "payload", "scheduled_for", "cancel_policy", "delivery"}
+        mode="json", exclude={"channel", "payload", "scheduled_for", "cancel_policy", "delivery", "transactional"}
     )
+    transactional = request.transactional
+    if transactional is None:
+        transactional = channel is Channel.EMAIL and payload.get("mode", "transactional") == "transactional"
     row = Communication(
         **fields,
+        transactional=transactional,
         delivery=request.delivery or references.default_delivery(caller.company_id),
         id=new_id(now),
         company_id=caller.company_id,

@@ -15,7 +15,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from scheduled_comms.errors import FieldError, NotFound, ValidationFailed, field_errors
 from scheduled_comms.logic.auth import require_scopes
 from scheduled_comms.logic.cursor import decode_cursor, encode_cursor
-from scheduled_comms.logic.dispatch.policy import Decision, Skip
+from scheduled_comms.logic.dispatch.policy import Decision, Hold, Skip, expiry_of
 from scheduled_comms.models.domain import Caller, Communication, Scope, Source
 from scheduled_comms.models.protection import (
     DO_NOT_CONTACT,
@@ -37,7 +37,7 @@ from scheduled_comms.models.protection import (
     SuppressedChannel,
 )
 from scheduled_comms.models.values import check_e164, check_email
-from scheduled_comms.ports import DoNotContactStore
+from scheduled_comms.ports import CapSource, DoNotContactStore, SendCounters
 
 MAX_IMPORT_LINES = 1_000
 MAX_LISTED_ERRORS = 100
@@ -247,3 +247,28 @@ class DoNotContactGate:
         if any(entry.channel in wanted for entry in self._store.matching(row.company_id, address, now)):
             return Skip(DO_NOT_CONTACT, refund=row.source is not Source.CAMPAIGN)
         return None
+
+
+class FrequencyCapGate:
+    """The dispatch engine's check of the company's frequency caps: a capped row takes a slot of its address's
+    rolling window before it is sent, or is held until one frees (skipped if its expiry comes first)."""
+
+    def __init__(self, caps: CapSource, counters: SendCounters) -> None:
+        self._caps = caps
+        self._counters = counters
+
+    def decide(self, row: Communication, now: datetime) -> Decision | None:
+        if row.transactional:
+            return None
+        cap = self._caps.frequency_caps(row.company_id).for_channel(row.channel)
+        address = row.recipient
+        if cap is None or address is None:
+            return None
+        frees = self._counters.take(row.company_id, row.channel.value, address, cap.limit, cap.window_hours * 3600, now)
+        if frees is None:
+            return None
+        until = datetime.fromtimestamp(frees, tz=UTC)
+        deadline = expiry_of(row)
+        if deadline is not None and until > deadline:
+            return Skip(f"frequency_cap: {cap.limit} {row.channel.value} per {cap.window_hours} h reached")
+        return Hold(until)

@@ -11,6 +11,7 @@ from scheduled_comms.logic.endpoints import EndpointRules, check_endpoint
 from scheduled_comms.logic.references import from_email_refusal
 from scheduled_comms.models.business_hours import BusinessHours, BusinessHoursResponse, Holidays, HolidaysResponse
 from scheduled_comms.models.domain import Caller, Scope
+from scheduled_comms.models.protection import FrequencyCaps, FrequencyCapsResponse
 from scheduled_comms.models.registry import (
     PhoneNumber,
     PhoneNumberCreate,
@@ -57,6 +58,25 @@ def put_holidays(directory: Directory, caller: Caller, holidays: Holidays, now: 
         seen.add(key)
     directory.put_holidays(caller.company_id, holidays, now)
     return HolidaysResponse(data=holidays)
+
+
+def get_frequency_caps(directory: Directory, caller: Caller) -> FrequencyCapsResponse:
+    require_scopes(caller, Scope.DISPATCHER_READ)
+    return FrequencyCapsResponse(data=directory.frequency_caps(caller.company_id))
+
+
+def put_frequency_caps(
+    directory: Directory, caller: Caller, caps: FrequencyCaps, now: datetime
+) -> FrequencyCapsResponse:
+    require_scopes(caller, Scope.DISPATCHER_WRITE)
+    channels = [cap.channel for cap in caps.caps]
+    for index, channel in enumerate(channels):
+        if channels.index(channel) != index:
+            raise ValidationFailed(
+                "One cap a channel", [FieldError(f"caps[{index}].channel", f"{channel.value} already has a cap")]
+            )
+    directory.put_frequency_caps(caller.company_id, caps, now)
+    return FrequencyCapsResponse(data=caps)
 
 
 def register_phone_number(

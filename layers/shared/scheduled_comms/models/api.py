@@ -162,6 +162,11 @@ class _CreateCommon(StrictModel):
     related_entity_id: Uuid | None = Field(default=None, validate_default=True)
     cancel_policy: CancelPolicy | None = None
     cancellation_key: CancellationKey | None = None
+    transactional: StrictBool | None = Field(
+        default=None,
+        description="exempt from the company's frequency caps; omitted: true for an email whose mode is "
+        "transactional (the default), false otherwise",
+    )
     # Omitted means the company's default; null is not a mode.
     delivery: Delivery = Field(default=None, validate_default=False, description=DELIVERY_DESCRIPTION)  # type: ignore[assignment]
 
@@ -236,6 +241,7 @@ class CommunicationOut(Model):
     related_entity_type: str | None
     related_entity_id: str | None
     cancellation_key: str | None = None
+    transactional: bool = False
     cancel_policy: dict[str, Any] | None
     attempt_count: int
     max_attempts: int

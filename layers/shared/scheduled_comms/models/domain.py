@@ -124,6 +124,8 @@ class Communication(Model):
     related_entity_id: str | None = None
     # A client's own key: ``POST /scheduled-communications/cancel`` stops every pending row that carries it.
     cancellation_key: str | None = None
+    # Exempt from the company's frequency caps (a receipt, a password reset): not counted, never held by them.
+    transactional: bool = False
     cancel_policy: dict[str, Any] | None = None
     attempt_count: int = 0
     max_attempts: int

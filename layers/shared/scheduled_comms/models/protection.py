@@ -95,3 +95,28 @@ class DoNotContactImported(Model):
 
 class DoNotContactImportResponse(Model):
     data: DoNotContactImported
+
+
+class FrequencyCap(Model):
+    """At most ``limit`` rows of ``channel`` reach one address in any ``window_hours`` (a rolling window)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: Channel
+    limit: Annotated[int, Field(ge=1, le=1000)]
+    window_hours: Annotated[int, Field(ge=1, le=24 * 31)]
+
+
+class FrequencyCaps(Model):
+    """The company's caps, at most one a channel. A row marked ``transactional`` is not counted nor held."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    caps: Annotated[list[FrequencyCap], Field(max_length=len(Channel))] = Field(default_factory=list)
+
+    def for_channel(self, channel: Channel) -> FrequencyCap | None:
+        return next((cap for cap in self.caps if cap.channel is channel), None)
+
+
+class FrequencyCapsResponse(Model):
+    data: FrequencyCaps

@@ -243,7 +243,7 @@ def unpack_payload(attribute: dict[str, Any]) -> dict[str, Any]:
 
 # Left out of the item while they hold their default (no condition or filter reads them): bytes a row
 # would otherwise pay for at every write of its life.
-_OMITTED_WHEN_DEFAULT = ("respect_business_hours", "delivery", "source")
+_OMITTED_WHEN_DEFAULT = ("respect_business_hours", "delivery", "source", "transactional")
 
 
 def body_key(company_id: str, row_id: str) -> dict[str, Any]:

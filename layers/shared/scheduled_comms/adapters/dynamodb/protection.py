@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.adapters.dynamodb.batch import batch_write
-from scheduled_comms.adapters.dynamodb.items import from_attributes
+from scheduled_comms.adapters.dynamodb.items import from_attributes, is_condition_failure
 from scheduled_comms.models.protection import DoNotContactEntry, SuppressedChannel
 from scheduled_comms.models.values import format_instant
 
@@ -98,3 +99,59 @@ class DynamoDoNotContactList:
         )
         entries = [_entry(item) for item in answer.get("Items", [])]
         return [entry for entry in entries if entry.expires_at is None or entry.expires_at > now]
+
+
+CONTENDED_WAIT_SECONDS = 2.0
+
+
+class DynamoSendCounters:
+    """Sends to one address on one channel in a rolling window, exactly, under any number of workers.
+
+    Item: ``pk=CAP#<company>#<channel>#<address>``  ``sk=#CAP``: ``sends`` (the epoch seconds of the sends still
+    inside the longest window the cap has had), ``version`` and ``expires_at`` (TTL: when the last send leaves the
+    window). A slot is taken by a write conditioned on the version read (optimistic concurrency): two workers
+    that read the same version cannot both write, the loser reads again. One read and one write a capped send.
+    """
+
+    RETRIES = 8
+
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self._table = table_name
+        self._client = client or aws_client("dynamodb")
+
+    def take(
+        self, company_id: str, channel: str, address: str, limit: int, window_seconds: int, now: datetime
+    ) -> float | None:
+        """Take a slot at ``now``: None when taken, else the epoch second a slot frees (nothing written)."""
+        key = {"pk": {"S": f"CAP#{company_id}#{channel}#{address}"}, "sk": {"S": "#CAP"}}
+        moment = now.timestamp()
+        for _ in range(self.RETRIES):
+            item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item") or {}
+            version = int(item["version"]["N"]) if "version" in item else 0
+            sends = sorted(float(n["N"]) for n in item.get("sends", {}).get("L", []))
+            inside = [sent for sent in sends if sent > moment - window_seconds]
+            if len(inside) >= limit:
+                return inside[len(inside) - limit] + window_seconds
+            kept = [*inside, moment]
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "Key": key,
+                "UpdateExpression": "SET sends = :sends, version = :next, expires_at = :expires",
+                "ExpressionAttributeValues": {
+                    ":sends": {"L": [{"N": repr(sent)} for sent in kept]},
+                    ":next": {"N": str(version + 1)},
+                    ":expires": {"N": str(int(moment + window_seconds) + 1)},
+                },
+            }
+            if version:
+                request["ConditionExpression"] = "version = :version"
+                request["ExpressionAttributeValues"][":version"] = {"N": str(version)}
+            else:
+                request["ConditionExpression"] = "attribute_not_exists(pk)"
+            try:
+                self._client.update_item(**request)
+                return None
+            except ClientError as exc:
+                if not is_condition_failure(exc):
+                    raise
+        return moment + CONTENDED_WAIT_SECONDS  # every try lost to another worker: look again shortly

@@ -70,6 +70,7 @@ def next_cadence_row(row: Communication, now: datetime) -> Communication | None:
         related_entity_type=row.related_entity_type,
         related_entity_id=row.related_entity_id,
         cancellation_key=row.cancellation_key,
+        transactional=row.transactional,
         cancel_policy=row.cancel_policy,
         max_attempts=row.max_attempts,
         source=Source.CADENCE,
