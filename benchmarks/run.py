@@ -65,6 +65,10 @@ class RequestCounter:
             self.counts["claim"] += 1
         elif name in ("UpdateItem", "TransactWriteItems") and ":fence" in json.dumps(params, default=repr):
             self.counts["finalize"] += 1
+        elif name == "Query" and params.get("ExpressionAttributeValues", {}).get(":pk", {}).get("S", "").startswith(
+            "DNC#"
+        ):
+            self.counts["do_not_contact"] += 1  # the recipient's entries, read before each send
         elif name == "Query":
             self.counts["query"] += 1
         elif name in ("TransactWriteItems", "PutItem"):
@@ -727,6 +731,22 @@ def main_only(part: str) -> None:
         cold = bench_cold_imports()
         results["cold_import_ms"], results["cold_import_ratio"] = cold["ms"], cold["ratio"]
         results["cold_import_ratio_max"] = cold["ratio_max"]
+    elif part == "tick":
+        with mock_aws():
+            setup_stack()
+            from scheduled_comms.adapters.aws import client
+
+            counter = RequestCounter()
+            client("dynamodb").meta.events.register("before-parameter-build.dynamodb", counter)
+            print(f"tick: {TICK_ROWS} due rows through the real tick, then the bare loop ...", flush=True)
+            tick = bench_tick(counter)
+        rows, counts = max(1, tick["tick"]["rows"]), tick["tick_counts"]
+        results["tick"] = tick["tick"]
+        per_message = results["ddb_requests_per_message"]
+        for kind in ("claim", "finalize", "do_not_contact"):
+            per_message[kind] = round(counts.get(kind, 0) / rows, 3)
+        per_message["query"] = round(counts.get("query", 0) / rows, 4)
+        per_message["total"] = round(sum(v for k, v in per_message.items() if k != "total"), 3)
     elif part in ("api", "cost"):
         with mock_aws():
             stack = setup_stack()
@@ -753,7 +773,7 @@ def main_only(part: str) -> None:
                     sum(api["create_counts"].values()) / API_REQUESTS, 3
                 )
     else:
-        raise SystemExit(f"BENCH_ONLY={part}: one of lateness_model, cold_imports, api, cost, campaigns")
+        raise SystemExit(f"BENCH_ONLY={part}: one of lateness_model, cold_imports, api, cost, tick, campaigns")
     write(results)
 
 
@@ -802,6 +822,7 @@ def main() -> None:
         "claim": round(tick_counts.get("claim", 0) / rows, 3),
         "finalize": round(tick_counts.get("finalize", 0) / rows, 3),
         "query": round(tick_counts.get("query", 0) / rows, 4),
+        "do_not_contact": round(tick_counts.get("do_not_contact", 0) / rows, 3),
     }
     per_message["total"] = round(sum(per_message.values()), 3)
     print("cold imports ...", flush=True)
@@ -912,7 +933,7 @@ def report(results: dict[str, Any]) -> str:
         f"| tick rows/s | {tick['rows_per_s']} | {tick['rows']} due rows (email and SMS) through the real tick, one pass |",
         f"| floor rows/s | {tick['floor_rows_per_s']} | the same rows: due queries, one claim, one send, one finalize each |",
         f"| tick / floor | {tick['ratio']} | 1.0 means the tick adds nothing over the minimum calls |",
-        f"| DynamoDB requests per message | {per['total']} | create {per['create']}, claim {per['claim']}, finalize {per['finalize']}, query {per['query']} (botocore events) |",
+        f"| DynamoDB requests per message | {per['total']} | create {per['create']}, claim {per['claim']}, finalize {per['finalize']}, query {per['query']}, do-not-contact check {per.get('do_not_contact', 0)} (one query of the recipient's entries a send; botocore events) |",
         f"| moto-based lateness p50 / p99 / max (s) | {late['p50']} / {late['p99']} / {late['max']} | the older simulation (it measures moto, not the design: one send at a time, each costing the tick's time per row against moto): {late['rows']} rows over 2 h, 5,000 due in one minute, 1/5 respecting business hours; the lateness model below replaces it |",
         f"| API creates/s (floor), ratio | {api['create_per_s']} ({api['floor_per_s']}), {api['create_ratio']} | {API_REQUESTS} POSTs through the create handler in process (a 1 KB email) vs bare `PutItem`s of the same rows, in rounds of {API_ROUND} each (so the machine's load falls on both alike); `api.create_ratio` |",
         *(
