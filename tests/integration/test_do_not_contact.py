@@ -316,3 +316,29 @@ def test_every_email_names_the_configuration_set_and_its_company_for_the_feedbac
     assert len(mine) == 1
     assert mine[0]["ConfigurationSetName"] == stack.physical_name("SendingConfigurationSet")
     assert {"Name": "company_id", "Value": company.id} in mine[0]["EmailTags"]
+
+
+def test_overlapping_ticks_never_send_to_a_suppressed_address_and_return_each_credit_once(
+    api, make_company, ticker, isolated_tables
+):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scheduled_comms_local.lambda_host import scheduled_event
+
+    company = make_company(credits=100)
+    kept_out, allowed = "+14155550184", "+14155550185"
+    rows = {
+        number: [schedule(api, company, sms_now(number))["id"] for _ in range(15)] for number in (kept_out, allowed)
+    }
+    suppress(api, company, "sms", kept_out)
+    assert balance(company) == 70
+    moment = soon(5)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: ticker.run(scheduled_event(moment, single_pass=True)).summary(), range(8)))
+
+    assert {fetch(api, company, row_id)["status"] for row_id in rows[kept_out]} == {"skipped"}
+    assert {fetch(api, company, row_id)["status"] for row_id in rows[allowed]} == {"dispatched"}
+    assert outbox_for(kept_out) == []
+    assert len(outbox_for(allowed)) == 15
+    assert balance(company) == 85  # each suppressed row's credit back exactly once
