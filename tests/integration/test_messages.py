@@ -142,7 +142,7 @@ def test_each_required_field_missing_is_the_specs_422_naming_it(api, company, mi
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"channel": "push"}, "channel"),
+        ({"channel": "push"}, "recipient"),
         ({"channel": "in_app"}, "channel"),
         ({"recipient": "not-an-address"}, "recipient"),
         ({"channel": "sms", "recipient": "patient@example.com"}, "recipient"),
@@ -155,7 +155,7 @@ def test_each_required_field_missing_is_the_specs_422_naming_it(api, company, mi
         ({"scheduled_at": "2020-01-01T00:00:00Z"}, "scheduled_at"),
     ],
     ids=[
-        "push-not-yet",
+        "push-to-an-address",
         "in-app-not-yet",
         "bad-email",
         "email-for-sms",

@@ -25,6 +25,7 @@ from scheduled_comms_local.moto_patches import (
     prepare_moto_dispatch,
     prepare_moto_dynamodb,
     prepare_moto_events,
+    prepare_moto_sns,
 )
 from scheduled_comms_local.template import Stack
 
@@ -58,6 +59,7 @@ class MotoServer:
         logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
         prepare_moto_dynamodb()
         prepare_moto_events()
+        prepare_moto_sns()
         prepare_moto_dispatch()
         app: Any = DomainDispatcherApplication(create_backend_app)
         if on_change is not None:

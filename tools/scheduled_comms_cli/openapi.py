@@ -22,6 +22,7 @@ ERRORS = {
     "422": "Validation failed (each field named), or the row is not pending",
     "429": "Throttled",
     "500": "Server error",
+    "503": "A provider the request needs (SNS) did not answer; nothing was stored, try again",
 }
 # What each operation can answer besides its success: every operation can be throttled (429) or fail
 # (500); a keyed one refuses a bad key (401) or scope (403); one that takes a body refuses bad bytes
@@ -71,6 +72,9 @@ OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
     "listContactFolders": ("400", "422"),
     "addContactFolderContacts": (*BODY_ERRORS, "404", "409"),
     "listContactFolderContacts": ("400", "404", "422"),
+    "registerDevice": (*BODY_ERRORS, "503"),
+    "listDevices": ("422",),
+    "deleteDevice": ("404", "422", "503"),
 }
 # Spec 002's routes answer errors in its flat shape (but a key the gateway's authorizer refuses, 401, is
 # answered by the gateway, in the service's shape).

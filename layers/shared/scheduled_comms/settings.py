@@ -70,6 +70,10 @@ class Settings(BaseModel):
     # A campaign call holds one of its campaign's max_concurrent_calls slots until its outcome webhook, or this
     # long after it was placed (a lost webhook must not keep the slot).
     campaign_max_call_seconds: int = Field(default=1800, ge=60, le=86_400, validation_alias="CAMPAIGN_MAX_CALL_SECONDS")
+    # Brands may name SNS platform applications of this stack only: their names start with this.
+    push_app_prefix: str = Field(default="scheduled-comms-", validation_alias="PUSH_APP_PREFIX")
+    # How long APNs and FCM keep trying to deliver a push to a device that is offline.
+    push_ttl_seconds: int = Field(default=86_400, ge=0, le=2_419_200, validation_alias="PUSH_TTL_SECONDS")
     webhook_tolerance_seconds: int = Field(default=300, ge=1, validation_alias="WEBHOOK_TOLERANCE_SECONDS")
 
     @field_validator("voice_endpoint_ports", mode="before")

@@ -17,7 +17,8 @@ from scheduled_comms.logic.campaigns.gate import CampaignCallGate
 from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
 from scheduled_comms.logic.message_sending import TemplatedSender
 from scheduled_comms.logic.pacing import PacedSender, SendQuotas, SharedRateLimiter
-from scheduled_comms.models.domain import Channel
+from scheduled_comms.logic.push_sending import PushSender
+from scheduled_comms.models.domain import Channel, now_utc
 from scheduled_comms.settings import get_settings
 
 
@@ -68,7 +69,15 @@ def senders() -> ChannelSenders:
             endpoint_rules(),
             host_resolver(),
         ),
+        push=push_sender(),
     )
+
+
+@component
+def push_sender() -> PushSender:
+    from scheduled_comms.composition.people import device_store, push_endpoints
+
+    return PushSender(device_store(), push_endpoints(), get_settings().push_ttl_seconds, now_utc)
 
 
 def dispatch_config() -> DispatchConfig:
