@@ -2,10 +2,10 @@
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from scheduled_comms.composition.people import device_store, push_endpoints
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, json_response, requires
+from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.devices import delete_device
 from scheduled_comms.models.messages import ClientKey
 from scheduled_comms.models.push import DeviceId
@@ -27,7 +27,7 @@ def delete_route(person_id: Annotated[ClientKey, Path()], device_id: Annotated[D
     logger.append_keys(company_id=caller.company_id, device_id=device_id)
     delete_device(device_store(), push_endpoints(), caller, person_id, device_id)
     metrics.add_metric(name="DevicesDeleted", unit="Count", value=1)
-    return json_response(204, None)
+    return Response(status_code=204, body=None)
 
 
 app = MessagesResolver(router)

@@ -143,7 +143,7 @@ def test_each_required_field_missing_is_the_specs_422_naming_it(api, company, mi
     ("overrides", "field"),
     [
         ({"channel": "push"}, "recipient"),
-        ({"channel": "in_app"}, "channel"),
+        ({"channel": "in_app"}, "recipient"),
         ({"recipient": "not-an-address"}, "recipient"),
         ({"channel": "sms", "recipient": "patient@example.com"}, "recipient"),
         ({"brand_id": "unknown-brand"}, "brand_id"),
@@ -156,7 +156,7 @@ def test_each_required_field_missing_is_the_specs_422_naming_it(api, company, mi
     ],
     ids=[
         "push-to-an-address",
-        "in-app-not-yet",
+        "in-app-to-an-address",
         "bad-email",
         "email-for-sms",
         "unknown-brand",

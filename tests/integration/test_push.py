@@ -116,7 +116,7 @@ def test_deleting_a_device_removes_it_and_its_endpoint_and_another_companys_is_a
     assert api.request("GET", f"/v1/people/{person_id}/devices", other).json()["data"] == []
     reply = api.request("DELETE", f"/v1/people/{person_id}/devices/{device['id']}", company)
 
-    assert reply.status == 204
+    assert reply.status == 204 and reply.text == ""
     assert arn not in sns_backend().platform_endpoints
     assert api.request("GET", f"/v1/people/{person_id}/devices", company).json()["data"] == []
     assert api.request("DELETE", f"/v1/people/{person_id}/devices/{device['id']}", company).status == 404

@@ -75,6 +75,12 @@ OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
     "registerDevice": (*BODY_ERRORS, "503"),
     "listDevices": ("422",),
     "deleteDevice": ("404", "422", "503"),
+    "getInbox": ("400", "404", "422"),
+    "markInboxEntrySeen": ("404", "409", "422"),
+    "markInboxEntryRead": ("404", "409", "422"),
+    "archiveInboxEntry": ("404", "409", "422"),
+    "markInboxAllRead": ("404", "422"),
+    "issueInboxToken": ("422",),
 }
 # Spec 002's routes answer errors in its flat shape (but a key the gateway's authorizer refuses, 401, is
 # answered by the gateway, in the service's shape).

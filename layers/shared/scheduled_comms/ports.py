@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # annotations only: a function that imports a port need not i
         SendResult,
         Status,
     )
+    from scheduled_comms.models.inbox import InboxEntry, InboxHead, InboxPage, InboxStatus
     from scheduled_comms.models.messages import Brand, StoredTemplate
     from scheduled_comms.models.push import Device
     from scheduled_comms.models.registry import (
@@ -457,4 +458,27 @@ class PushEndpoints(Protocol):
     def publish(self, endpoint_arn: str, message: dict[str, str], ttl_seconds: int, platform: str) -> SendResult:
         """Publish SNS's per-platform JSON ``message``; ``fail`` with error ``endpoint_disabled`` when SNS
         reports the endpoint disabled."""
+        ...
+
+
+class InboxStore(Protocol):
+    """People's in-app inboxes (``models.inbox``): entries newest first, their marks, and the counts."""
+
+    def land(self, company_id: str, entry: InboxEntry) -> bool:
+        """Put the entry in its person's inbox; False when the message had landed already (nothing changed)."""
+        ...
+
+    def head(self, company_id: str, person_id: str) -> InboxHead: ...
+
+    def page(
+        self, company_id: str, person_id: str, status: InboxStatus | None, limit: int, after: str | None
+    ) -> InboxPage:
+        """Up to ``limit`` entries newest first (``status`` None: all but archived), after the position
+        ``after``; the page may be short when few entries matched, with a position to go on from."""
+        ...
+
+    def entry(self, company_id: str, person_id: str, message_id: str) -> InboxEntry | None: ...
+
+    def save_marks(self, company_id: str, current: InboxEntry, marked: InboxEntry) -> bool:
+        """Store ``marked``'s marks and adjust the counts, if the entry is still as ``current`` (else False)."""
         ...

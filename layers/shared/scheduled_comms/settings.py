@@ -23,6 +23,8 @@ class Settings(BaseModel):
 
     communications_table: str = Field(default="scheduled-comms-communications", validation_alias="COMMUNICATIONS_TABLE")
     cursor_secret_arn: str = Field(default="scheduled-comms/cursor-signing", validation_alias="CURSOR_SECRET_ARN")
+    # The stack's secret that people's inbox tokens are derived from (``logic.auth.person_token``).
+    inbox_secret_arn: str = Field(default="scheduled-comms/inbox-tokens", validation_alias="INBOX_SECRET_ARN")
     due_shard_count: int = Field(default=8, ge=1, le=100, validation_alias="DUE_SHARD_COUNT")
     retention_days: int = Field(default=90, ge=1, le=3650, validation_alias="RETENTION_DAYS")
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60, validation_alias="IDEMPOTENCY_TTL_SECONDS")

@@ -15,6 +15,7 @@ from scheduled_comms.composition.stores import dispatch_store
 from scheduled_comms.composition.voice import endpoint_rules, host_resolver
 from scheduled_comms.logic.campaigns.gate import CampaignCallGate
 from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
+from scheduled_comms.logic.in_app_sending import InAppSender
 from scheduled_comms.logic.message_sending import TemplatedSender
 from scheduled_comms.logic.pacing import PacedSender, SendQuotas, SharedRateLimiter
 from scheduled_comms.logic.push_sending import PushSender
@@ -70,7 +71,15 @@ def senders() -> ChannelSenders:
             host_resolver(),
         ),
         push=push_sender(),
+        in_app=in_app_sender(),
     )
+
+
+@component
+def in_app_sender() -> InAppSender:
+    from scheduled_comms.composition.people import inbox_store
+
+    return InAppSender(inbox_store(), now_utc)
 
 
 @component

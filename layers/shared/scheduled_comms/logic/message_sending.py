@@ -50,6 +50,13 @@ def rendered_payload(
             "recipient": message["recipient"],
             "push": _push_part(parts),
         }
+    if channel is MessageChannel.IN_APP:
+        return {
+            "person_id": message["person_id"],
+            "brand_id": brand.id,
+            "template_key": message["template_key"],
+            "in_app": {"title": parts["title"], "body": parts["body"], "action_url": parts.get("action_url")},
+        }
     if channel is MessageChannel.SMS:
         if brand.phone_number_id is None:
             raise MessageUnrenderable(f"brand {brand.id} has no phone_number_id to send SMS from")

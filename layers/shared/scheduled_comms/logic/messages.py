@@ -265,8 +265,6 @@ def schedule_message(
     from scheduled_comms.logic.templates import check_variables
 
     devices = devices or _no_devices
-    if request.channel is MessageChannel.IN_APP:
-        raise _refuse("channel", "in_app messages are not available yet; use email, sms or push")
     require_scopes(caller, Scope.MESSAGES_WRITE, CHANNEL_SCOPE[request.channel])
     recipient = _check_recipient(request.channel, request.recipient, request.person_id, caller.company_id, devices)
     brand = catalog.brand(caller.company_id, request.brand_id)
