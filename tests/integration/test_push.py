@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from moto.sns.models import sns_backends
+from scheduled_comms_cli.outbox import sent_messages
 
 from tests.integration.conftest import soon
 
@@ -173,6 +174,9 @@ def test_a_push_fans_out_to_every_device_and_is_sent_when_one_of_them_fails(api,
     }
     fcm_message = json.loads(list(endpoint_of(company.id, person_id, fcm["id"]).messages.values())[-1])
     assert json.loads(fcm_message["GCM"])["data"] == {"appointment": "ap-1"}
+    outbox = {entry["recipient"]: entry for entry in sent_messages() if entry["channel"] == "push"}
+    assert outbox[apns["id"]]["excerpt"] == "Acme Dental: See you at 9:00" and outbox[apns["id"]]["platform"] == "APNS"
+    assert outbox[fcm["id"]]["platform"] == "GCM" and broken["id"] not in outbox
 
 
 def test_a_push_to_one_device_reaches_only_that_device(api, company, ticker):
