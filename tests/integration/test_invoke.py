@@ -278,7 +278,9 @@ EXPECTED: dict[str, Callable[[Any], None]] = {
     "MarkInboxReadFunction": answers(200, lambda b: b["status"] == "read"),
     "ArchiveInboxEntryFunction": answers(200, lambda b: b["status"] == "archived"),
     "MarkInboxAllReadFunction": answers(200, lambda b: b == {"marked": 1, "meta": {"unseen": 0, "unread": 0}}),
-    "IssueInboxTokenFunction": answers(200, lambda b: b["token"].startswith("spt_") and b["person_id"] == SAMPLE_PERSON),
+    "IssueInboxTokenFunction": answers(
+        200, lambda b: b["token"].startswith("spt_") and b["person_id"] == SAMPLE_PERSON
+    ),
     "ListBrandsFunction": answers(200, lambda b: [brand["id"] for brand in b["data"]] == [SAMPLE_BRAND]),
     # The sample's campaign is a draft in the seeded tables: the planner finds nothing to plan.
     "PlanBatchCallsFunction": lambda summary: (
