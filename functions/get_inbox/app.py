@@ -5,7 +5,7 @@ from typing import Annotated, Any, cast
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-from scheduled_comms.composition.people import inbox_store
+from scheduled_comms.composition.inbox import inbox_store
 from scheduled_comms.composition.secrets import cursor_key
 from scheduled_comms.http.resolver import (
     MessagesResolver,

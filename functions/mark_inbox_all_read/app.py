@@ -4,7 +4,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from scheduled_comms.composition.people import inbox_store
+from scheduled_comms.composition.inbox import inbox_store
 from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.inbox import mark_all_read
 from scheduled_comms.models.domain import now_utc

@@ -84,7 +84,7 @@ OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
 }
 # Spec 002's routes answer errors in its flat shape (but a key the gateway's authorizer refuses, 401, is
 # answered by the gateway, in the service's shape).
-FLAT_ERROR_TAG = "messages"
+FLAT_ERROR_TAGS = {"messages", "push", "inbox"}
 
 
 def build_document(stack: Stack | None = None) -> dict[str, Any]:
@@ -134,7 +134,7 @@ def build_document(stack: Stack | None = None) -> dict[str, Any]:
     flat = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/FlatErrorResponse"}}}}
     for path, operations in document["paths"].items():
         for operation in operations.values():
-            error = flat if FLAT_ERROR_TAG in operation.get("tags", ()) else nested
+            error = flat if FLAT_ERROR_TAGS & set(operation.get("tags", ())) else nested
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # Powertools' own validation shape; ours is ErrorResponse
             for status, response in responses.items():

@@ -77,7 +77,7 @@ def senders() -> ChannelSenders:
 
 @component
 def in_app_sender() -> InAppSender:
-    from scheduled_comms.composition.people import inbox_store
+    from scheduled_comms.composition.inbox import inbox_store
 
     return InAppSender(inbox_store(), now_utc)
 

@@ -1,9 +1,8 @@
-"""A person's push devices and their SNS endpoints, and their in-app inbox."""
+"""A person's push devices and their SNS endpoints."""
 
 from __future__ import annotations
 
 from scheduled_comms.adapters.dynamodb.devices import DynamoDeviceStore
-from scheduled_comms.adapters.dynamodb.inbox import DynamoInboxStore
 from scheduled_comms.adapters.push import SnsPushEndpoints
 from scheduled_comms.composition import component
 from scheduled_comms.settings import get_settings
@@ -17,8 +16,3 @@ def device_store() -> DynamoDeviceStore:
 @component
 def push_endpoints() -> SnsPushEndpoints:
     return SnsPushEndpoints()
-
-
-@component
-def inbox_store() -> DynamoInboxStore:
-    return DynamoInboxStore(get_settings().communications_table)
