@@ -130,6 +130,12 @@ def test_the_inbox_page_shows_a_message_once_sent_and_marks_it_read(service, bro
     assert text_of(browser, "unread-count") == "0"
 
 
+def test_the_dev_stack_names_its_push_apps_and_the_inbox_page(service):
+    assert set(service.info["push_apps"]) == {"apns", "apns_sandbox", "fcm"}
+    assert service.info["push_apps"]["fcm"].endswith(":app/GCM/scheduled-comms-local-fcm")
+    assert service.info["inbox_page"].startswith(service.info["console_url"] + "/inbox?person=")
+
+
 def test_the_page_with_another_persons_token_shows_nothing_of_theirs(service, browser):
     put_in_app_template(service)
     owner, stranger = f"person-{uuid.uuid4().hex[:8]}", f"person-{uuid.uuid4().hex[:8]}"

@@ -456,6 +456,8 @@ def dev(
         "communications_table": stack.stack.physical_name("CommunicationsTable"),
         "tick_interval_seconds": tick_interval,
         "data_dir": str(stack.data_dir),
+        "inbox_page": f"{stack.console_url}/inbox?person=<person_id>#token=<POST /v1/people/<person_id>/inbox/token>",
+        "push_apps": dict(stack.stack.push_apps),
         **dev_company,
     }
     if as_json:
@@ -469,6 +471,8 @@ def dev(
         print(f"dev company     {info['company_id']}  ({credits} credits)")
         print(f"sender number   phone_number_id {info['phone_number_id']}")
         print(f"voice config    voice_agent_outbound_config_id {info['voice_agent_outbound_config_id']}")
+        print(f"push apps       {json.dumps(info['push_apps'])}  (a brand's push_apps)")
+        print(f"inbox page      {info['inbox_page']}")
         print(f"admin           AWS_ENDPOINT_URL={info['aws_endpoint_url']} scheduled-comms api-keys create ...")
         print("API key (all scopes):")
         print(info["api_key"], flush=True)
@@ -503,7 +507,7 @@ def tick(
 
 @app.command()
 def outbox(console: ConsoleOption = "http://127.0.0.1:4570", as_json: JsonOption = False) -> None:
-    """What the local stack has sent: emails (SES), SMS (SNS) and calls (the voice simulator)."""
+    """What the local stack has sent: emails (SES), SMS (SNS), pushes (one line per device) and calls."""
     messages = _console(console, "GET", "/outbox")["messages"]
     if as_json:
         print(json.dumps(messages))
