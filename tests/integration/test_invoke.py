@@ -128,7 +128,15 @@ def seed_the_sample_messages(company: str, now: datetime) -> None:
     )
     with patch("scheduled_comms.logic.messages.new_id", return_value=SAMPLE_MESSAGE):
         schedule_message(
-            composition.communication_store(), directory, caller, request, {}, now, timedelta(days=90), lambda: None
+            composition.communication_store(),
+            directory,
+            caller,
+            request,
+            {},
+            now,
+            timedelta(days=90),
+            lambda: None,
+            composition.device_store,
         )
 
 

@@ -358,13 +358,16 @@ def put_brand_command(
     stack: StackOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Set a brand from a JSON file ({"name", "from_email"?, "reply_to"?, "phone_number_id"?, "variables"?})."""
+    """Set a brand from a JSON file ({"name", "from_email"?, "reply_to"?, "phone_number_id"?, "variables"?,
+    "push_apps"?}); push applications must be the stack's (named <stack>-...), as the API requires."""
     from scheduled_comms.logic.messages import put_brand
     from scheduled_comms.models.domain import now_utc
     from scheduled_comms.models.messages import BrandPut
 
+    request = BrandPut.model_validate_json(file.read_bytes())
     with _as_administrator(company, table, stack) as (catalog, caller):
-        brand = put_brand(catalog, caller, brand_id, BrandPut.model_validate_json(file.read_bytes()), now_utc())
+        prefix = f"{stack}-" if stack else ""
+        brand = put_brand(catalog, caller, brand_id, request, now_utc(), prefix)
     _emit(as_json, brand.model_dump(mode="json"), f"brand {brand.id} ({brand.name}) is set")
 
 

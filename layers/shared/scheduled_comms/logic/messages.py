@@ -1,6 +1,6 @@
 """Templated messages (spec 002): templates, brands, and messages scheduled by template with a dedup key.
 
-A message becomes an ordinary row of the dispatch engine: its channel (email or SMS), its time, business
+A message becomes an ordinary row of the dispatch engine: its channel (email, SMS, push or in-app), its time, business
 hours, retries, credits and events all work as for any row. Its payload names what to render (template
 version, brand, recipient, variables) and the tick renders it when it sends (``logic.message_sending``).
 Only the routes that compile or render (PUT of a template, scheduling) import Jinja2.
@@ -221,10 +221,6 @@ def _check_recipient(
         raise ValidationFailed("recipient is not valid", field_errors(exc.errors(), ("recipient",))) from None
 
 
-def _no_devices() -> DeviceStore:
-    raise AssertionError("a push to a device needs the device store")
-
-
 def _message_time(request: ScheduleMessageRequest, zone: str | None, now: datetime) -> datetime:
     """``scheduled_at`` as an instant, checked as ``scheduled_for`` is, errors naming ``scheduled_at``."""
     try:
@@ -254,17 +250,17 @@ def schedule_message(
     now: datetime,
     kept_for: timedelta,
     sealer: Callable[[], Sealer],
-    devices: Callable[[], DeviceStore] | None = None,
+    devices: Callable[[], DeviceStore],
 ) -> tuple[MessageOut, bool]:
     """Schedule a message by template, once per dedup scope; returns it and whether it was a repeat.
 
     Checked before anything is written: the channel, the recipient for it, the brand, the template (and its
-    part for the channel), HIPAA's rule for SMS, the variables against the template, and the time. A HIPAA
-    message's variables are stored sealed (``sealer``), bound to the company and the message.
+    part for the channel), HIPAA's rule for SMS, push and in-app, the variables against the template, and the
+    time. A HIPAA message's variables are stored sealed (``sealer``), bound to the company and the message. A push
+    to one device checks that the device is the person's (``devices``).
     """
     from scheduled_comms.logic.templates import check_variables
 
-    devices = devices or _no_devices
     require_scopes(caller, Scope.MESSAGES_WRITE, CHANNEL_SCOPE[request.channel])
     recipient = _check_recipient(request.channel, request.recipient, request.person_id, caller.company_id, devices)
     brand = catalog.brand(caller.company_id, request.brand_id)

@@ -1,6 +1,6 @@
 """Templated messages (spec 002): the request and answer shapes, brands and stored templates.
 
-A message is stored as an ordinary row of the dispatch engine (email or SMS), whose payload names the
+A message is stored as an ordinary row of the dispatch engine (email, SMS, push or in-app), whose payload names the
 template version, brand, person and variables instead of the finished text; the tick renders it when it
 sends it. ``MessageOut`` maps such a row back to the spec's shape.
 """
