@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -105,6 +106,21 @@ def test_a_token_registered_for_another_person_moves_to_them(api, company):
 
     assert moved["id"] == device["id"] and moved["person_id"] == after
     assert api.request("GET", f"/v1/people/{before}/devices", company).json()["data"] == []
+
+
+def test_one_token_registered_for_many_people_at_once_has_one_owner(api, company):
+    from scheduled_comms import composition
+
+    people, token = [person() for _ in range(8)], new_token()
+    body = {"platform": "apns", "token": token, "brand_id": "acme"}
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(pool.map(lambda p: api.request("POST", f"/v1/people/{p}/devices", company, body), people))
+
+    assert {reply.status for reply in replies} <= {200, 201, 409} and 201 in {r.status for r in replies}
+    holders = [p for p in people if api.request("GET", f"/v1/people/{p}/devices", company).json()["data"]]
+    device_id = next(reply.json()["id"] for reply in replies if reply.status == 201)
+    assert holders == [composition.device_store().owner(company.id, device_id)]
 
 
 def test_deleting_a_device_removes_it_and_its_endpoint_and_another_companys_is_a_404(api, company, make_company):

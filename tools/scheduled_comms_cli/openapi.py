@@ -72,7 +72,7 @@ OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
     "listContactFolders": ("400", "422"),
     "addContactFolderContacts": (*BODY_ERRORS, "404", "409"),
     "listContactFolderContacts": ("400", "404", "422"),
-    "registerDevice": (*BODY_ERRORS, "503"),
+    "registerDevice": (*BODY_ERRORS, "409", "503"),
     "listDevices": ("422",),
     "deleteDevice": ("404", "422", "503"),
     "getInbox": ("400", "404", "422"),

@@ -435,8 +435,9 @@ class DeviceStore(Protocol):
         """The person the device is registered for now, if any."""
         ...
 
-    def save(self, company_id: str, device: Device, previous_owner: str | None) -> None:
-        """Store ``device`` for its person; a device registered for ``previous_owner`` moves (one owner)."""
+    def save(self, company_id: str, device: Device, previous_owner: str | None) -> bool:
+        """Store ``device`` for its person; a device registered for ``previous_owner`` moves (one owner).
+        False, with nothing written, when the device's owner is no longer ``previous_owner``."""
         ...
 
     def delete(self, company_id: str, person_id: str, device_id: str) -> bool: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from scheduled_comms.errors import FieldError, NotFound, ValidationFailed
+from scheduled_comms.errors import Conflict, FieldError, NotFound, ValidationFailed
 from scheduled_comms.logic.auth import require_scopes
 from scheduled_comms.models.domain import Caller, Scope
 from scheduled_comms.models.messages import Brand
@@ -70,7 +70,8 @@ def register_device(
         created_at=existing.created_at if existing else now,
         updated_at=now,
     )
-    devices.save(caller.company_id, device, previous_owner)
+    if not devices.save(caller.company_id, device, previous_owner):
+        raise Conflict("Another registration of this token was stored first; send yours again")
     return DeviceOut.of(device), existing is None
 
 

@@ -61,18 +61,29 @@ class DynamoDeviceStore:
         ).get("Item")
         return item["person_id"]["S"] if item else None
 
-    def save(self, company_id: str, device: Device, previous_owner: str | None) -> None:
+    def save(self, company_id: str, device: Device, previous_owner: str | None) -> bool:
         item = {**device_key(company_id, device.person_id, device.id), **to_attributes(device.model_dump(mode="json"))}
-        owner = {**device_owner_key(company_id, device.id), "person_id": {"S": device.person_id}}
-        writes: list[dict[str, Any]] = [
-            {"Put": {"TableName": self._table, "Item": item}},
-            {"Put": {"TableName": self._table, "Item": owner}},
-        ]
+        owner: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": {**device_owner_key(company_id, device.id), "person_id": {"S": device.person_id}},
+        }
+        # The guard must still name the owner this registration read: two registrations of one token for two
+        # people at once cannot both win, so a device never ends up with two owners.
+        if previous_owner is None:
+            owner["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            owner["ConditionExpression"] = "person_id = :previous"
+            owner["ExpressionAttributeValues"] = {":previous": {"S": previous_owner}}
+        writes: list[dict[str, Any]] = [{"Put": {"TableName": self._table, "Item": item}}, {"Put": owner}]
         if previous_owner is not None and previous_owner != device.person_id:
             writes.append(
                 {"Delete": {"TableName": self._table, "Key": device_key(company_id, previous_owner, device.id)}}
             )
-        self._client.transact_write_items(TransactItems=writes)
+        try:
+            self._client.transact_write_items(TransactItems=writes)
+        except self._client.exceptions.TransactionCanceledException:
+            return False
+        return True
 
     def delete(self, company_id: str, person_id: str, device_id: str) -> bool:
         try:
