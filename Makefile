@@ -6,9 +6,13 @@ STAMP := $(VENV)/.install-stamp
 # sam build needs python3.12 on PATH; pyenv provides it on this machine.
 SAM_PYENV ?= 3.11.7:3.12.1
 
-.PHONY: install run test test-fast reliability lint build bench clean
+.PHONY: install browser run test test-fast reliability lint build bench clean
 
-install: $(STAMP)
+install: $(STAMP) browser
+
+# Chromium and ChromeDriver from Debian for the inbox page's browser test (nothing to do once installed).
+browser:
+	@tools/install-browser
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

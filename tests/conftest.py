@@ -25,7 +25,7 @@ from scheduled_comms.models.domain import now_utc
 from scheduled_comms_cli.local_stack import LOCAL_CREDENTIALS
 from scheduled_comms_local.gateway import Gateway
 from scheduled_comms_local.lambda_host import FunctionHost
-from scheduled_comms_local.moto_patches import prepare_moto_dynamodb, prepare_moto_events
+from scheduled_comms_local.moto_patches import prepare_moto_dynamodb, prepare_moto_events, prepare_moto_sns
 from scheduled_comms_local.template import Stack, create_resources
 
 from tests.fake_dns import PUBLIC_ADDRESS, FakeDns
@@ -77,6 +77,7 @@ def stack() -> Iterator[Stack]:
     os.environ.update(LOCAL_ENVIRONMENT)
     prepare_moto_dynamodb()
     prepare_moto_events()
+    prepare_moto_sns()
     with mock_aws():
         stack = Stack("test")
         create_resources(

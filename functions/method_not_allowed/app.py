@@ -29,6 +29,14 @@ ALLOWED = {
     "/v1/templates/{template_key}": "GET, PUT, DELETE",
     "/v1/brands": "GET",
     "/v1/brands/{brand_id}": "GET, PUT",
+    "/v1/people/{person_id}/devices": "GET, POST",
+    "/v1/people/{person_id}/devices/{device_id}": "DELETE",
+    "/v1/people/{person_id}/inbox": "GET",
+    "/v1/people/{person_id}/inbox/read-all": "POST",
+    "/v1/people/{person_id}/inbox/token": "POST",
+    "/v1/people/{person_id}/inbox/{message_id}/seen": "POST",
+    "/v1/people/{person_id}/inbox/{message_id}/read": "POST",
+    "/v1/people/{person_id}/inbox/{message_id}/archive": "POST",
     "/v1/batch-calls": "GET, POST",
     "/v1/batch-calls/{id}": "GET, PATCH",
     "/v1/batch-calls/{id}/contacts": "GET, POST",
@@ -45,7 +53,7 @@ ALLOWED = {
     "/v1/docs": "GET",
 }
 # Spec 002's routes answer errors in its flat shape.
-FLAT_ERROR_PREFIXES = ("/v1/messages", "/v1/templates", "/v1/brands")
+FLAT_ERROR_PREFIXES = ("/v1/messages", "/v1/templates", "/v1/brands", "/v1/people")
 
 
 @logger.inject_lambda_context(clear_state=True)

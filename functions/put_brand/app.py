@@ -10,6 +10,7 @@ from scheduled_comms.logic.messages import put_brand
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.messages import Brand, BrandId, BrandPut
 from scheduled_comms.observability import logger, metrics
+from scheduled_comms.settings import get_settings
 
 router = Router()
 
@@ -24,7 +25,7 @@ router = Router()
 def put_route(brand_id: Annotated[BrandId, Path()], request: Annotated[BrandPut, Body()]) -> Brand:
     caller = current_caller(router)
     logger.append_keys(company_id=caller.company_id, brand_id=brand_id)
-    brand = put_brand(directory(), caller, brand_id, request, now_utc())
+    brand = put_brand(directory(), caller, brand_id, request, now_utc(), get_settings().push_app_prefix)
     metrics.add_metric(name="BrandsPut", unit="Count", value=1)
     return brand
 

@@ -7,6 +7,7 @@ import scheduled_comms.logic.templates  # noqa: F401  (every request compiles or
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from scheduled_comms.composition.company import directory
+from scheduled_comms.composition.people import device_store
 from scheduled_comms.composition.secrets import message_sealer
 from scheduled_comms.composition.stores import communication_store
 from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, json_response, requires_any
@@ -24,7 +25,12 @@ router = Router()
     operation_id="scheduleMessage",
     summary="Schedule a templated message",
     tags=["messages"],
-    security=requires_any(("messages:write", "email:send"), ("messages:write", "sms:send")),
+    security=requires_any(
+        ("messages:write", "email:send"),
+        ("messages:write", "sms:send"),
+        ("messages:write", "push:send"),
+        ("messages:write", "in_app:send"),
+    ),
     responses={
         201: {
             "description": f"Scheduled; a repeat of an earlier request (same dedup scope and body) answers the "
@@ -45,6 +51,7 @@ def schedule_route(request: Annotated[ScheduleMessageRequest, Body()]) -> Any:
         now_utc(),
         timedelta(days=get_settings().retention_days),
         message_sealer,
+        device_store,
     )
     metrics.add_metric(name="MessagesDeduplicated" if repeated else "MessagesScheduled", unit="Count", value=1)
     return json_response(201, message.model_dump(mode="json"), {DEDUPLICATED_HEADER: str(repeated).lower()})

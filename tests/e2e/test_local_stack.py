@@ -31,6 +31,8 @@ ROW_FIELDS = {
     "payload",
     "contact_id",
     "customer_id",
+    "cancellation_key",
+    "transactional",
     "deal_id",
     "related_entity_type",
     "related_entity_id",

@@ -19,11 +19,14 @@ import boto3
 import pytest
 from scheduled_comms import composition
 from scheduled_comms.logic.auth import ALL_SCOPES, hash_secret
+from scheduled_comms.logic.devices import register_device
 from scheduled_comms.logic.messages import put_brand, put_template, schedule_message
 from scheduled_comms.models.campaigns import Campaign, Contact, ContactFolder, ContactSource, DeliverySettings
 from scheduled_comms.models.domain import ApiKeyRecord, Caller, Channel, Communication, Source, Status, now_utc
+from scheduled_comms.models.inbox import InboxEntry
 from scheduled_comms.models.messages import BrandPut, ScheduleMessageRequest
 from scheduled_comms.models.protection import DoNotContactEntry, SuppressedChannel
+from scheduled_comms.models.push import Platform, PushApps, RegisterDeviceRequest
 from scheduled_comms.models.registry import (
     PhoneNumber,
     SenderSettings,
@@ -50,6 +53,10 @@ TICK_TIME = datetime.fromisoformat(load_event("tick.json")["time"])
 SAMPLE_CAMPAIGN = load_event("get_batch_call.json")["pathParameters"]["id"]
 SAMPLE_FOLDER = load_event("list_contact_folder_contacts.json")["pathParameters"]["id"]
 SAMPLE_NUMBER = "019a5e1c-7d2b-7c3e-9f4a-1b2c3d4e5f62"
+SAMPLE_PERSON = load_event("list_devices.json")["pathParameters"]["person_id"]
+SAMPLE_DEVICE = load_event("delete_device.json")["pathParameters"]["device_id"]
+SAMPLE_DEVICE_TOKEN = "sample-apns-token-" + "0a1b2c3d" * 6  # the token SAMPLE_DEVICE is derived from
+SAMPLE_INBOX_MESSAGE = load_event("mark_inbox_read.json")["pathParameters"]["message_id"]
 FUNCTIONS = sorted(Stack("names").resources("AWS::Serverless::Function"))
 
 
@@ -83,6 +90,7 @@ def seed_the_sample_company() -> None:
     )
     directory.put_voice_config(company, config, sample_voice_secret())
     seed_the_sample_messages(company, now)
+    seed_the_sample_person(company, now)
     directory.put_phone_number(company, PhoneNumber(id=SAMPLE_NUMBER, number="+14155550100", created_at=now))
     seed_the_sample_campaign_and_folder(company, config.id, now)
     composition.do_not_contact_list().put(
@@ -125,8 +133,45 @@ def seed_the_sample_messages(company: str, now: datetime) -> None:
     )
     with patch("scheduled_comms.logic.messages.new_id", return_value=SAMPLE_MESSAGE):
         schedule_message(
-            composition.communication_store(), directory, caller, request, {}, now, timedelta(days=90), lambda: None
+            composition.communication_store(),
+            directory,
+            caller,
+            request,
+            {},
+            now,
+            timedelta(days=90),
+            lambda: None,
+            composition.device_store,
         )
+
+
+def seed_the_sample_person(company: str, now: datetime) -> None:
+    """Push applications for the sample brand, the sample person's device, and one unread inbox entry."""
+    sns = boto3.client("sns")
+    apps = {
+        platform: sns.create_platform_application(Name=f"sample-{platform}", Platform=sns_platform, Attributes={})[
+            "PlatformApplicationArn"
+        ]
+        for platform, sns_platform in (("apns", "APNS"), ("fcm", "GCM"))
+    }
+    caller = Caller(company, frozenset(ALL_SCOPES), SAMPLE["key_id"])
+    directory = composition.directory()
+    put_brand(directory, caller, SAMPLE_BRAND, BrandPut(name="Acme Dental", push_apps=PushApps(**apps)), now)
+    registration = RegisterDeviceRequest(platform=Platform.APNS, token=SAMPLE_DEVICE_TOKEN, brand_id=SAMPLE_BRAND)
+    device, _ = register_device(
+        composition.device_store(), directory, composition.push_endpoints(), caller, SAMPLE_PERSON, registration, now
+    )
+    assert device.id == SAMPLE_DEVICE
+    entry = InboxEntry(
+        message_id=SAMPLE_INBOX_MESSAGE,
+        person_id=SAMPLE_PERSON,
+        brand_id=SAMPLE_BRAND,
+        template_key="appointment_reminder",
+        title="Hello",
+        body="See you at 9:00",
+        landed_at=now,
+    )
+    composition.inbox_store().land(company, entry)
 
 
 def expect_schedule_message(response: dict[str, Any]) -> None:
@@ -244,6 +289,19 @@ EXPECTED: dict[str, Callable[[Any], None]] = {
     "DeleteTemplateFunction": answers(204, lambda b: b is None),
     "PutBrandFunction": answers(200, lambda b: b["variables"] == {"phone": "+1 415 555 0100"}),
     "GetBrandFunction": answers(200, lambda b: b["name"] == "Acme Dental"),
+    "RegisterDeviceFunction": answers(201, lambda b: b["platform"] == "fcm" and b["person_id"] == SAMPLE_PERSON),
+    "ListDevicesFunction": answers(200, lambda b: [d["id"] for d in b["data"]] == [SAMPLE_DEVICE]),
+    "DeleteDeviceFunction": answers(204, lambda b: b is None),
+    "GetInboxFunction": answers(
+        200, lambda b: [e["id"] for e in b["data"]] == [SAMPLE_INBOX_MESSAGE] and b["meta"]["unread"] == 1
+    ),
+    "MarkInboxSeenFunction": answers(200, lambda b: b["seen"] is True and b["status"] == "unread"),
+    "MarkInboxReadFunction": answers(200, lambda b: b["status"] == "read"),
+    "ArchiveInboxEntryFunction": answers(200, lambda b: b["status"] == "archived"),
+    "MarkInboxAllReadFunction": answers(200, lambda b: b == {"marked": 1, "meta": {"unseen": 0, "unread": 0}}),
+    "IssueInboxTokenFunction": answers(
+        200, lambda b: b["token"].startswith("spt_") and b["person_id"] == SAMPLE_PERSON
+    ),
     "ListBrandsFunction": answers(200, lambda b: [brand["id"] for brand in b["data"]] == [SAMPLE_BRAND]),
     # The sample's campaign is a draft in the seeded tables: the planner finds nothing to plan.
     "PlanBatchCallsFunction": lambda summary: (

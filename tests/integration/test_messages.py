@@ -142,8 +142,8 @@ def test_each_required_field_missing_is_the_specs_422_naming_it(api, company, mi
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"channel": "push"}, "channel"),
-        ({"channel": "in_app"}, "channel"),
+        ({"channel": "push"}, "recipient"),
+        ({"channel": "in_app"}, "recipient"),
         ({"recipient": "not-an-address"}, "recipient"),
         ({"channel": "sms", "recipient": "patient@example.com"}, "recipient"),
         ({"brand_id": "unknown-brand"}, "brand_id"),
@@ -155,8 +155,8 @@ def test_each_required_field_missing_is_the_specs_422_naming_it(api, company, mi
         ({"scheduled_at": "2020-01-01T00:00:00Z"}, "scheduled_at"),
     ],
     ids=[
-        "push-not-yet",
-        "in-app-not-yet",
+        "push-to-an-address",
+        "in-app-to-an-address",
         "bad-email",
         "email-for-sms",
         "unknown-brand",

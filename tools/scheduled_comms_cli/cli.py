@@ -358,13 +358,16 @@ def put_brand_command(
     stack: StackOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Set a brand from a JSON file ({"name", "from_email"?, "reply_to"?, "phone_number_id"?, "variables"?})."""
+    """Set a brand from a JSON file ({"name", "from_email"?, "reply_to"?, "phone_number_id"?, "variables"?,
+    "push_apps"?}); push applications must be the stack's (named <stack>-...), as the API requires."""
     from scheduled_comms.logic.messages import put_brand
     from scheduled_comms.models.domain import now_utc
     from scheduled_comms.models.messages import BrandPut
 
+    request = BrandPut.model_validate_json(file.read_bytes())
     with _as_administrator(company, table, stack) as (catalog, caller):
-        brand = put_brand(catalog, caller, brand_id, BrandPut.model_validate_json(file.read_bytes()), now_utc())
+        prefix = f"{stack}-" if stack else ""
+        brand = put_brand(catalog, caller, brand_id, request, now_utc(), prefix)
     _emit(as_json, brand.model_dump(mode="json"), f"brand {brand.id} ({brand.name}) is set")
 
 
@@ -456,6 +459,8 @@ def dev(
         "communications_table": stack.stack.physical_name("CommunicationsTable"),
         "tick_interval_seconds": tick_interval,
         "data_dir": str(stack.data_dir),
+        "inbox_page": f"{stack.console_url}/inbox?person=<person_id>#token=<POST /v1/people/<person_id>/inbox/token>",
+        "push_apps": dict(stack.stack.push_apps),
         **dev_company,
     }
     if as_json:
@@ -469,6 +474,8 @@ def dev(
         print(f"dev company     {info['company_id']}  ({credits} credits)")
         print(f"sender number   phone_number_id {info['phone_number_id']}")
         print(f"voice config    voice_agent_outbound_config_id {info['voice_agent_outbound_config_id']}")
+        print(f"push apps       {json.dumps(info['push_apps'])}  (a brand's push_apps)")
+        print(f"inbox page      {info['inbox_page']}")
         print(f"admin           AWS_ENDPOINT_URL={info['aws_endpoint_url']} scheduled-comms api-keys create ...")
         print("API key (all scopes):")
         print(info["api_key"], flush=True)
@@ -503,7 +510,7 @@ def tick(
 
 @app.command()
 def outbox(console: ConsoleOption = "http://127.0.0.1:4570", as_json: JsonOption = False) -> None:
-    """What the local stack has sent: emails (SES), SMS (SNS) and calls (the voice simulator)."""
+    """What the local stack has sent: emails (SES), SMS (SNS), pushes (one line per device) and calls."""
     messages = _console(console, "GET", "/outbox")["messages"]
     if as_json:
         print(json.dumps(messages))

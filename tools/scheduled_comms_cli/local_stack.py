@@ -25,6 +25,7 @@ from scheduled_comms_local.moto_patches import (
     prepare_moto_dispatch,
     prepare_moto_dynamodb,
     prepare_moto_events,
+    prepare_moto_sns,
 )
 from scheduled_comms_local.template import Stack
 
@@ -58,6 +59,7 @@ class MotoServer:
         logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
         prepare_moto_dynamodb()
         prepare_moto_events()
+        prepare_moto_sns()
         prepare_moto_dispatch()
         app: Any = DomainDispatcherApplication(create_backend_app)
         if on_change is not None:
@@ -227,6 +229,7 @@ class LocalStack:
         self._http: LocalHTTPServer | None = None
         self._stopping = threading.Event()
         self._host: FunctionHost | None = None
+        self._gateway: Gateway | None = None
         self._pumps: list[Any] = []
         self._dispatch_pump: Any = None
         self.data_dir = data_dir
@@ -273,6 +276,7 @@ class LocalStack:
                 ("POST", "/tick"): self._tick_route,
                 ("GET", "/state"): self._state_route,
             },
+            pages={"/inbox": self._inbox_page, "/api/": self._api_proxy},
         ).start()
         saved = self._state.load_dev_company() if self._state is not None and restored else None
         if saved is not None:  # the same company, key, number and voice config as before the restart
@@ -288,6 +292,7 @@ class LocalStack:
             self._state.changed()
         self._host = FunctionHost(self.stack)
         gateway = Gateway(self.stack, self._host)
+        self._gateway = gateway
         self._http = make_http_server(gateway, self.api_port)
         threading.Thread(target=self._http.serve_forever, args=(POLL_SECONDS,), name="local-api", daemon=True).start()
         if self.tick_interval > 0:
@@ -418,6 +423,25 @@ class LocalStack:
         except ValueError as exc:
             return 422, {"error": f"at {exc}"}
         return 200, self.tick(at)
+
+    def _inbox_page(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """A person's inbox, as a browser shows it: /inbox?person=<person_id>#token=<their inbox token>."""
+        if method != "GET":
+            return 405, {"Allow": "GET", "Content-Type": "text/plain"}, b"GET only"
+        page = (Path(__file__).parent / "console" / "inbox.html").read_bytes()
+        return 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"}, page
+
+    def _api_proxy(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """The API under the console's own origin (/api/v1/...), so its pages need no CORS: the same gateway,
+        authorizer and functions as the API's port."""
+        if self._gateway is None:
+            return 503, {"Content-Type": "text/plain"}, b"the API is starting"
+        status, reply_headers, text = self._gateway.handle(method, path.removeprefix("/api"), headers, body)
+        return status, reply_headers, text.encode()
 
     def _state_route(self, _: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if self._state is None:

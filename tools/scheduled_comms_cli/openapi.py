@@ -24,6 +24,7 @@ ERRORS = {
     "422": "Validation failed (each field named), or the row is not pending",
     "429": "Throttled",
     "500": "Server error",
+    "503": "A provider the request needs (SNS) did not answer; nothing was stored, try again",
 }
 # What each operation can answer besides its success: every operation can be throttled (429) or fail
 # (500); a keyed one refuses a bad key (401) or scope (403); one that takes a body refuses bad bytes
@@ -82,12 +83,21 @@ OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
     "deleteDoNotContact": ("404", "422"),
     "listDoNotContact": ("400", "422"),
     "importDoNotContact": BODY_ERRORS,
+    "registerDevice": (*BODY_ERRORS, "409", "503"),
+    "listDevices": ("422",),
+    "deleteDevice": ("404", "422", "503"),
+    "getInbox": ("400", "404", "422"),
+    "markInboxEntrySeen": ("404", "409", "422"),
+    "markInboxEntryRead": ("404", "409", "422"),
+    "archiveInboxEntry": ("404", "409", "422"),
+    "markInboxAllRead": ("404", "422"),
+    "issueInboxToken": ("422",),
 }
 # Operations that read their body themselves (JSON, or the same as CSV): the JSON form is documented here.
 READ_BODIES: dict[str, type[BaseModel]] = {"importDoNotContact": DoNotContactImport}
 # Spec 002's routes answer errors in its flat shape (but a key the gateway's authorizer refuses, 401, is
 # answered by the gateway, in the service's shape).
-FLAT_ERROR_TAG = "messages"
+FLAT_ERROR_TAGS = {"messages", "push", "inbox"}
 
 
 def build_document(stack: Stack | None = None) -> dict[str, Any]:
@@ -143,7 +153,7 @@ def build_document(stack: Stack | None = None) -> dict[str, Any]:
                 schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 body_schema = {"$ref": f"#/components/schemas/{model.__name__}"}
                 operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_schema}}}
-            error = flat if FLAT_ERROR_TAG in operation.get("tags", ()) else nested
+            error = flat if FLAT_ERROR_TAGS & set(operation.get("tags", ())) else nested
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # Powertools' own validation shape; ours is ErrorResponse
             for status, response in responses.items():

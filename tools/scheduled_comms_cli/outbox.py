@@ -9,8 +9,20 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
 
+def _push_excerpt(message: str, platform: str) -> str:
+    """The title and body of a push as the platform got it (SNS's JSON message structure)."""
+    import json
+
+    try:
+        payload = json.loads(json.loads(message)[platform])
+        alert = payload["aps"]["alert"] if "aps" in payload else payload["notification"]
+        return f"{alert['title']}: {alert['body']}"[:80]
+    except (ValueError, KeyError, TypeError):
+        return message[:80]
+
+
 def sent_messages(voice_calls: list[Any] | None = None) -> list[dict[str, Any]]:
-    """Every email, SMS and call, oldest first (read from moto's in-process backends)."""
+    """Every email, SMS, push (one entry per device) and call, oldest first (read from moto's in-process backends)."""
     from moto.ses.models import ses_backends
     from moto.sns.models import sns_backends
 
@@ -33,6 +45,19 @@ def sent_messages(voice_calls: list[Any] | None = None) -> list[dict[str, Any]]:
         entries.append(
             {"channel": "sms", "external_id": message_id, "recipient": number, "excerpt": str(text)[:80], "at": None}
         )
+    for endpoint in sns_backends[ACCOUNT][REGION].platform_endpoints.values():
+        for message_id, text in endpoint.messages.items():
+            entries.append(
+                {
+                    "channel": "push",
+                    "external_id": message_id,
+                    # Per device: the endpoint's user data is the device's id.
+                    "recipient": endpoint.custom_user_data or endpoint.arn,
+                    "platform": endpoint.application.platform,
+                    "excerpt": _push_excerpt(text, endpoint.application.platform),
+                    "at": None,
+                }
+            )
     for call in voice_calls or []:
         entries.append(
             {

@@ -43,6 +43,8 @@ class SimulatedCall:
 
 
 Route = Any  # (body: dict) -> (status, response body)
+RawRoute = Callable[[str, str, dict[str, str], bytes | None], tuple[int, dict[str, str], bytes]]
+# (method, path with query, headers, body) -> (status, headers, body)
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,16 @@ class Fault:
 class VoiceProviderSimulator:
     """The voice provider of the local stack; ``routes`` adds the dev console's own endpoints."""
 
-    def __init__(self, port: int = 0, routes: dict[tuple[str, str], Route] | None = None) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        routes: dict[tuple[str, str], Route] | None = None,
+        pages: dict[str, RawRoute] | None = None,
+    ) -> None:
         self.routes = routes or {}
+        # Paths answered whole by a function of the request (any method): the dev console's pages and its
+        # same-origin way to the API, by path prefix.
+        self.pages = pages or {}
         self._calls: dict[str, SimulatedCall] = {}
         self._by_key: dict[str, str] = {}
         self._secrets: dict[str, tuple[str, str]] = {}  # config id -> (api key, webhook secret)
@@ -175,7 +185,26 @@ class VoiceProviderSimulator:
                 length = int(self.headers.get("Content-Length") or 0)
                 return json.loads(self.rfile.read(length) or b"{}")
 
+            def _page(self) -> bool:
+                path = self.path.split("?")[0]
+                handler = next((h for prefix, h in simulator.pages.items() if path.startswith(prefix)), None)
+                if handler is None:
+                    return False
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                status, headers, payload = handler(self.command, self.path, dict(self.headers.items()), body)
+                self.send_response(status)
+                for key, value in headers.items():
+                    if key.lower() != "content-length":
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                return True
+
             def do_POST(self) -> None:
+                if self._page():
+                    return
                 parts = [p for p in self.path.split("?")[0].split("/") if p]
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 extra = simulator.routes.get(("POST", "/" + "/".join(parts)))
@@ -198,6 +227,8 @@ class VoiceProviderSimulator:
                     self._reply(404, {"error": "not found"})
 
             def do_GET(self) -> None:
+                if self._page():
+                    return
                 extra = simulator.routes.get(("GET", self.path.split("?")[0].rstrip("/")))
                 if extra is not None:
                     self._reply(*extra({}))

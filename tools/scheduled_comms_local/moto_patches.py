@@ -285,3 +285,26 @@ def prepare_moto_dispatch() -> None:
 def moto_dynamodb_lock() -> threading.RLock:
     """The lock every moto DynamoDB request holds: hold it to read moto's tables between two requests."""
     return _serialise_lock
+
+
+def prepare_moto_sns() -> None:
+    """Make moto's SNS read an endpoint's ``Enabled`` attribute as AWS does.
+
+    AWS takes ``Enabled`` as the text "true" or "false"; moto 5.2 stores the text and then counts an endpoint
+    enabled only when the attribute is the boolean True, so an endpoint enabled again ("true") would stay
+    disabled, and one created without the attribute could never be matched again by its token.
+    """
+    require_pinned_moto()
+    from moto.sns.models import SNSBackend
+
+    if getattr(SNSBackend.set_endpoint_attributes, "_reads_enabled_text", False):
+        return
+    original = SNSBackend.set_endpoint_attributes
+
+    def set_endpoint_attributes(self: Any, arn: str, attributes: dict[str, Any]) -> Any:
+        if isinstance(attributes.get("Enabled"), str):
+            attributes = {**attributes, "Enabled": attributes["Enabled"].lower() == "true"}
+        return original(self, arn, attributes)
+
+    set_endpoint_attributes._reads_enabled_text = True  # type: ignore[attr-defined]
+    SNSBackend.set_endpoint_attributes = set_endpoint_attributes  # type: ignore[method-assign]

@@ -96,6 +96,7 @@ class Stack:
     template: dict[str, Any] = field(default_factory=load_template)
     physical: dict[str, str] = field(default_factory=dict)
     queue_urls: dict[str, str] = field(default_factory=dict)  # logical id -> URL (a queue's Ref)
+    push_apps: dict[str, str] = field(default_factory=dict)  # push platform -> SNS platform application ARN
 
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.template["Resources"].items() if v["Type"] == kind}
@@ -339,13 +340,44 @@ class Stack:
         return tables
 
 
-def create_resources(
-    stack: Stack, dynamodb: Any, secretsmanager: Any, events: Any, sqs: Any | None = None, kms: Any | None = None
-) -> dict[str, str]:
-    """Create the template's tables, secrets, event buses, KMS keys and queues (idempotently): logical id ->
-    physical id.
+# The SNS platform applications a local stack has, one per push platform, named as the template's IAM
+# statements and PUT /v1/brands expect: "<stack>-<suffix>" (CloudFormation has no resource for them).
+LOCAL_PUSH_APPS = {"apns": ("APNS", "apns"), "apns_sandbox": ("APNS_SANDBOX", "apns-sandbox"), "fcm": ("GCM", "fcm")}
 
-    Queues and keys use the SQS and KMS clients given (else ones made here); a queue's Ref is its URL."""
+
+def create_push_apps(stack: Stack, sns: Any) -> dict[str, str]:
+    """The stack's SNS platform applications (created if missing): platform -> application ARN."""
+    existing = {
+        app["PlatformApplicationArn"].rsplit("/", 1)[-1]: app["PlatformApplicationArn"]
+        for app in sns.list_platform_applications().get("PlatformApplications", [])
+    }
+    for platform, (sns_platform, suffix) in LOCAL_PUSH_APPS.items():
+        name = f"{stack.name}-{suffix}"
+        arn = (
+            existing.get(name)
+            or sns.create_platform_application(
+                Name=name,
+                Platform=sns_platform,
+                Attributes={"PlatformCredential": "local", "PlatformPrincipal": "local"},
+            )["PlatformApplicationArn"]
+        )
+        stack.push_apps[platform] = arn
+    return dict(stack.push_apps)
+
+
+def create_resources(
+    stack: Stack,
+    dynamodb: Any,
+    secretsmanager: Any,
+    events: Any,
+    sqs: Any | None = None,
+    kms: Any | None = None,
+    sns: Any | None = None,
+) -> dict[str, str]:
+    """Create the template's tables, secrets, event buses, KMS keys and queues, and the SNS platform
+    applications brands push through (idempotently): logical id -> physical id.
+
+    Queues, keys and applications use the clients given (else ones made here); a queue's Ref is its URL."""
     import secrets as random_secrets
 
     import boto3
@@ -392,4 +424,5 @@ def create_resources(
             "QueueUrl"
         ]
         stack.queue_urls[logical_id] = url
+    create_push_apps(stack, sns or boto3.client("sns", region_name=stack.region))
     return dict(stack.physical)

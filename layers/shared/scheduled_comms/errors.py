@@ -91,6 +91,12 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
+class ProviderUnavailable(ServiceError):
+    """A provider the request needs (SNS, for a device's endpoint) did not answer; nothing was stored."""
+
+    code = "provider_unavailable"
+
+
 def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[FieldError]:
     """Pydantic errors as field/message pairs, fields written as dotted paths (``payload.cc[1]``)."""
     details = []

@@ -35,8 +35,10 @@ if TYPE_CHECKING:  # annotations only: a function that imports a port need not i
         SendResult,
         Status,
     )
+    from scheduled_comms.models.inbox import InboxEntry, InboxHead, InboxPage, InboxStatus
     from scheduled_comms.models.messages import Brand, StoredTemplate
     from scheduled_comms.models.protection import DoNotContactEntry, FrequencyCaps, SuppressedChannel
+    from scheduled_comms.models.push import Device
     from scheduled_comms.models.registry import (
         PhoneNumber,
         SenderSettings,
@@ -473,3 +475,64 @@ class CampaignCallStore(Protocol):
         ...
 
     def complete(self, campaign: Campaign, now: datetime) -> bool: ...
+
+
+class DeviceStore(Protocol):
+    """A person's registered push devices (``models.push``)."""
+
+    def device(self, company_id: str, person_id: str, device_id: str) -> Device | None: ...
+
+    def devices(self, company_id: str, person_id: str) -> list[Device]: ...
+
+    def owner(self, company_id: str, device_id: str) -> str | None:
+        """The person the device is registered for now, if any."""
+        ...
+
+    def save(self, company_id: str, device: Device, previous_owner: str | None) -> bool:
+        """Store ``device`` for its person; a device registered for ``previous_owner`` moves (one owner).
+        False, with nothing written, when the device's owner is no longer ``previous_owner``."""
+        ...
+
+    def delete(self, company_id: str, person_id: str, device_id: str) -> bool: ...
+
+    def mark_disabled(self, company_id: str, person_id: str, device_id: str, now: datetime) -> None: ...
+
+
+class PushEndpoints(Protocol):
+    """SNS mobile push: a platform endpoint per device token, and publishing to it."""
+
+    def ensure_endpoint(self, application_arn: str, token: str, user_data: str) -> str:
+        """The endpoint of ``token`` in the application, created or reused, and enabled; its ARN.
+
+        Raises ``ValidationFailed`` naming ``token`` when SNS refuses the token."""
+        ...
+
+    def delete_endpoint(self, endpoint_arn: str) -> None: ...
+
+    def publish(self, endpoint_arn: str, message: dict[str, str], ttl_seconds: int, platform: str) -> SendResult:
+        """Publish SNS's per-platform JSON ``message``; ``fail`` with error ``endpoint_disabled`` when SNS
+        reports the endpoint disabled."""
+        ...
+
+
+class InboxStore(Protocol):
+    """People's in-app inboxes (``models.inbox``): entries newest first, their marks, and the counts."""
+
+    def land(self, company_id: str, entry: InboxEntry) -> bool:
+        """Put the entry in its person's inbox; False when the message had landed already (nothing changed)."""
+        ...
+
+    def head(self, company_id: str, person_id: str) -> InboxHead: ...
+
+    def page(
+        self, company_id: str, person_id: str, status: InboxStatus | None, limit: int, after: str | None
+    ) -> InboxPage:
+        """Up to ``limit`` entries newest first (``status`` None: all but archived), after the position
+        ``after``; the page may be short when few entries matched, with a position to go on from."""
+        ...
+
+    def entry(self, company_id: str, person_id: str, message_id: str) -> InboxEntry | None: ...
+
+    def save_marks(self, company_id: str, current: InboxEntry, marked: InboxEntry) -> bool:
+        """Store ``marked``'s marks and adjust the counts, if the entry is still as ``current`` (else False)."""
+        ...

@@ -23,6 +23,8 @@ class Settings(BaseModel):
 
     communications_table: str = Field(default="scheduled-comms-communications", validation_alias="COMMUNICATIONS_TABLE")
     cursor_secret_arn: str = Field(default="scheduled-comms/cursor-signing", validation_alias="CURSOR_SECRET_ARN")
+    # The stack's secret that people's inbox tokens are derived from (``logic.auth.person_token``).
+    inbox_secret_arn: str = Field(default="scheduled-comms/inbox-tokens", validation_alias="INBOX_SECRET_ARN")
     due_shard_count: int = Field(default=8, ge=1, le=100, validation_alias="DUE_SHARD_COUNT")
     retention_days: int = Field(default=90, ge=1, le=3650, validation_alias="RETENTION_DAYS")
     idempotency_ttl_seconds: int = Field(default=86_400, ge=60, validation_alias="IDEMPOTENCY_TTL_SECONDS")
@@ -73,6 +75,10 @@ class Settings(BaseModel):
     # A campaign call holds one of its campaign's max_concurrent_calls slots until its outcome webhook, or this
     # long after it was placed (a lost webhook must not keep the slot).
     campaign_max_call_seconds: int = Field(default=1800, ge=60, le=86_400, validation_alias="CAMPAIGN_MAX_CALL_SECONDS")
+    # Brands may name SNS platform applications of this stack only: their names start with this.
+    push_app_prefix: str = Field(default="scheduled-comms-", validation_alias="PUSH_APP_PREFIX")
+    # How long APNs and FCM keep trying to deliver a push to a device that is offline.
+    push_ttl_seconds: int = Field(default=86_400, ge=0, le=2_419_200, validation_alias="PUSH_TTL_SECONDS")
     webhook_tolerance_seconds: int = Field(default=300, ge=1, validation_alias="WEBHOOK_TOLERANCE_SECONDS")
 
     @field_validator("voice_endpoint_ports", mode="before")

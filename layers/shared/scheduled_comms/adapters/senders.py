@@ -15,45 +15,12 @@ import urllib3
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 from scheduled_comms.adapters.aws import sending_client
 from scheduled_comms.adapters.directory import DynamoDirectory, SecretsVault
+from scheduled_comms.adapters.provider_errors import classify_client_error, classify_transport_error
 from scheduled_comms.errors import EndpointRefused, SenderRefused
 from scheduled_comms.logic.email_sender import choose_email_sender
 from scheduled_comms.logic.endpoints import CheckedEndpoint, EndpointRules, check_endpoint
 from scheduled_comms.models.domain import Channel, Communication, SendResult
 from scheduled_comms.ports import HostResolver
-
-# The provider refused for its sending rate: nothing was sent.
-THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "Throttled", "TooManyRequestsException"})
-RETRYABLE_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "InternalFailure",
-        "InternalError",
-        "InternalServerError",
-        "InternalErrorException",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "LimitExceededException",
-        "KMSThrottlingException",
-    }
-)
-
-
-def classify_client_error(exc: ClientError) -> SendResult:
-    error = exc.response.get("Error", {})
-    code = str(error.get("Code", "Unknown"))
-    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400))
-    text = f"{code}: {error.get('Message', '')}".strip()[:500]
-    if code in THROTTLING_CODES or status == 429:
-        return SendResult.throttled(text)
-    if code in RETRYABLE_CODES or status >= 500:
-        return SendResult.retry(text)
-    return SendResult.fail(text)
-
-
-def classify_transport_error(exc: Exception) -> SendResult:
-    return SendResult.retry(f"{type(exc).__name__}: transport error, will retry")
 
 
 class SesEmailSender:
@@ -249,8 +216,17 @@ class HttpVoiceSender:
 class ChannelSenders:
     """The ``Sender`` for each channel."""
 
-    def __init__(self, email: Any, sms: Any, voice: Any) -> None:
-        self._by_channel = {Channel.EMAIL: email, Channel.SMS: sms, Channel.VOICE_CALL: voice}
+    def __init__(self, email: Any, sms: Any, voice: Any, push: Any = None, in_app: Any = None) -> None:
+        self._by_channel = {
+            Channel.EMAIL: email,
+            Channel.SMS: sms,
+            Channel.VOICE_CALL: voice,
+            Channel.PUSH: push,
+            Channel.IN_APP: in_app,
+        }
 
     def send(self, row: Communication) -> SendResult:
-        return self._by_channel[row.channel].send(row)
+        sender = self._by_channel[row.channel]
+        if sender is None:
+            return SendResult.fail(f"no sender for {row.channel.value} in this worker")
+        return sender.send(row)

@@ -16,10 +16,12 @@ from scheduled_comms.composition.stores import dispatch_store, do_not_contact_li
 from scheduled_comms.composition.voice import endpoint_rules, host_resolver
 from scheduled_comms.logic.campaigns.gate import CampaignCallGate
 from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
+from scheduled_comms.logic.in_app_sending import InAppSender
 from scheduled_comms.logic.message_sending import TemplatedSender
 from scheduled_comms.logic.pacing import PacedSender, SendQuotas, SharedRateLimiter
 from scheduled_comms.logic.protection import DoNotContactGate, FrequencyCapGate
-from scheduled_comms.models.domain import Channel
+from scheduled_comms.logic.push_sending import PushSender
+from scheduled_comms.models.domain import Channel, now_utc
 from scheduled_comms.settings import get_settings
 
 
@@ -72,7 +74,23 @@ def senders() -> ChannelSenders:
             endpoint_rules(),
             host_resolver(),
         ),
+        push=push_sender(),
+        in_app=in_app_sender(),
     )
+
+
+@component
+def in_app_sender() -> InAppSender:
+    from scheduled_comms.composition.inbox import inbox_store
+
+    return InAppSender(inbox_store(), now_utc)
+
+
+@component
+def push_sender() -> PushSender:
+    from scheduled_comms.composition.people import device_store, push_endpoints
+
+    return PushSender(device_store(), push_endpoints(), get_settings().push_ttl_seconds, now_utc)
 
 
 def dispatch_config() -> DispatchConfig:

@@ -22,6 +22,11 @@ def cursor_key() -> bytes:
     return secret_reader().read_bytes(get_settings().cursor_secret_arn)
 
 
+def inbox_secret() -> bytes:
+    """The stack's secret people's inbox tokens are derived from."""
+    return secret_reader().read_bytes(get_settings().inbox_secret_arn)
+
+
 @component
 def message_sealer() -> KmsSealer:
     """Seals and opens HIPAA messages' variables (imported on first use: most messages are not HIPAA)."""

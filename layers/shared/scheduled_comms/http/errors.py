@@ -23,6 +23,7 @@ STATUS_OF: dict[type[errors.ServiceError], HTTPStatus] = {
     errors.InvalidState: HTTPStatus.CONFLICT,
     errors.PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     errors.UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    errors.ProviderUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
 

@@ -25,12 +25,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scheduled_comms import errors
 from scheduled_comms.http.errors import error_body, flat_error_body, status_of
-from scheduled_comms.models.domain import Caller, Channel
+from scheduled_comms.models.domain import COMMUNICATION_CHANNELS, Caller
 from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics
 
 # The request body limit stated in the README, checked before routing.
 MAX_BODY_BYTES = 128 * 1024
-_CHANNEL_TAGS = {channel.value for channel in Channel}
+_CHANNEL_TAGS = {channel.value for channel in COMMUNICATION_CHANNELS}
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -249,7 +249,13 @@ def current_caller(app: BaseRouter) -> Caller:
     if not company_id:
         raise errors.Unauthorized("Missing or invalid credentials")
     scopes = frozenset(s for s in str(context.get("scopes", "")).split(",") if s)
-    return Caller(company_id=str(company_id), scopes=scopes, key_id=str(context.get("key_id", "")))
+    person_id = context.get("person_id") or None
+    return Caller(
+        company_id=str(company_id),
+        scopes=scopes,
+        key_id=str(context.get("key_id", "")),
+        person_id=str(person_id) if person_id else None,
+    )
 
 
 def api_handler(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:

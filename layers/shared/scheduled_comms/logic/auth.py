@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -76,6 +77,50 @@ def authenticate(store: ApiKeyStore, authorization: str | None) -> Caller:
     if record.revoked_at is not None:
         raise Unauthorized("This API key has been revoked")
     return Caller(company_id=record.company_id, scopes=frozenset(record.scopes), key_id=record.key_id)
+
+
+# A person's inbox token: ``spt_<company>.<person_id, base64url>.<HMAC-SHA256, base64url>``.
+PERSON_TOKEN_PREFIX = "spt_"
+PERSON_SCOPES = frozenset({Scope.IN_APP_READ.value, Scope.IN_APP_WRITE.value})
+PERSON_KEY_ID = "person-token"
+_PERSON_TOKEN = re.compile(r"^spt_([0-9a-f-]{36})\.([A-Za-z0-9_-]{1,400})\.([A-Za-z0-9_-]{43})$")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def company_inbox_key(inbox_secret: bytes, company_id: str) -> bytes:
+    """The company's secret for person tokens, derived from the stack's inbox secret."""
+    return hmac.new(inbox_secret, f"inbox-token|{company_id}".encode(), hashlib.sha256).digest()
+
+
+def person_token(inbox_secret: bytes, company_id: str, person_id: str) -> str:
+    """The person's inbox token: their id and its HMAC under the company's secret (as Novu's subscriber hash)."""
+    mac = hmac.new(company_inbox_key(inbox_secret, company_id), person_id.encode(), hashlib.sha256).digest()
+    return f"{PERSON_TOKEN_PREFIX}{company_id}.{_b64(person_id.encode())}.{_b64(mac)}"
+
+
+def is_person_token(authorization: str | None) -> bool:
+    return (bearer_token(authorization) or "").startswith(PERSON_TOKEN_PREFIX)
+
+
+def authenticate_person(authorization: str | None, inbox_secret: bytes) -> Caller:
+    """The person behind an ``Authorization: Bearer spt_...`` header; ``Unauthorized`` for any token that is
+    malformed, altered, or another stack's (one message for all: a refusal tells nothing)."""
+    token = bearer_token(authorization) or ""
+    match = _PERSON_TOKEN.match(token)
+    refused = Unauthorized("Unknown person token")
+    if match is None:
+        raise refused
+    company_id, encoded_person = match.group(1), match.group(2)
+    try:
+        person_id = base64.urlsafe_b64decode(encoded_person + "=" * (-len(encoded_person) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise refused from None
+    if not hmac.compare_digest(token, person_token(inbox_secret, company_id, person_id)):
+        raise refused
+    return Caller(company_id=company_id, scopes=PERSON_SCOPES, key_id=PERSON_KEY_ID, person_id=person_id)
 
 
 def require_scopes(caller: Caller, *needed: Scope) -> None:

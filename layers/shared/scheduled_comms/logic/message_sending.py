@@ -43,6 +43,20 @@ def rendered_payload(
     except RenderFailed as exc:
         reason = exc.reason.split(":", 1)[0] if message.get("hipaa") else exc.reason
         raise MessageUnrenderable(f"template_render_failed: {exc.field} {reason}") from None
+    if channel is MessageChannel.PUSH:
+        return {
+            "person_id": message["person_id"],
+            "brand_id": brand.id,
+            "recipient": message["recipient"],
+            "push": _push_part(parts),
+        }
+    if channel is MessageChannel.IN_APP:
+        return {
+            "person_id": message["person_id"],
+            "brand_id": brand.id,
+            "template_key": message["template_key"],
+            "in_app": {"title": parts["title"], "body": parts["body"], "action_url": parts.get("action_url")},
+        }
     if channel is MessageChannel.SMS:
         if brand.phone_number_id is None:
             raise MessageUnrenderable(f"brand {brand.id} has no phone_number_id to send SMS from")
@@ -61,6 +75,22 @@ def rendered_payload(
         "reply_to": brand.reply_to,
     }
     return {name: value for name, value in payload.items() if value is not None}
+
+
+def _push_part(parts: dict[str, str]) -> dict[str, Any]:
+    push: dict[str, Any] = {
+        "title": parts["title"],
+        "body": parts["body"],
+        "data": {name.removeprefix("data."): text for name, text in parts.items() if name.startswith("data.")},
+    }
+    if parts.get("badge", "").strip():
+        badge = parts["badge"].strip()
+        if not badge.isdigit() or int(badge) > 9999:
+            raise MessageUnrenderable("template_render_failed: badge must render to a whole number from 0 to 9999")
+        push["badge"] = int(badge)
+    if parts.get("sound", "").strip():
+        push["sound"] = parts["sound"].strip()
+    return push
 
 
 class TemplatedSender:

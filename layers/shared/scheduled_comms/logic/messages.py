@@ -1,6 +1,6 @@
 """Templated messages (spec 002): templates, brands, and messages scheduled by template with a dedup key.
 
-A message becomes an ordinary row of the dispatch engine: its channel (email or SMS), its time, business
+A message becomes an ordinary row of the dispatch engine: its channel (email, SMS, push or in-app), its time, business
 hours, retries, credits and events all work as for any row. Its payload names what to render (template
 version, brand, recipient, variables) and the tick renders it when it sends (``logic.message_sending``).
 Only the routes that compile or render (PUT of a template, scheduling) import Jinja2.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,13 +58,30 @@ from scheduled_comms.models.messages import (
     StoredTemplate,
     seal_context,
 )
+from scheduled_comms.models.push import DEVICE_ID_PATTERN
 from scheduled_comms.models.templates import MessageChannel, TemplateDefinition
 from scheduled_comms.models.values import E164Number, EmailAddress, new_id
-from scheduled_comms.ports import CommunicationStore, MessageCatalog, Sealer
+from scheduled_comms.ports import CommunicationStore, DeviceStore, MessageCatalog, Sealer
 
-# The channels a message can go out on today; push and in-app come with their senders.
-ENGINE_CHANNEL = {MessageChannel.EMAIL: Channel.EMAIL, MessageChannel.SMS: Channel.SMS}
-CHANNEL_SCOPE = {MessageChannel.EMAIL: Scope.EMAIL_SEND, MessageChannel.SMS: Scope.SMS_SEND}
+ENGINE_CHANNEL = {
+    MessageChannel.EMAIL: Channel.EMAIL,
+    MessageChannel.SMS: Channel.SMS,
+    MessageChannel.PUSH: Channel.PUSH,
+    MessageChannel.IN_APP: Channel.IN_APP,
+}
+CHANNEL_SCOPE = {
+    MessageChannel.EMAIL: Scope.EMAIL_SEND,
+    MessageChannel.SMS: Scope.SMS_SEND,
+    MessageChannel.PUSH: Scope.PUSH_SEND,
+    MessageChannel.IN_APP: Scope.IN_APP_SEND,
+}
+# Channels whose text may be seen by whoever holds the device (a lock screen) or is kept rendered (an inbox):
+# a HIPAA message may use them only with a template marked phi_safe.
+PHI_SAFE_ONLY = {
+    MessageChannel.SMS: "SMS are not private",
+    MessageChannel.PUSH: "pushes show on lock screens",
+    MessageChannel.IN_APP: "the inbox keeps the rendered text",
+}
 # A dedup key is held at least this long after the message's time (and as long as the row is kept).
 DEDUP_SPARE = timedelta(days=30)
 # Pages of rows a message list reads at most before it answers what it found, with a cursor.
@@ -120,9 +138,33 @@ def delete_template(catalog: MessageCatalog, caller: Caller, key: str, now: date
 # -- brands ----------------------------------------------------------------------------------------------
 
 
-def put_brand(catalog: MessageCatalog, caller: Caller, brand_id: str, request: BrandPut, now: datetime) -> Brand:
-    require_scopes(caller, Scope.MESSAGES_WRITE)
+def _push_app_problems(request: BrandPut, push_app_prefix: str) -> list[FieldError]:
+    """Each application must be of its field's platform and one of this stack's (its name starts with
+    ``push_app_prefix``): the service may publish only through the stack's own applications."""
+    if request.push_apps is None:
+        return []
     problems = []
+    for platform in request.push_apps.platforms():
+        arn = request.push_apps.arn(platform) or ""
+        _, sns_platform, name = arn.split(":", 5)[5].split("/", 2)
+        field = f"push_apps.{platform.value}"
+        if sns_platform != platform.sns_platform:
+            problems.append(FieldError(field, f"must be an {platform.sns_platform} application, not {sns_platform}"))
+        elif not name.startswith(push_app_prefix):
+            problems.append(FieldError(field, f"must be one of this stack's applications (named {push_app_prefix}*)"))
+    return problems
+
+
+def put_brand(
+    catalog: MessageCatalog,
+    caller: Caller,
+    brand_id: str,
+    request: BrandPut,
+    now: datetime,
+    push_app_prefix: str = "",
+) -> Brand:
+    require_scopes(caller, Scope.MESSAGES_WRITE)
+    problems = _push_app_problems(request, push_app_prefix)
     if request.from_email:
         refusal = from_email_refusal(request.from_email, catalog.sender_settings(caller.company_id).default_from_email)
         if refusal:
@@ -154,7 +196,23 @@ def list_brands(catalog: MessageCatalog, caller: Caller) -> list[Brand]:
 # -- messages --------------------------------------------------------------------------------------------
 
 
-def _check_recipient(channel: MessageChannel, recipient: str) -> str:
+def _check_recipient(
+    channel: MessageChannel, recipient: str, person_id: str, company_id: str, devices: Callable[[], DeviceStore]
+) -> str:
+    """The recipient for the channel: an address, a number, or for push the person (all their devices) or
+    one of the person's devices, for in-app the person."""
+    if channel is MessageChannel.IN_APP:
+        if recipient != person_id:
+            raise _refuse("recipient", "must be the person_id: an in-app message lands in the person's inbox")
+        return recipient
+    if channel is MessageChannel.PUSH:
+        if recipient == person_id:
+            return recipient
+        if not re.fullmatch(DEVICE_ID_PATTERN, recipient):
+            raise _refuse("recipient", "must be the person_id (all their devices) or one of their device ids")
+        if devices().device(company_id, person_id, recipient) is None:
+            raise _refuse("recipient", "is not a device registered for this person")
+        return recipient
     if channel not in _recipient_checks:
         _recipient_checks[channel] = TypeAdapter(EmailAddress if channel is MessageChannel.EMAIL else E164Number)
     try:
@@ -192,31 +250,37 @@ def schedule_message(
     now: datetime,
     kept_for: timedelta,
     sealer: Callable[[], Sealer],
+    devices: Callable[[], DeviceStore],
 ) -> tuple[MessageOut, bool]:
     """Schedule a message by template, once per dedup scope; returns it and whether it was a repeat.
 
     Checked before anything is written: the channel, the recipient for it, the brand, the template (and its
-    part for the channel), HIPAA's rule for SMS, the variables against the template, and the time. A HIPAA
-    message's variables are stored sealed (``sealer``), bound to the company and the message.
+    part for the channel), HIPAA's rule for SMS, push and in-app, the variables against the template, and the
+    time. A HIPAA message's variables are stored sealed (``sealer``), bound to the company and the message. A push
+    to one device checks that the device is the person's (``devices``).
     """
     from scheduled_comms.logic.templates import check_variables
 
-    if request.channel not in ENGINE_CHANNEL:
-        raise _refuse("channel", f"{request.channel.value} messages are not available yet; use email or sms")
     require_scopes(caller, Scope.MESSAGES_WRITE, CHANNEL_SCOPE[request.channel])
-    recipient = _check_recipient(request.channel, request.recipient)
+    recipient = _check_recipient(request.channel, request.recipient, request.person_id, caller.company_id, devices)
     brand = catalog.brand(caller.company_id, request.brand_id)
     if brand is None:
         raise _refuse("brand_id", "is not a brand of this company (PUT /v1/brands/{brand_id})")
     if request.channel is MessageChannel.SMS and brand.phone_number_id is None:
         raise _refuse("brand_id", "has no phone_number_id to send SMS from")
+    if request.channel is MessageChannel.PUSH and (brand.push_apps is None or not brand.push_apps.platforms()):
+        raise _refuse("brand_id", "has no push_apps to send pushes through")
     template = catalog.template(caller.company_id, request.template_key)
     if template is None:
         raise _refuse("template_key", "is not a template of this company (PUT /v1/templates/{template_key})")
     if request.channel not in template.parts.channels():
         raise _refuse("template_key", f"has no {request.channel.value} part")
-    if request.hipaa and request.channel is MessageChannel.SMS and not template.phi_safe:
-        raise _refuse("template_key", "is not marked phi_safe, which a HIPAA SMS needs (SMS are not private)")
+    if request.hipaa and request.channel in PHI_SAFE_ONLY and not template.phi_safe:
+        raise _refuse(
+            "template_key",
+            f"is not marked phi_safe, which a HIPAA {request.channel.value} message needs "
+            f"({PHI_SAFE_ONLY[request.channel]})",
+        )
     if len(json.dumps(request.variables)) > MAX_VARIABLES_BYTES:
         raise _refuse("variables", f"must take at most {MAX_VARIABLES_BYTES} bytes as JSON")
     problems = check_variables(template, request.channel, request.variables, brand.template_view())
@@ -304,8 +368,6 @@ def list_messages(
     the rows read matched."""
     require_scopes(caller, Scope.MESSAGES_READ)
     after_id = decode_cursor(cursor, caller.company_id, filters, cursor_key) if cursor else None
-    if filters.channel is not None and filters.channel not in ENGINE_CHANNEL:
-        return MessageList(data=[], meta=MessageListMeta(limit=limit, next_cursor=None))
     row_filters = ListFilters(
         status=STATUS_OF_MESSAGE[filters.status] if filters.status else None,
         channel=ENGINE_CHANNEL[filters.channel] if filters.channel else None,

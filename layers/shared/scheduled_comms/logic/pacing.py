@@ -21,7 +21,13 @@ from scheduled_comms.models.domain import Channel, Communication, SendResult
 from scheduled_comms.observability import logger
 from scheduled_comms.ports import RateBuckets, Sender
 
-PROVIDERS = {Channel.EMAIL: "ses", Channel.SMS: "sns", Channel.VOICE_CALL: "voice"}
+PROVIDERS = {
+    Channel.EMAIL: "ses",
+    Channel.SMS: "sns",
+    Channel.VOICE_CALL: "voice",
+    Channel.PUSH: "sns_push",
+    Channel.IN_APP: "in_app",
+}
 
 
 @dataclass(frozen=True)

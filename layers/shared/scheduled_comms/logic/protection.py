@@ -240,10 +240,10 @@ class DoNotContactGate:
         self._store = store
 
     def decide(self, row: Communication, now: datetime) -> Decision | None:
-        address = row.recipient
-        if address is None:
+        address, channel = row.recipient, ROW_CHANNEL.get(row.channel)
+        if address is None or channel is None:
             return None
-        wanted = {ROW_CHANNEL[row.channel], SuppressedChannel.ALL}
+        wanted = {channel, SuppressedChannel.ALL}
         if any(entry.channel in wanted for entry in self._store.matching(row.company_id, address, now)):
             return Skip(DO_NOT_CONTACT, refund=row.source is not Source.CAMPAIGN)
         return None

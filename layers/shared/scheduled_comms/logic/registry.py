@@ -73,7 +73,7 @@ def put_frequency_caps(
     for index, channel in enumerate(channels):
         if channels.index(channel) != index:
             raise ValidationFailed(
-                "One cap a channel", [FieldError(f"caps[{index}].channel", f"{channel.value} already has a cap")]
+                "One cap a channel", [FieldError(f"caps[{index}].channel", f"{channel} already has a cap")]
             )
     directory.put_frequency_caps(caller.company_id, caps, now)
     return FrequencyCapsResponse(data=caps)

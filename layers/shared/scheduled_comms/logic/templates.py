@@ -37,6 +37,8 @@ RENDER_LIMITS: dict[str, tuple[int, bool]] = {
     "push.title": (200, True),
     "push.body": (2_000, False),
     "push.data": (1_000, False),
+    "push.badge": (4, True),
+    "push.sound": (100, True),
     "in_app.title": (200, True),
     "in_app.body": (10_000, False),
     "in_app.action_url": (2_000, True),

@@ -16,6 +16,9 @@ class Channel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     VOICE_CALL = "voice_call"
+    # Templated messages only (``logic.messages``): the communications API does not take them.
+    PUSH = "push"
+    IN_APP = "in_app"
 
 
 class Status(StrEnum):
@@ -65,26 +68,44 @@ class Scope(StrEnum):
     CAMPAIGNS_WRITE = "campaigns:write"
     DO_NOT_CONTACT_READ = "do_not_contact:read"
     DO_NOT_CONTACT_WRITE = "do_not_contact:write"
+    PUSH_SEND = "push:send"
+    DEVICES_READ = "devices:read"
+    DEVICES_WRITE = "devices:write"
+    IN_APP_SEND = "in_app:send"
+    IN_APP_READ = "in_app:read"
+    IN_APP_WRITE = "in_app:write"
 
 
 CHANNEL_SCOPE: dict[Channel, Scope] = {
     Channel.EMAIL: Scope.EMAIL_SEND,
     Channel.SMS: Scope.SMS_SEND,
     Channel.VOICE_CALL: Scope.CALLS_INITIATE,
+    Channel.PUSH: Scope.PUSH_SEND,
+    Channel.IN_APP: Scope.IN_APP_SEND,
 }
-CHANNEL_SCOPES = tuple(scope.value for scope in CHANNEL_SCOPE.values())
+# The channels the communications API creates rows on (push and in-app rows are templated messages).
+COMMUNICATION_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.VOICE_CALL)
+CHANNEL_SCOPES = tuple(CHANNEL_SCOPE[channel].value for channel in COMMUNICATION_CHANNELS)
 
 # Dispatch attempts per row (transient failures are retried with backoff up to this many sends).
-MAX_ATTEMPTS: dict[Channel, int] = {Channel.EMAIL: 3, Channel.SMS: 3, Channel.VOICE_CALL: 2}
+MAX_ATTEMPTS: dict[Channel, int] = {
+    Channel.EMAIL: 3,
+    Channel.SMS: 3,
+    Channel.VOICE_CALL: 2,
+    Channel.PUSH: 3,
+    Channel.IN_APP: 3,
+}
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: the company an API key belongs to and the scopes it carries."""
+    """Who is calling: the company an API key belongs to and the scopes it carries; or, with ``person_id``,
+    one person of the company holding their inbox token, who may reach only that person's inbox."""
 
     company_id: str
     scopes: frozenset[str]
     key_id: str
+    person_id: str | None = None
 
     def missing(self, *needed: Scope) -> list[str]:
         return [scope.value for scope in needed if scope.value not in self.scopes]
@@ -149,6 +170,8 @@ class Communication(Model):
     cadence_next_id: str | None = None
     cadence_previous_id: str | None = None
     call_outcome: dict[str, Any] | None = None
+    # A push message: what each device's endpoint answered (``models.push.PushDelivery`` as JSON).
+    deliveries: list[dict[str, Any]] | None = None
 
     @property
     def recipient(self) -> str | None:
@@ -156,6 +179,8 @@ class Communication(Model):
 
         A templated message names it in its message (``payload.message.recipient``), other rows in the payload.
         """
+        if self.channel in (Channel.PUSH, Channel.IN_APP):
+            return None  # they reach a person's devices or inbox, not an address
         message = self.payload.get("message") if self.source is Source.MESSAGE else None
         if isinstance(message, dict):
             address = message.get("recipient")
@@ -260,18 +285,20 @@ class SendResult:
     outcome: Literal["sent", "retry", "fail", "throttled"]
     external_id: str | None = None
     error: str | None = None
+    # A send to several destinations (a push to each of a person's devices): each one's outcome, kept on the row.
+    deliveries: tuple[dict[str, Any], ...] | None = None
 
     @classmethod
-    def sent(cls, external_id: str) -> SendResult:
-        return cls("sent", external_id=external_id)
+    def sent(cls, external_id: str, deliveries: tuple[dict[str, Any], ...] | None = None) -> SendResult:
+        return cls("sent", external_id=external_id, deliveries=deliveries)
 
     @classmethod
-    def retry(cls, error: str) -> SendResult:
-        return cls("retry", error=error)
+    def retry(cls, error: str, deliveries: tuple[dict[str, Any], ...] | None = None) -> SendResult:
+        return cls("retry", error=error, deliveries=deliveries)
 
     @classmethod
-    def fail(cls, error: str) -> SendResult:
-        return cls("fail", error=error)
+    def fail(cls, error: str, deliveries: tuple[dict[str, Any], ...] | None = None) -> SendResult:
+        return cls("fail", error=error, deliveries=deliveries)
 
     @classmethod
     def throttled(cls, error: str) -> SendResult:

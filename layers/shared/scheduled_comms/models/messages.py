@@ -1,6 +1,6 @@
 """Templated messages (spec 002): the request and answer shapes, brands and stored templates.
 
-A message is stored as an ordinary row of the dispatch engine (email or SMS), whose payload names the
+A message is stored as an ordinary row of the dispatch engine (email, SMS, push or in-app), whose payload names the
 template version, brand, person and variables instead of the finished text; the tick renders it when it
 sends it. ``MessageOut`` maps such a row back to the spec's shape.
 """
@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, StringConstraints
 from scheduled_comms.models.base import Model
 from scheduled_comms.models.domain import Communication, Status
+from scheduled_comms.models.push import PushApps, PushDelivery
 from scheduled_comms.models.registry import DisplayName
 from scheduled_comms.models.templates import MessageChannel, TemplateDefinition, TemplateKey
 from scheduled_comms.models.values import ClientTime, EmailAddress, IanaTimezone, SingleLine, UtcInstant, Uuid
@@ -95,6 +96,9 @@ class MessageOut(Model):
     variable_names: list[str] = Field(description="the names of the variables given (also for HIPAA messages)")
     attempt_count: int
     provider_message_id: str | None
+    deliveries: list[PushDelivery] | None = Field(
+        default=None, description="a push: what each device's endpoint answered (null before it is sent)"
+    )
 
     @classmethod
     def of(cls, row: Communication) -> MessageOut:
@@ -120,6 +124,9 @@ class MessageOut(Model):
             variable_names=message.get("variable_names", []),
             attempt_count=row.attempt_count,
             provider_message_id=row.dispatched_external_id,
+            deliveries=[PushDelivery.model_validate(entry) for entry in row.deliveries]
+            if row.deliveries is not None
+            else None,
         )
 
 
@@ -165,6 +172,9 @@ class BrandPut(Model):
     phone_number_id: Uuid | None = Field(default=None, description="a registered number SMS of the brand go out from")
     variables: Annotated[dict[Annotated[str, StringConstraints(max_length=64)], Any], Field(max_length=100)] = Field(
         default_factory=dict, description="values templates read as brand.variables.<name>"
+    )
+    push_apps: PushApps | None = Field(
+        default=None, description="the SNS platform application per platform that the brand's pushes go out through"
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 from scheduled_comms.models.base import Model
@@ -102,7 +102,7 @@ class FrequencyCap(Model):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    channel: Channel
+    channel: Literal["email", "sms", "voice_call"]
     limit: Annotated[int, Field(ge=1, le=1000)]
     window_hours: Annotated[int, Field(ge=1, le=24 * 31)]
 
@@ -112,10 +112,10 @@ class FrequencyCaps(Model):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    caps: Annotated[list[FrequencyCap], Field(max_length=len(Channel))] = Field(default_factory=list)
+    caps: Annotated[list[FrequencyCap], Field(max_length=3)] = Field(default_factory=list)
 
     def for_channel(self, channel: Channel) -> FrequencyCap | None:
-        return next((cap for cap in self.caps if cap.channel is channel), None)
+        return next((cap for cap in self.caps if cap.channel == channel.value), None)
 
 
 class FrequencyCapsResponse(Model):

@@ -44,7 +44,11 @@ class SmsPart(_Part):
 class PushPart(_Part):
     title: _ShortSource
     body: _ShortSource
-    data: Annotated[dict[str, _ShortSource], Field(max_length=20)] = Field(default_factory=dict)
+    data: Annotated[
+        dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")], _ShortSource], Field(max_length=20)
+    ] = Field(default_factory=dict, description="custom keys delivered beside the alert; each value a template")
+    badge: _ShortSource | None = Field(default=None, description="renders to a whole number from 0 to 9999")
+    sound: _ShortSource | None = None
 
 
 class InAppPart(_Part):

@@ -24,6 +24,16 @@ Campaigns ("batch calls") and contact folders:
 * day          ``sk=DAY#<local date>`` in a campaign's partition: calls planned (``taken_<epoch>``) and
   placed (``placed``) on that local day, for the daily cap across re-plans
 
+People (push devices and the in-app inbox), all in the person's partition ``pk=PE#<company>#<person>``:
+
+* device       ``sk=DV#<device id>``   platform, brand, token, SNS endpoint ARN, enabled; its owner guard
+  ``pk=CO#<company>`` ``sk=DVO#<device id>`` names the one person a device (token) is registered for
+* inbox entry  ``sk=IB#<landed at, epoch ms, 13 digits>#<message id>``: the rendered message, its marks;
+  a query of ``IB#`` backwards reads the inbox newest first
+* inbox entry pointer ``sk=IM#<message id>``: the entry's sort key (marking finds the entry by message id)
+* inbox head   ``sk=#INBOX``: counts of unseen and unread entries, and a version bumped by every change
+  (the feed's ETag)
+
 Indexes are chosen for what they cost to write, not only for what they serve:
 
 * ``ByContact``, ``ByDeal``, ``ByCustomer`` (partition ``<company>#<id>``, sort ``sk``): keys only, so
@@ -172,6 +182,40 @@ def company_id_of(item: dict[str, Any]) -> str:
 def row_id_of(item: dict[str, Any]) -> str:
     """The id of a row's item (its sort key is ``SC#<id>``)."""
     return item["sk"]["S"].removeprefix(ROW_PREFIX)
+
+
+def person_pk(company_id: str, person_id: str) -> str:
+    return f"PE#{company_id}#{person_id}"
+
+
+DEVICE_PREFIX = "DV#"
+INBOX_PREFIX = "IB#"
+INBOX_POINTER_PREFIX = "IM#"
+INBOX_HEAD_SK = "#INBOX"
+
+
+def device_key(company_id: str, person_id: str, device_id: str) -> dict[str, Any]:
+    return {"pk": {"S": person_pk(company_id, person_id)}, "sk": {"S": f"{DEVICE_PREFIX}{device_id}"}}
+
+
+def device_owner_key(company_id: str, device_id: str) -> dict[str, Any]:
+    return {"pk": {"S": company_pk(company_id)}, "sk": {"S": f"DVO#{device_id}"}}
+
+
+def inbox_entry_sk(landed_at: datetime, message_id: str) -> str:
+    return f"{INBOX_PREFIX}{int(landed_at.timestamp() * 1000):013d}#{message_id}"
+
+
+def inbox_key(company_id: str, person_id: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": person_pk(company_id, person_id)}, "sk": {"S": sk}}
+
+
+def inbox_pointer_key(company_id: str, person_id: str, message_id: str) -> dict[str, Any]:
+    return inbox_key(company_id, person_id, f"{INBOX_POINTER_PREFIX}{message_id}")
+
+
+def inbox_head_key(company_id: str, person_id: str) -> dict[str, Any]:
+    return inbox_key(company_id, person_id, INBOX_HEAD_SK)
 
 
 def due_shard_key(shard: int) -> str:

@@ -362,6 +362,14 @@ class Dispatcher:
     def _after_send(
         self, row: Communication, result: SendResult, now: datetime
     ) -> tuple[Communication, Communication | None, RowOutcome]:
+        updated, follow_up, outcome = self._next_state(row, result, now)
+        if result.deliveries is not None:
+            updated = updated.model_copy(update={"deliveries": list(result.deliveries)})
+        return updated, follow_up, outcome
+
+    def _next_state(
+        self, row: Communication, result: SendResult, now: datetime
+    ) -> tuple[Communication, Communication | None, RowOutcome]:
         if result.outcome == "sent":
             follow_up = next_cadence_row(row, now)
             updated = self._release(
