@@ -8,10 +8,13 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from scheduled_comms.adapters.stream_records import InOrderStreamProcessor, row_change
+from scheduled_comms.composition.campaigns import campaign_call_store
 from scheduled_comms.composition.event_bus import events
 from scheduled_comms.composition.stores import communication_store
+from scheduled_comms.logic.campaigns.gate import engine_ended_campaign_call
 from scheduled_comms.logic.message_sending import purge_sealed_variables
 from scheduled_comms.logic.transitions import publish_change
+from scheduled_comms.models.domain import now_utc
 from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics, tracer
 
 processor = InOrderStreamProcessor()
@@ -25,6 +28,9 @@ def record_handler(record: DynamoDBRecord) -> None:
         metrics.add_metric(name="TransitionsPublished", unit="Count", value=1)
     if purge_sealed_variables(change, communication_store()):
         metrics.add_metric(name="HipaaVariablesPurged", unit="Count", value=1)
+    # A campaign's call the engine failed or skipped ends its contact and frees its slot.
+    if engine_ended_campaign_call(change, campaign_call_store(), communication_store(), now_utc()):
+        metrics.add_metric(name="CampaignCallsEndedByEngine", unit="Count", value=1)
 
 
 @logger.inject_lambda_context

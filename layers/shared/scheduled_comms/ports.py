@@ -419,4 +419,18 @@ class CampaignCallStore(Protocol):
         """The contact completed with ``outcome``, counted once; the campaign after it (None when already done)."""
         ...
 
+    def contact_ended(
+        self,
+        company_id: str,
+        campaign_id: str,
+        contact_index: int,
+        row_id: str,
+        status: ContactStatus,
+        error: str,
+        now: datetime,
+    ) -> Campaign | None:
+        """The contact of ``row_id``'s call (scheduled or in progress) moved to the terminal ``status`` with
+        ``error`` as its ``last_error``, counted once; the campaign after it (None when it had moved on)."""
+        ...
+
     def complete(self, campaign: Campaign, now: datetime) -> bool: ...

@@ -622,18 +622,84 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
             raise
         return self.get(company_id, campaign_id, consistent=True)
 
+    CONTACT_ATTEMPTS = 4
+
+    def contact_ended(
+        self,
+        company_id: str,
+        campaign_id: str,
+        contact_index: int,
+        row_id: str,
+        status: ContactStatus,
+        error: str,
+        now: datetime,
+    ) -> Campaign | None:
+        partition = contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id)
+        key = contact_key(partition, contact_index)
+        for _ in range(self.CONTACT_ATTEMPTS):
+            item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+            if item is None or item.get("row_id", {}).get("S") != row_id:
+                return None  # another plan's call, or no such contact
+            current = ContactStatus(item["status"]["S"])
+            if current not in (ContactStatus.SCHEDULED, ContactStatus.IN_PROGRESS):
+                return None  # already ended (a replayed stream record)
+            steps = [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": key,
+                        "UpdateExpression": "SET #status = :to, last_error = :error, updated_at = :now",
+                        "ConditionExpression": "#status = :from AND row_id = :row",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":to": {"S": status.value},
+                            ":from": {"S": current.value},
+                            ":error": {"S": error[:500]},
+                            ":now": {"S": format_instant(now)},
+                            ":row": {"S": row_id},
+                        },
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": campaign_key(company_id, campaign_id),
+                        "UpdateExpression": "ADD #from :minus, #to :one SET updated_at = :now",
+                        "ExpressionAttributeNames": {
+                            "#from": count_attribute(current),
+                            "#to": count_attribute(status),
+                        },
+                        "ExpressionAttributeValues": {
+                            ":minus": {"N": "-1"},
+                            ":one": {"N": "1"},
+                            ":now": {"S": format_instant(now)},
+                        },
+                    }
+                },
+            ]
+            try:
+                self._client.transact_write_items(TransactItems=steps)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                    continue  # the contact moved meanwhile (a tick took its call), or a write conflicted: again
+                raise
+            return self.get(company_id, campaign_id, consistent=True)
+        return None
+
     def complete(self, campaign: Campaign, now: datetime) -> bool:
-        """Active -> completed (every contact is terminal, and terminal contacts stay so); False if it is not active."""
+        """Scheduled or active -> completed (every contact is terminal, and terminal contacts stay so); False if it
+        is neither."""
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=campaign_key(campaign.company_id, campaign.id),
                 UpdateExpression="SET #status = :completed, updated_at = :now",
-                ConditionExpression="#status = :active",
+                ConditionExpression="#status IN (:active, :scheduled)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
                     ":completed": {"S": CampaignStatus.COMPLETED.value},
                     ":active": {"S": CampaignStatus.ACTIVE.value},
+                    ":scheduled": {"S": CampaignStatus.SCHEDULED.value},
                     ":now": {"S": format_instant(now)},
                 },
             )

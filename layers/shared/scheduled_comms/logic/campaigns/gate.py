@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scheduled_comms.logic.dispatch.policy import Decision, Hold, Skip
-from scheduled_comms.models.campaigns import TERMINAL_CONTACT_STATUSES, CampaignStatus
-from scheduled_comms.models.domain import Communication, Source
-from scheduled_comms.ports import CampaignCallStore
+from scheduled_comms.logic.transitions import RowChange, transition_to_publish
+from scheduled_comms.models.campaigns import TERMINAL_CONTACT_STATUSES, Campaign, CampaignStatus, ContactStatus
+from scheduled_comms.models.domain import Communication, Source, Status
+from scheduled_comms.ports import CampaignCallStore, CommunicationStore
 
 PAUSED_HOLD = timedelta(hours=1)  # resuming re-plans the row anyway; this only bounds how often it is looked at
 PLANNING_HOLD = timedelta(minutes=1)
@@ -75,8 +76,50 @@ def campaign_call_ended(store: CampaignCallStore, row: Communication, outcome: d
     store.free_slot(row.company_id, campaign_id, row.id)
     kept: dict[str, Any] = {name: outcome[name] for name in OUTCOME_FIELDS if name in outcome}
     campaign = store.call_ended(row.company_id, campaign_id, index, row.id, kept, now)
-    if campaign is None:
-        return
+    if campaign is not None:
+        complete_if_done(store, campaign, now)
+
+
+def complete_if_done(store: CampaignCallStore, campaign: Campaign, now: datetime) -> bool:
+    """The campaign completed if every one of its contacts is terminal (and it is scheduled or active)."""
     finished = sum(campaign.counts.get(status, 0) for status in TERMINAL_CONTACT_STATUSES)
-    if finished >= campaign.contacts_total and campaign.status is CampaignStatus.ACTIVE:
-        store.complete(campaign, now)
+    if finished < campaign.contacts_total or campaign.status not in (CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE):
+        return False
+    return store.complete(campaign, now)
+
+
+# What a campaign call the engine ended itself (no outcome webhook) makes of its contact.
+ENDED_BY_ENGINE = {Status.FAILED: ContactStatus.FAILED, Status.SKIPPED: ContactStatus.SKIPPED}
+
+
+def campaign_call_finished(store: CampaignCallStore, row: Communication, now: datetime) -> bool:
+    """A campaign call the dispatch engine marked failed (attempts spent, the provider refused) or skipped (its
+    campaign cancelled, say), read from the table's stream: its slot freed, its contact failed or skipped with
+    the row's error, and the campaign completed once every contact is terminal. Safe to repeat; False when the
+    row is not such a call or its contact had already moved on."""
+    found = campaign_of(row)
+    target = ENDED_BY_ENGINE.get(row.status)
+    if found is None or target is None:
+        return False
+    campaign_id, index = found
+    store.free_slot(row.company_id, campaign_id, row.id)
+    reason = row.last_error or row.skip_reason or row.status.value
+    campaign = store.contact_ended(row.company_id, campaign_id, index, row.id, target, reason, now)
+    if campaign is None:
+        return False
+    complete_if_done(store, campaign, now)
+    return True
+
+
+def engine_ended_campaign_call(
+    change: RowChange, store: CampaignCallStore, rows: CommunicationStore, now: datetime
+) -> bool:
+    """``campaign_call_finished`` for a stream record in which a campaign's call arrived failed or skipped.
+
+    Stream images carry a payload only when it is kept in the row: one kept apart is read with the row."""
+    row = transition_to_publish(change)
+    if row is None or row.source is not Source.CAMPAIGN or row.status not in ENDED_BY_ENGINE:
+        return False
+    if "metadata" not in row.payload:
+        row = rows.get(row.company_id, row.id) or row
+    return campaign_call_finished(store, row, now)

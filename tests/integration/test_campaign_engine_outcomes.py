@@ -1,0 +1,107 @@
+"""A campaign call the dispatch engine ends itself (no outcome webhook: the provider refused it, or its campaign
+was cancelled) ends its contact too, failed or skipped with the reason, and frees its slot: the campaign's other
+contacts go out and the campaign completes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+from scheduled_comms import composition
+from scheduled_comms.models.domain import ListFilters, Status
+from scheduled_comms_cli.streams import StreamPump
+from scheduled_comms_local.lambda_host import FunctionHost
+
+from tests.integration.test_campaign_running import campaign_calls
+from tests.integration.test_dispatch import register_number, register_voice
+
+pytestmark = pytest.mark.slow
+
+BATCH_CALLS = "/v1/batch-calls"
+ALL_DUE = datetime.fromisoformat("2027-03-01T22:00:00+00:00")
+
+
+def scheduled_campaign(api, company, simulator, stack, contacts: int, cap: int) -> str:
+    agent_id = register_voice(api, company, simulator)
+    number_id = register_number(api, company)
+    created = api.request(
+        "POST",
+        BATCH_CALLS,
+        company,
+        json_body={
+            "name": "Ended by the engine",
+            "agent_id": agent_id,
+            "phone_number_ids": [number_id],
+            "contact_source": "inline",
+            "contacts": [{"phone_number": f"+1415888{i:04d}"} for i in range(contacts)],
+            "schedule_type": "scheduled",
+            "scheduled_at": "2027-03-01T15:00:00Z",
+            "timezone": "America/New_York",
+            "max_concurrent_calls": cap,
+        },
+    ).json()["data"]
+    assert api.request("POST", f"{BATCH_CALLS}/{created['id']}/schedule", company).status == 202
+    planner = next(c for c in stack.stream_consumers() if c.function == "PlanBatchCallsFunction")
+    StreamPump(stack, FunctionHost(stack), planner).drain()
+    return str(created["id"])
+
+
+def transitions_pump(stack) -> StreamPump:
+    """The row-transitions consumer of the test's own table (the ticker's pump drains the shared one)."""
+    consumer = next(c for c in stack.stream_consumers() if c.function == "PublishTransitionsFunction")
+    return StreamPump(stack, FunctionHost(stack), consumer)
+
+
+def next_moment(company, moment: datetime) -> datetime:
+    rows = composition.communication_store().list(company.id, ListFilters(status=Status.PENDING), 100, None)
+    return max([moment, *(row.scheduled_for for row in rows.items)]) + timedelta(seconds=1)
+
+
+def test_a_refused_call_fails_its_contact_frees_its_slot_and_the_campaign_completes(
+    api, make_company, ticker, fresh_simulator, isolated_tables
+):
+    company = make_company(credits=10)
+    campaign_id = scheduled_campaign(api, company, fresh_simulator, isolated_tables, contacts=3, cap=1)
+    fresh_simulator.fail_next.append(400)  # the first call placed is refused for good: the engine fails its row
+
+    transitions = transitions_pump(isolated_tables)
+    ended, moment = set(), ALL_DUE
+    for _ in range(8):
+        ticker.at(moment)
+        transitions.drain()  # the refused row's record among them
+        for call in campaign_calls(fresh_simulator, campaign_id):
+            if call.call_id not in ended:
+                assert fresh_simulator.end(call.call_id, "conversation", 30) == 200
+                ended.add(call.call_id)
+        moment = next_moment(company, moment)
+
+    campaign = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]
+    contacts = api.request("GET", f"{BATCH_CALLS}/{campaign_id}/contacts", company).json()["data"]
+    assert Counter(c["status"] for c in contacts) == Counter({"completed": 2, "failed": 1})
+    failed = next(c for c in contacts if c["status"] == "failed")
+    assert "400" in failed["last_error"]
+    assert len(ended) == 2, "the slot the refused call held was freed for the others"
+    assert campaign["status"] == "completed"
+    assert campaign["contacts"]["by_status"]["failed"] == 1
+    assert campaign["contacts"]["by_status"]["completed"] == 2
+    assert campaign["contacts"]["by_status"].get("in_progress", 0) == 0
+
+
+def test_a_cancelled_campaigns_due_calls_skip_their_contacts(
+    api, make_company, ticker, fresh_simulator, isolated_tables
+):
+    company = make_company(credits=10)
+    campaign_id = scheduled_campaign(api, company, fresh_simulator, isolated_tables, contacts=2, cap=2)
+    assert api.request("POST", f"{BATCH_CALLS}/{campaign_id}/cancel", company).status == 200
+
+    ticker.at(ALL_DUE)
+    transitions_pump(isolated_tables).drain()
+
+    contacts = api.request("GET", f"{BATCH_CALLS}/{campaign_id}/contacts", company).json()["data"]
+    assert [c["status"] for c in contacts] == ["skipped", "skipped"]
+    assert all("cancelled" in c["last_error"] for c in contacts)
+    assert campaign_calls(fresh_simulator, campaign_id) == []
+    campaign = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]
+    assert campaign["contacts"]["by_status"]["skipped"] == 2
+    assert campaign["contacts"]["by_status"].get("scheduled", 0) == 0
