@@ -496,3 +496,41 @@ def test_the_dev_companys_key_carries_the_campaign_scopes():
     from scheduled_comms.logic.auth import ALL_SCOPES
 
     assert {"campaigns:read", "campaigns:write", "calls:initiate"} <= set(ALL_SCOPES)
+
+
+def test_two_concurrent_uploads_of_one_number_do_not_both_land(api, company, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from scheduled_comms.adapters.dynamodb.campaigns import DynamoCampaignStore
+
+    created = create(api, company, count=1)
+    path = f"{BATCH_CALLS}/{created['id']}/contacts"
+    both_read = Barrier(2, timeout=30)
+    real_known = DynamoCampaignStore.known_numbers
+
+    def known_then_wait(self, *args):
+        found = real_known(self, *args)
+        both_read.wait()  # each upload has checked the campaign's numbers before either writes
+        return found
+
+    monkeypatch.setattr(DynamoCampaignStore, "known_numbers", known_then_wait)
+    uploads = [
+        [{"phone_number": "+14155550700"}, {"phone_number": "+14155550701"}],
+        [{"phone_number": "+14155550702"}, {"phone_number": "+14155550700"}],
+    ]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        replies = list(pool.map(lambda upload: api.request("POST", path, company, json_body=upload), uploads))
+    monkeypatch.setattr(DynamoCampaignStore, "known_numbers", real_known)
+
+    assert sorted(reply.status for reply in replies) == [201, 422]
+    refused = next(reply for reply in replies if reply.status == 422)
+    lost = uploads[replies.index(refused)]
+    shared_line = next(i for i, contact in enumerate(lost) if contact["phone_number"] == "+14155550700")
+    assert fields(refused) == [f"contacts[{shared_line}].phone_number"]
+    listed = [c["phone_number"] for c in api.request("GET", path, company).json()["data"]]
+    assert listed.count("+14155550700") == 1 and len(listed) == 3
+    assert api.request("GET", f"{BATCH_CALLS}/{created['id']}", company).json()["data"]["contacts"]["total"] == 3
+    # The refused upload's other number was let go: it can be added now.
+    other = next(contact for contact in lost if contact["phone_number"] != "+14155550700")
+    assert api.request("POST", path, company, json_body=[other]).status == 201

@@ -328,7 +328,8 @@ class CampaignStore(Protocol):
         ...
 
     def add_contacts(self, campaign: Campaign, contacts: Sequence[Contact], now: datetime) -> Campaign:
-        """Append contacts to a draft (``InvalidState`` naming the status otherwise)."""
+        """Append contacts to a draft (``InvalidState`` naming the status otherwise). Each number is claimed on
+        condition that the campaign does not hold it: ``NumbersTaken`` (nothing written) naming those it does."""
         ...
 
     def contacts(

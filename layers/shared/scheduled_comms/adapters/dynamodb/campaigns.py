@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -42,7 +43,7 @@ from scheduled_comms.adapters.dynamodb.items import (
     taken_to_attribute,
     to_attributes,
 )
-from scheduled_comms.errors import Conflict, InsufficientCredits, InvalidState, NotFound, PlanAbandoned
+from scheduled_comms.errors import Conflict, InsufficientCredits, InvalidState, NotFound, NumbersTaken, PlanAbandoned
 from scheduled_comms.models.campaigns import (
     Campaign,
     CampaignContact,
@@ -60,6 +61,7 @@ from scheduled_comms.models.values import format_instant, parse_instant
 
 BATCH_WRITE_LIMIT = 25  # items per BatchWriteItem request
 _BATCH_GET_LIMIT = 100
+TRANSACTION_LIMIT = 100  # items per TransactWriteItems request
 MAX_QUERY_PAGES = 5  # pages one filtered list may read before it answers with a cursor
 FILTERED_PAGE_SIZE = 100
 _LAST_CONTACT = contact_sort_key(10**9 - 1)
@@ -96,13 +98,63 @@ class DynamoCampaignStore:
                     delay = min(delay * 2, 2.0)
         return requests
 
-    def _write_contacts(self, partition: str, start: int, contacts: Sequence[Contact], now: datetime) -> None:
+    def _write_contacts(
+        self, partition: str, start: int, contacts: Sequence[Contact], now: datetime, guards: bool = True
+    ) -> None:
+        """The contacts' items, and (``guards``: a new list, which no other upload can reach yet) their numbers'."""
         items: list[dict[str, Any]] = []
         for offset, contact in enumerate(contacts):
             entry = CampaignContact(index=start + offset, contact=contact, added_at=now, updated_at=now)
             items.append(contact_to_item(partition, entry))
-            items.append({**number_guard_key(partition, contact.phone_number), "index": {"N": str(start + offset)}})
+            if guards:
+                items.append(number_guard_key(partition, contact.phone_number))
         self.batch_put(items)
+
+    def _claim_numbers(self, partition: str, contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+        """Each contact's number guard, written on condition that the list does not hold the number yet (100 a
+        transaction): two uploads carrying one number never both land. ``NumbersTaken`` (the guards this call
+        wrote deleted again) naming the numbers another upload holds; returns the guards' keys."""
+        token = {"S": uuid.uuid4().hex}
+        keys = [number_guard_key(partition, contact.phone_number) for contact in contacts]
+        claimed: list[dict[str, Any]] = []
+        for start in range(0, len(keys), TRANSACTION_LIMIT):
+            chunk = keys[start : start + TRANSACTION_LIMIT]
+            steps = [
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {**key, "upload": token},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+                for key in chunk
+            ]
+            try:
+                self._client.transact_write_items(TransactItems=steps)
+            except ClientError as exc:
+                self.release_numbers(claimed)
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+                taken = {
+                    key["sk"]["S"].partition("#")[2]
+                    for key, reason in zip(chunk, reasons, strict=False)
+                    if reason.get("Code") == "ConditionalCheckFailed"
+                }
+                if taken:
+                    raise NumbersTaken(taken) from exc
+                raise Conflict("Another upload to this list ran at the same time; retry it") from exc
+            claimed += chunk
+        return claimed
+
+    def release_numbers(self, keys: Sequence[dict[str, Any]]) -> None:
+        """Delete number guards this upload wrote (it did not land)."""
+        for start in range(0, len(keys), BATCH_WRITE_LIMIT):
+            pending: dict[str, Any] = {
+                self._table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + BATCH_WRITE_LIMIT]]
+            }
+            while pending:
+                pending = self._client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
     def _known(self, partition: str, numbers: Sequence[str]) -> set[str]:
         keys = [number_guard_key(partition, number) for number in dict.fromkeys(numbers)]
@@ -386,6 +438,8 @@ class DynamoCampaignStore:
         return self._known(contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id), numbers)
 
     def add_contacts(self, campaign: Campaign, contacts: Sequence[Contact], now: datetime) -> Campaign:
+        partition = contact_list_partition(CAMPAIGN_PREFIX, campaign.company_id, campaign.id)
+        guards = self._claim_numbers(partition, contacts)
         try:
             start, item = self._reserve_indexes(
                 campaign_key(campaign.company_id, campaign.id),
@@ -395,11 +449,11 @@ class DynamoCampaignStore:
                 {":draft": {"S": CampaignStatus.DRAFT.value}},
             )
         except ClientError as exc:
+            self.release_numbers(guards)
             if not is_condition_failure(exc):
                 raise
             raise self._refused(exc, campaign, None) from exc
-        partition = contact_list_partition(CAMPAIGN_PREFIX, campaign.company_id, campaign.id)
-        self._write_contacts(partition, start, contacts, now)
+        self._write_contacts(partition, start, contacts, now, guards=False)
         return item_to_campaign(item)
 
     def contacts(
@@ -440,15 +494,18 @@ class DynamoCampaignStore:
         return self._known(contact_list_partition(FOLDER_PREFIX, company_id, folder_id), numbers)
 
     def add_folder_contacts(self, folder: ContactFolder, contacts: Sequence[Contact], now: datetime) -> ContactFolder:
+        partition = contact_list_partition(FOLDER_PREFIX, folder.company_id, folder.id)
+        guards = self._claim_numbers(partition, contacts)
         try:
             start, item = self._reserve_indexes(
                 folder_key(folder.company_id, folder.id), len(contacts), now, "attribute_exists(pk)", {}
             )
         except ClientError as exc:
+            self.release_numbers(guards)
             if not is_condition_failure(exc):
                 raise
             raise NotFound("No contact folder with this id") from exc
-        self._write_contacts(contact_list_partition(FOLDER_PREFIX, folder.company_id, folder.id), start, contacts, now)
+        self._write_contacts(partition, start, contacts, now, guards=False)
         return item_to_folder(item)
 
     def folder_contacts(

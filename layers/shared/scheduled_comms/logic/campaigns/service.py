@@ -16,11 +16,12 @@ from scheduled_comms.errors import (
     InvalidCursor,
     InvalidState,
     NotFound,
+    NumbersTaken,
     ValidationFailed,
     field_errors,
 )
 from scheduled_comms.logic.auth import require_scopes
-from scheduled_comms.logic.campaigns.contacts import parse_contact_csv, parse_contact_json
+from scheduled_comms.logic.campaigns.contacts import MAX_LISTED_ERRORS, parse_contact_csv, parse_contact_json
 from scheduled_comms.logic.cursor import decode_cursor, encode_cursor
 from scheduled_comms.logic.idempotency import Answer, idempotency_key, request_claim, run_once
 from scheduled_comms.models.campaign_api import (
@@ -243,6 +244,19 @@ def parse_contacts(
     return contacts
 
 
+def numbers_taken(contacts: Sequence[Contact], taken: NumbersTaken) -> ValidationFailed:
+    """The 422 for an upload whose numbers another upload wrote meanwhile: each such line named."""
+    problems = [
+        FieldError(f"contacts[{index}].phone_number", f"{contact.phone_number} is already in the campaign (or folder)")
+        for index, contact in enumerate(contacts)
+        if contact.phone_number in taken.numbers
+    ]
+    return ValidationFailed(
+        f"{len(problems)} of the {len(contacts)} contacts are not valid; none was added (see details)",
+        problems[:MAX_LISTED_ERRORS],
+    )
+
+
 def add_campaign_contacts(
     store: CampaignStore,
     caller: Caller,
@@ -259,7 +273,10 @@ def add_campaign_contacts(
     contacts = parse_contacts(
         body, content_type, default_region, lambda numbers: store.known_numbers(caller.company_id, campaign.id, numbers)
     )
-    updated = store.add_contacts(campaign, contacts, now)
+    try:
+        updated = store.add_contacts(campaign, contacts, now)
+    except NumbersTaken as taken:
+        raise numbers_taken(contacts, taken) from None
     return ContactsAddedResponse(data=ContactsAdded(added=len(contacts), contacts_total=updated.contacts_total))
 
 
@@ -395,7 +412,10 @@ def add_folder_contacts(
         default_region,
         lambda numbers: store.known_folder_numbers(caller.company_id, folder.id, numbers),
     )
-    updated = store.add_folder_contacts(folder, contacts, now)
+    try:
+        updated = store.add_folder_contacts(folder, contacts, now)
+    except NumbersTaken as taken:
+        raise numbers_taken(contacts, taken) from None
     return ContactsAddedResponse(data=ContactsAdded(added=len(contacts), contacts_total=updated.contacts_total))
 
 
