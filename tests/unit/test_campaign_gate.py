@@ -21,7 +21,7 @@ class Campaigns:
         self.free_slots = free_slots
         self.taken: list[tuple[str, int, int]] = []
 
-    def take_slot(self, row, contact_index, campaign_id, limit, now, expires):
+    def take_slot(self, row, contact_index, campaign_id, limit, now, expires, local_date):
         self.taken.append((row.id, contact_index, limit))
         return self.free_slots
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: a function that imports a port need not import every model
@@ -308,6 +308,11 @@ class CampaignStore(Protocol):
         ``InvalidState`` naming the status otherwise."""
         ...
 
+    def redistribute(self, campaign: Campaign, changes: dict[str, Any], now: datetime) -> Campaign:
+        """Apply ``changes`` and start a new plan (-> scheduling, the next plan epoch) if the campaign's status
+        has not changed since it was read (else ``InvalidState`` or ``Conflict``)."""
+        ...
+
     def set_status(self, campaign: Campaign, target: CampaignStatus, now: datetime, plan: bool = False) -> Campaign:
         """Move the campaign from its status to ``target`` if its status has not changed (else ``InvalidState``
         or ``Conflict``); ``plan`` starts a new plan epoch."""
@@ -380,6 +385,10 @@ class CampaignPlanStore(Protocol):
         planner's lease holds."""
         ...
 
+    def calls_placed(self, campaign: Campaign, since: date) -> dict[date, int]:
+        """The calls placed on each local day from ``since`` on (a re-plan counts them against the day's cap)."""
+        ...
+
     def source_contacts(self, campaign: Campaign, from_index: int) -> Iterator[CampaignContact]:
         """The campaign's contacts from ``from_index`` on, in order (a folder's, as far as they are not copied yet)."""
         ...
@@ -407,9 +416,17 @@ class CampaignCallStore(Protocol):
     def get(self, company_id: str, campaign_id: str, consistent: bool = False) -> Campaign | None: ...
 
     def take_slot(
-        self, row: Communication, contact_index: int, campaign_id: str, limit: int, now: datetime, expires: datetime
+        self,
+        row: Communication,
+        contact_index: int,
+        campaign_id: str,
+        limit: int,
+        now: datetime,
+        expires: datetime,
+        local_date: date,
     ) -> bool:
-        """One of ``limit`` slots for ``row``'s call until ``expires`` (and its contact in progress); False if none."""
+        """One of ``limit`` slots for ``row``'s call until ``expires`` (and, at its first call, its contact in
+        progress and the call counted on ``local_date``, its planned local day); False if none."""
         ...
 
     def free_slot(self, company_id: str, campaign_id: str, row_id: str) -> None: ...

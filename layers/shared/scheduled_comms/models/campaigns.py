@@ -218,14 +218,23 @@ class CampaignStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-# Where each status may go. Resuming re-plans what remains from now, so a paused campaign goes back to scheduling.
+# Where each status may go. Resuming re-plans what remains from now, so a paused campaign goes back to scheduling;
+# so does a scheduled or active one whose schedule is edited (its contacts not yet dialled are redistributed).
 TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
     CampaignStatus.DRAFT: frozenset({CampaignStatus.SCHEDULING, CampaignStatus.CANCELLED}),
     CampaignStatus.SCHEDULING: frozenset({CampaignStatus.SCHEDULED, CampaignStatus.PAUSED, CampaignStatus.CANCELLED}),
     CampaignStatus.SCHEDULED: frozenset(
-        {CampaignStatus.ACTIVE, CampaignStatus.PAUSED, CampaignStatus.COMPLETED, CampaignStatus.CANCELLED}
+        {
+            CampaignStatus.SCHEDULING,
+            CampaignStatus.ACTIVE,
+            CampaignStatus.PAUSED,
+            CampaignStatus.COMPLETED,
+            CampaignStatus.CANCELLED,
+        }
     ),
-    CampaignStatus.ACTIVE: frozenset({CampaignStatus.PAUSED, CampaignStatus.COMPLETED, CampaignStatus.CANCELLED}),
+    CampaignStatus.ACTIVE: frozenset(
+        {CampaignStatus.SCHEDULING, CampaignStatus.PAUSED, CampaignStatus.COMPLETED, CampaignStatus.CANCELLED}
+    ),
     CampaignStatus.PAUSED: frozenset({CampaignStatus.SCHEDULING, CampaignStatus.CANCELLED}),
     CampaignStatus.COMPLETED: frozenset(),
     CampaignStatus.CANCELLED: frozenset(),

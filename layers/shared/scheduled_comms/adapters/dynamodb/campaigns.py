@@ -6,7 +6,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from botocore.exceptions import ClientError
@@ -14,6 +14,7 @@ from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.adapters.dynamodb.items import (
     CAMPAIGN_PREFIX,
     CONTACT_PREFIX,
+    DAY_PREFIX,
     FOLDER_PREFIX,
     body_item,
     campaign_key,
@@ -27,6 +28,7 @@ from scheduled_comms.adapters.dynamodb.items import (
     contact_sort_key,
     contact_to_item,
     count_attribute,
+    day_key,
     folder_key,
     folder_to_item,
     from_attributes,
@@ -34,7 +36,6 @@ from scheduled_comms.adapters.dynamodb.items import (
     item_to_campaign,
     item_to_contact,
     item_to_folder,
-    move_pending_row,
     number_guard_key,
     plan_key,
     row_to_item,
@@ -193,10 +194,16 @@ class DynamoCampaignStore:
         return int(attributes["next_index"]["N"]) - count, attributes
 
     def _read_list(
-        self, partition: str, status: ContactStatus | None, limit: int, after_index: int | None
+        self,
+        partition: str,
+        status: ContactStatus | None,
+        limit: int,
+        after_index: int | None,
+        consistent: bool = False,
     ) -> tuple[list[CampaignContact], int | None]:
         request: dict[str, Any] = {
             "TableName": self._table,
+            "ConsistentRead": consistent,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
             "ExpressionAttributeValues": {
                 ":pk": {"S": partition},
@@ -293,13 +300,40 @@ class DynamoCampaignStore:
             return Conflict("The batch call changed while the request ran; retry it")
         return InvalidState(f"the campaign is {current.value}; it cannot be changed now")
 
+    def redistribute(self, campaign: Campaign, changes: dict[str, Any], now: datetime) -> Campaign:
+        if campaign.status is not CampaignStatus.SCHEDULING:
+            check_transition(campaign.status, CampaignStatus.SCHEDULING)
+        try:
+            return self.update(
+                campaign,
+                {**changes, "status": CampaignStatus.SCHEDULING.value},
+                frozenset({campaign.status}),
+                now,
+                new_plan=True,
+            )
+        except InvalidState:
+            stored = self.get(campaign.company_id, campaign.id, consistent=True)
+            if stored is None:
+                raise NotFound("No batch call with this id") from None
+            if stored.status is not CampaignStatus.SCHEDULING:
+                check_transition(stored.status, CampaignStatus.SCHEDULING)
+            raise Conflict("The batch call changed while the request ran; retry it") from None
+
     def update(
-        self, campaign: Campaign, changes: dict[str, Any], allowed: frozenset[CampaignStatus], now: datetime
+        self,
+        campaign: Campaign,
+        changes: dict[str, Any],
+        allowed: frozenset[CampaignStatus],
+        now: datetime,
+        new_plan: bool = False,
     ) -> Campaign:
         values = {**changes, "updated_at": format_instant(now)}
         names = {f"#f{i}": name for i, name in enumerate(values)}
         expression = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(values)))
         attributes = to_attributes({f":f{i}": value for i, value in enumerate(values.values())})
+        if new_plan:  # a new plan epoch: the planner the write's stream record invokes starts it
+            expression += " ADD plan_epoch :one"
+            attributes[":one"] = {"N": "1"}
         statuses = sorted(allowed)
         condition = "#status IN (" + ", ".join(f":s{i}" for i in range(len(statuses))) + ")"
         attributes.update({f":s{i}": {"S": status.value} for i, status in enumerate(statuses)})
@@ -463,10 +497,12 @@ class DynamoCampaignStore:
             contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id), status, limit, after_index
         )
 
-    def all_contacts(self, partition: str, after_index: int | None = None) -> Iterator[CampaignContact]:
+    def all_contacts(
+        self, partition: str, after_index: int | None = None, consistent: bool = False
+    ) -> Iterator[CampaignContact]:
         """Every contact of a list from ``after_index`` on, in order, a page at a time (the planner's read)."""
         while True:
-            page, after_index = self._read_list(partition, None, 1000, after_index)
+            page, after_index = self._read_list(partition, None, 1000, after_index, consistent)
             yield from page
             if after_index is None:
                 return
@@ -520,7 +556,14 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
     SLOT_ATTEMPTS = 6
 
     def take_slot(
-        self, row: Communication, contact_index: int, campaign_id: str, limit: int, now: datetime, expires: datetime
+        self,
+        row: Communication,
+        contact_index: int,
+        campaign_id: str,
+        limit: int,
+        now: datetime,
+        expires: datetime,
+        local_date: date,
     ) -> bool:
         """One of the campaign's ``limit`` slots for ``row``'s call until ``expires`` (slots past their expiry are
         let go first), the campaign made active and, at the contact's first call, the contact in progress and
@@ -593,6 +636,16 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
                     {
                         "Update": {
                             "TableName": self._table,
+                            "Key": day_key(partition, local_date),
+                            "UpdateExpression": "ADD placed :one",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}},
+                        }
+                    }
+                )
+                steps.append(
+                    {
+                        "Update": {
+                            "TableName": self._table,
                             "Key": contact_key(partition, contact_index),
                             "UpdateExpression": "SET #status = :calling, updated_at = :now ADD attempts :one",
                             "ConditionExpression": "row_id = :row",
@@ -613,7 +666,7 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
                 if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                     raise
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
-                if reasons[1:] and "ConditionalCheckFailed" in reasons[1:]:
+                if "ConditionalCheckFailed" in reasons[1:]:
                     return False  # paused or cancelled meanwhile (or the contact is another plan's)
                 time.sleep(random.uniform(0.005, 0.05))  # another tick took or freed a slot: read again
         return False
@@ -816,8 +869,25 @@ class DynamoCampaignPlanStore(DynamoCampaignStore):
             "lease_until": {"S": format_instant(progress.lease_until or progress.started_at)},
         }
 
+    def calls_placed(self, campaign: Campaign, since: date) -> dict[date, int]:
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+            ExpressionAttributeValues={
+                ":pk": {"S": self._partition(campaign)},
+                ":first": {"S": f"{DAY_PREFIX}{since.isoformat()}"},
+                ":last": {"S": f"{DAY_PREFIX}~"},
+            },
+            ConsistentRead=True,
+        )  # a day item per local day from ``since`` on: a few, never a page's worth
+        return {
+            date.fromisoformat(item["sk"]["S"].removeprefix(DAY_PREFIX)): int(item["placed"]["N"])
+            for item in response.get("Items", [])
+        }
+
     def source_contacts(self, campaign: Campaign, from_index: int) -> Iterator[CampaignContact]:
-        copied = self.all_contacts(self._partition(campaign), from_index - 1 if from_index else None)
+        # Strongly consistent: a contact whose call a tick took just before the plan began is not planned again.
+        copied = self.all_contacts(self._partition(campaign), from_index - 1 if from_index else None, consistent=True)
         if campaign.contact_source is not ContactSource.FOLDER or campaign.contact_folder_id is None:
             yield from copied
             return
@@ -849,9 +919,11 @@ class DynamoCampaignPlanStore(DynamoCampaignStore):
                 self._put_row_if_new(row)
         else:
             self.batch_put([row_to_item(row, self._shards) for row in new])
-        for item in planned:
-            if item.moved:
-                self._move_row(item.row)
+        # An earlier plan's rows, rewritten at their new slots. While the campaign is scheduling no call of a
+        # contact not yet dialled can be placed (taking a slot needs it scheduled or active, and puts the contact
+        # in progress in the same transaction, which the plan's consistent read saw): a tick holding such a row
+        # only puts it back, and that write is fenced out by this one.
+        self.batch_put([row_to_item(item.row, self._shards) for item in planned if item.moved])
         scheduled = sum(item.was_pending for item in planned)
         pending = count_attribute(ContactStatus.PENDING)
         try:
@@ -904,19 +976,6 @@ class DynamoCampaignPlanStore(DynamoCampaignStore):
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
-
-    def _move_row(self, row: Communication) -> None:
-        """An earlier plan's row to its new slot, if it is still pending; written anew if it never was."""
-        try:
-            self._client.update_item(
-                **move_pending_row(self._table, row.company_id, row.id, row.scheduled_for, row.updated_at)
-            )
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
-            if not cast(dict[str, Any], exc.response).get("Item"):
-                self._put_row_if_new(row)
-            # else: claimed or finished since it was read: that call is placed, its contact dialled
 
     def _release(self, campaign: Campaign, progress: PlanProgress) -> dict[str, Any]:
         return {

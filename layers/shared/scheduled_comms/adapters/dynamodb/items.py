@@ -690,23 +690,6 @@ def taken_of(attribute: dict[str, Any] | None) -> dict[date, int]:
     return {date.fromisoformat(day): int(count["N"]) for day, count in (attribute or {}).get("M", {}).items()}
 
 
-def move_pending_row(table: str, company_id: str, row_id: str, when: datetime, now: datetime) -> dict[str, Any]:
-    """An UpdateItem that moves a pending row to ``when`` (its ``Due`` key with it); refused once it is claimed."""
-    return {
-        "TableName": table,
-        "Key": row_key(company_id, row_id),
-        "UpdateExpression": "SET scheduled_for = :when, updated_at = :now",
-        "ConditionExpression": "#status = :pending",
-        "ExpressionAttributeNames": {"#status": "status"},
-        "ExpressionAttributeValues": {
-            ":when": {"S": format_instant(when)},
-            ":now": {"S": format_instant(now)},
-            ":pending": {"S": Status.PENDING.value},
-        },
-        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-    }
-
-
 def campaign_of_key(keys: dict[str, Any]) -> tuple[str, str] | None:
     """(company, campaign) of a campaign item's key (a stream record's ``Keys``), or None for another item."""
     sort_key = str(keys.get("sk", {}).get("S", ""))

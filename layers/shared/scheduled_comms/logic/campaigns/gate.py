@@ -9,8 +9,9 @@ waits a few seconds, keeping its place (its own slot time) among the others held
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from scheduled_comms.logic.dispatch.policy import Decision, Hold, Skip
 from scheduled_comms.logic.transitions import RowChange, transition_to_publish
@@ -53,7 +54,13 @@ class CampaignCallGate:
         match campaign.status:
             case CampaignStatus.SCHEDULED | CampaignStatus.ACTIVE:
                 limit = campaign.settings.max_concurrent_calls
-                if self._campaigns.take_slot(row, index, campaign_id, limit, now, now + self._max_call):
+                planned_day = (row.payload.get("metadata") or {}).get("local_date")
+                day = (
+                    date.fromisoformat(planned_day)
+                    if planned_day
+                    else now.astimezone(ZoneInfo(campaign.settings.timezone)).date()
+                )
+                if self._campaigns.take_slot(row, index, campaign_id, limit, now, now + self._max_call, day):
                     return None
                 # Behind the calls held before it, in slot order: its planned time keeps its place.
                 offset = (row.intended_time - datetime.min.replace(tzinfo=now.tzinfo)).total_seconds() % 1

@@ -74,6 +74,7 @@ def call_row(
             "batch_call_id": campaign.id,
             "contact_index": entry.index,
             "phone_number_id": call.phone_number_id,
+            "local_date": call.local_date.isoformat(),  # the day whose cap the call counts against
         },
     }
     if variables:
@@ -148,6 +149,9 @@ def plan_campaign(
     progress = store.claim_plan(campaign, started, started + LEASE)
     if progress is None:
         return PlanReport(0, False, "another planner holds the plan")
+    if progress.epoch > 1 and progress.planned == 0:
+        # A re-plan (resume, redistribution): the calls already placed each day count against its cap.
+        progress.taken = store.calls_placed(campaign, (progress.started_at - timedelta(days=1)).date())
     entries: dict[int, CampaignContact] = {}
 
     def contacts() -> Iterator[tuple[int, Contact]]:

@@ -211,22 +211,48 @@ def edited_settings(current: DeliverySettings, request: UpdateCampaignRequest) -
         raise ValidationFailed("The changes are not valid; see details", field_errors(exc.errors())) from None
 
 
+# The settings the plan is made of (max_concurrent_calls is not: it only caps the calls in flight).
+PLANNING_SETTINGS = frozenset(EDITABLE_SETTINGS) - {"max_concurrent_calls"}
+EDITABLE = frozenset(
+    {
+        CampaignStatus.DRAFT,
+        CampaignStatus.SCHEDULING,
+        CampaignStatus.SCHEDULED,
+        CampaignStatus.ACTIVE,
+        CampaignStatus.PAUSED,
+    }
+)
+# A schedule edited in these statuses redistributes the contacts not yet dialled, in the background.
+REDISTRIBUTED = frozenset({CampaignStatus.SCHEDULING, CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE})
+
+
 def update_campaign(
     store: CampaignStore, caller: Caller, campaign_id: str, request: UpdateCampaignRequest, now: datetime
 ) -> CampaignResponse:
-    """Edit a draft's name and delivery settings."""
+    """Edit a campaign's name and delivery settings. A draft's are only updated (so are a paused one's: resuming
+    re-plans with them). A scheduled or active campaign whose schedule changes goes back to ``scheduling``: the
+    planner redistributes every contact not yet dialled over the new schedule from now, the calls already
+    placed each day counting against that day's cap."""
     require_scopes(caller, *WRITE_SCOPES)
     if not request.model_fields_set:
         raise ValidationFailed(
             "Nothing to change", [FieldError("body", f"give at least one of: name, {', '.join(EDITABLE_SETTINGS)}")]
         )
-    campaign = owned_campaign(store, caller, campaign_id)
+    campaign = owned_campaign(store, caller, campaign_id, consistent=True)
+    if campaign.status not in EDITABLE:
+        raise InvalidState(
+            f"the campaign is {campaign.status.value}; it cannot be changed now",
+            [FieldError("status", f"is {campaign.status.value}")],
+        )
     changes: dict[str, Any] = {}
     if request.name is not None:
         changes["name"] = request.name
     if request.model_fields_set - {"name"}:
         changes["settings"] = edited_settings(campaign.settings, request).model_dump(mode="json")
-    updated = store.update(campaign, changes, frozenset({CampaignStatus.DRAFT}), now)
+    if campaign.status in REDISTRIBUTED and request.model_fields_set & PLANNING_SETTINGS:
+        updated = store.redistribute(campaign, changes, now)
+    else:
+        updated = store.update(campaign, changes, EDITABLE, now)
     return CampaignResponse(data=CampaignOut.of(updated))
 
 
