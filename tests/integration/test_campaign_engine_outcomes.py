@@ -4,15 +4,18 @@ contacts go out and the campaign completes."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import datetime, timedelta
 
+import boto3
 import pytest
 from scheduled_comms import composition
 from scheduled_comms.models.domain import ListFilters, Status
 from scheduled_comms_cli.streams import StreamPump
 from scheduled_comms_local.lambda_host import FunctionHost
 
+from tests.integration.conftest import published
 from tests.integration.test_campaign_running import campaign_calls
 from tests.integration.test_dispatch import register_number, register_voice
 
@@ -53,6 +56,17 @@ def transitions_pump(stack) -> StreamPump:
     return StreamPump(stack, FunctionHost(stack), consumer)
 
 
+def bus_queue(stack) -> str:
+    """An SQS queue subscribed to everything the test's own event bus carries."""
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    url = sqs.create_queue(QueueName=f"{stack.name}-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = stack.environment()["EVENT_BUS_NAME"]
+    events.put_rule(Name="everything", EventBusName=bus, EventPattern=json.dumps({"source": ["scheduled-comms"]}))
+    events.put_targets(Rule="everything", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    return str(url)
+
+
 def next_moment(company, moment: datetime) -> datetime:
     rows = composition.communication_store().list(company.id, ListFilters(status=Status.PENDING), 100, None)
     return max([moment, *(row.scheduled_for for row in rows.items)]) + timedelta(seconds=1)
@@ -65,7 +79,7 @@ def test_a_refused_call_fails_its_contact_frees_its_slot_and_the_campaign_comple
     campaign_id = scheduled_campaign(api, company, fresh_simulator, isolated_tables, contacts=3, cap=1)
     fresh_simulator.fail_next.append(400)  # the first call placed is refused for good: the engine fails its row
 
-    transitions = transitions_pump(isolated_tables)
+    transitions, queue = transitions_pump(isolated_tables), bus_queue(isolated_tables)
     ended, moment = set(), ALL_DUE
     for _ in range(8):
         ticker.at(moment)
@@ -75,6 +89,7 @@ def test_a_refused_call_fails_its_contact_frees_its_slot_and_the_campaign_comple
                 assert fresh_simulator.end(call.call_id, "conversation", 30) == 200
                 ended.add(call.call_id)
         moment = next_moment(company, moment)
+    transitions.drain()
 
     campaign = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]
     contacts = api.request("GET", f"{BATCH_CALLS}/{campaign_id}/contacts", company).json()["data"]
@@ -86,6 +101,15 @@ def test_a_refused_call_fails_its_contact_frees_its_slot_and_the_campaign_comple
     assert campaign["contacts"]["by_status"]["failed"] == 1
     assert campaign["contacts"]["by_status"]["completed"] == 2
     assert campaign["contacts"]["by_status"].get("in_progress", 0) == 0
+    # On the bus: each contact's outcome once, and the campaign's completion once.
+    events = [(e["detail-type"], e["detail"]) for e in published(queue) if e["detail-type"].startswith("campaign.")]
+    outcomes = [detail for kind, detail in events if kind == "campaign.contact_outcome"]
+    assert sorted(d["contact_index"] for d in outcomes) == [0, 1, 2]
+    assert Counter(d["status"] for d in outcomes) == Counter({"completed": 2, "failed": 1})
+    assert all(d["outcome"]["talk_seconds"] == 30 for d in outcomes if d["status"] == "completed")
+    assert all(d["batch_call_id"] == campaign_id and "phone_number" not in d for d in outcomes)
+    completed = [detail for kind, detail in events if kind == "campaign.completed"]
+    assert len(completed) == 1 and completed[0]["contacts"] == {"completed": 2, "failed": 1}
 
 
 def test_a_cancelled_campaigns_due_calls_skip_their_contacts(

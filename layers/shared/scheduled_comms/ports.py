@@ -97,6 +97,10 @@ class EventPublisher(Protocol):
         """Publish each row's transition to the event bus; returns how many were refused."""
         ...
 
+    def publish_details(self, events: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        """Publish events given as (detail type, detail); returns how many were refused."""
+        ...
+
 
 class DispatchStore(Protocol):
     """The tick's view of the table: due rows, claims and fenced transitions."""
