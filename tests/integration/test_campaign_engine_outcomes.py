@@ -25,7 +25,7 @@ BATCH_CALLS = "/v1/batch-calls"
 ALL_DUE = datetime.fromisoformat("2027-03-01T22:00:00+00:00")
 
 
-def scheduled_campaign(api, company, simulator, stack, contacts: int, cap: int) -> str:
+def scheduled_campaign(api, company, simulator, stack, contacts: int, cap: int, **settings) -> str:
     agent_id = register_voice(api, company, simulator)
     number_id = register_number(api, company)
     created = api.request(
@@ -42,6 +42,7 @@ def scheduled_campaign(api, company, simulator, stack, contacts: int, cap: int) 
             "scheduled_at": "2027-03-01T15:00:00Z",
             "timezone": "America/New_York",
             "max_concurrent_calls": cap,
+            **settings,
         },
     ).json()["data"]
     assert api.request("POST", f"{BATCH_CALLS}/{created['id']}/schedule", company).status == 202
@@ -129,3 +130,39 @@ def test_a_cancelled_campaigns_due_calls_skip_their_contacts(
     campaign = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]
     assert campaign["contacts"]["by_status"]["skipped"] == 2
     assert campaign["contacts"]["by_status"].get("scheduled", 0) == 0
+
+
+def test_the_retry_policy_calls_a_contact_again_after_no_answer_inside_the_window_until_its_attempts_run_out(
+    api, make_company, ticker, fresh_simulator, isolated_tables
+):
+    company = make_company(credits=10)
+    retry = {"max_attempts": 3, "retry_after_minutes": 30, "retry_on": ["no_answer", "voicemail"]}
+    campaign_id = scheduled_campaign(api, company, fresh_simulator, isolated_tables, contacts=2, cap=2, retry=retry)
+    outcomes = {"+14158880000": ["no_answer", "voicemail", "no_answer"], "+14158880001": ["conversation"]}
+
+    ended, moment, retry_slots = set(), ALL_DUE, []
+    for _ in range(6):
+        ticker.at(moment)
+        for call in campaign_calls(fresh_simulator, campaign_id):
+            if call.call_id not in ended:
+                assert fresh_simulator.end(call.call_id, outcomes[call.to_number].pop(0), 40) == 200
+                ended.add(call.call_id)
+        pending = composition.communication_store().list(company.id, ListFilters(status=Status.PENDING), 100, None)
+        retry_slots += [row.scheduled_for for row in pending.items if row.scheduled_for not in retry_slots]
+        moment = next_moment(company, moment)
+
+    calls = Counter(call.to_number for call in campaign_calls(fresh_simulator, campaign_id))
+    contacts = api.request("GET", f"{BATCH_CALLS}/{campaign_id}/contacts", company).json()["data"]
+    campaign = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]
+    assert calls == Counter({"+14158880000": 3, "+14158880001": 1}), "a conversation is never retried"
+    assert [(c["status"], c["attempts"]) for c in contacts] == [("completed", 3), ("completed", 1)]
+    assert contacts[0]["outcome"]["end_reason"] == "no_answer"
+    # Called at 17:00 New York (the window's end): the first retry waits for the next window's first slot; the
+    # second goes 30 minutes after the first retry was placed, at the first slot of the even spread from then.
+    first, second = retry_slots
+    assert first == datetime.fromisoformat("2027-03-02T14:00:00+00:00")  # 09:00 in New York, the default start
+    spacing = timedelta(hours=8) / 100  # the default window (09:00-17:00) over the default max_calls_per_day
+    assert first + timedelta(minutes=30) <= second <= first + timedelta(minutes=30, seconds=30) + spacing
+    assert campaign["status"] == "completed"
+    stored = composition.campaign_store().get(company.id, campaign_id, consistent=True)
+    assert stored.contacts_dialled == 2, "a retry is covered by its contact's credit"

@@ -86,3 +86,23 @@ def test_a_row_of_no_campaign_is_left_to_the_engine():
         CampaignCallGate(Campaigns(CampaignStatus.CANCELLED), timedelta(minutes=30)).decide(call(Source.API), NOW)
         is None
     )
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected"),
+    [
+        ({"answered": False, "talk_seconds": 0, "end_reason": "no_answer"}, "no_answer"),
+        ({"answered": True, "talk_seconds": 0, "end_reason": "voicemail"}, "voicemail"),
+        ({"answered": False, "end_reason": "busy"}, "busy"),
+        ({"answered": False, "end_reason": "failed"}, "failed"),
+        ({"answered": True, "talk_seconds": 42, "end_reason": "completed"}, None),
+        ({"answered": True, "talk_seconds": 42, "end_reason": "voicemail"}, None),  # a conversation all the same
+        ({"answered": True, "talk_seconds": 3, "end_reason": "completed"}, None),
+    ],
+)
+def test_a_calls_outcome_is_classed_for_the_retry_policy_and_a_conversation_never_retried(outcome, expected):
+    from scheduled_comms.logic.campaigns.gate import retry_outcome
+
+    found = retry_outcome(outcome)
+
+    assert (found.value if found else None) == expected

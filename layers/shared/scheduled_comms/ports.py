@@ -441,6 +441,19 @@ class CampaignCallStore(Protocol):
         """The contact completed with ``outcome``, counted once; the campaign after it (None when already done)."""
         ...
 
+    def retry_call(
+        self,
+        campaign_id: str,
+        contact_index: int,
+        row_id: str,
+        outcome: dict[str, Any],
+        retry: Communication,
+        now: datetime,
+    ) -> bool:
+        """The contact of ``row_id``'s call (in progress) scheduled again with ``outcome`` kept and ``retry`` as its
+        new call row, in one write; False when it had moved on (a replayed webhook)."""
+        ...
+
     def contact_ended(
         self,
         company_id: str,

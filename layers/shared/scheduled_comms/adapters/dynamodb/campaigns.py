@@ -594,6 +594,8 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
             else:
                 values[":first"] = {"M": {row.id: {"S": format_instant(expires)}}}
             first_call = row.attempt_count == 1 and row.resend_of_attempt is None
+            # The contact's first call spends its credit; the retry policy's later calls are covered by it.
+            first_of_contact = first_call and int((row.payload.get("metadata") or {}).get("attempt", 1)) == 1
             steps: list[dict[str, Any]] = [
                 {
                     "Update": {
@@ -610,7 +612,8 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
                         "TableName": self._table,
                         "Key": campaign_key(row.company_id, campaign_id),
                         "UpdateExpression": "SET #status = :active"
-                        + (" ADD contacts_dialled :one, #scheduled :minus, #calling :one" if first_call else ""),
+                        + (" ADD #scheduled :minus, #calling :one" if first_call else "")
+                        + (", contacts_dialled :one" if first_of_contact else ""),
                         "ConditionExpression": "#status IN (:scheduled_status, :active)",
                         "ExpressionAttributeNames": {
                             "#status": "status",
@@ -733,6 +736,74 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
         return self.get(company_id, campaign_id, consistent=True)
 
     CONTACT_ATTEMPTS = 4
+
+    def retry_call(
+        self,
+        campaign_id: str,
+        contact_index: int,
+        row_id: str,
+        outcome: dict[str, Any],
+        retry: Communication,
+        now: datetime,
+    ) -> bool:
+        company_id = retry.company_id
+        partition = contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id)
+        body = body_item(retry)
+        if body is not None:  # the payload's own item first: a row never names a payload that is not there
+            self._client.put_item(TableName=self._table, Item=body)
+        steps = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": contact_key(partition, contact_index),
+                    "UpdateExpression": "SET #status = :scheduled, outcome = :outcome, row_id = :retry, "
+                    "scheduled_at = :when, local_date = :day, updated_at = :now",
+                    "ConditionExpression": "#status = :calling AND row_id = :row",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":scheduled": {"S": ContactStatus.SCHEDULED.value},
+                        ":calling": {"S": ContactStatus.IN_PROGRESS.value},
+                        ":outcome": to_attributes({"o": outcome})["o"],
+                        ":retry": {"S": retry.id},
+                        ":when": {"S": format_instant(retry.scheduled_for)},
+                        ":day": {"S": str(retry.payload["metadata"]["local_date"])},
+                        ":now": {"S": format_instant(now)},
+                        ":row": {"S": row_id},
+                    },
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": campaign_key(company_id, campaign_id),
+                    "UpdateExpression": "ADD #calling :minus, #scheduled :one, retries_queued :one "
+                    "SET updated_at = :now",
+                    "ExpressionAttributeNames": {
+                        "#calling": count_attribute(ContactStatus.IN_PROGRESS),
+                        "#scheduled": count_attribute(ContactStatus.SCHEDULED),
+                    },
+                    "ExpressionAttributeValues": {
+                        ":minus": {"N": "-1"},
+                        ":one": {"N": "1"},
+                        ":now": {"S": format_instant(now)},
+                    },
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": row_to_item(retry, self._shards),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=steps)
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
 
     def contact_ended(
         self,

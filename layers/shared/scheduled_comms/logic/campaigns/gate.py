@@ -13,10 +13,20 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from scheduled_comms.logic.campaigns.planning import plan_calls
+from scheduled_comms.logic.dispatch.cadence import CONVERSATION_SECONDS
 from scheduled_comms.logic.dispatch.policy import Decision, Hold, Skip
 from scheduled_comms.logic.transitions import RowChange, transition_to_publish
-from scheduled_comms.models.campaigns import TERMINAL_CONTACT_STATUSES, Campaign, CampaignStatus, ContactStatus
+from scheduled_comms.models.campaigns import (
+    TERMINAL_CONTACT_STATUSES,
+    Campaign,
+    CampaignStatus,
+    Contact,
+    ContactStatus,
+    RetryOutcome,
+)
 from scheduled_comms.models.domain import Communication, Source, Status
+from scheduled_comms.models.values import new_id
 from scheduled_comms.ports import CampaignCallStore, CommunicationStore
 
 PAUSED_HOLD = timedelta(hours=1)  # resuming re-plans the row anyway; this only bounds how often it is looked at
@@ -73,18 +83,80 @@ class CampaignCallGate:
                 return Skip(f"its batch call is {campaign.status.value}")
 
 
+def retry_outcome(outcome: dict[str, Any]) -> RetryOutcome | None:
+    """What a call's outcome is for the retry policy; None after a real conversation (never retried)."""
+    reason = str(outcome.get("end_reason", "")).lower().replace("-", "_")
+    if outcome.get("answered") and float(outcome.get("talk_seconds") or 0) >= CONVERSATION_SECONDS:
+        return None
+    if reason == "voicemail":
+        return RetryOutcome.VOICEMAIL
+    if reason == "busy":
+        return RetryOutcome.BUSY
+    if reason in ("failed", "error"):
+        return RetryOutcome.FAILED
+    if not outcome.get("answered"):
+        return RetryOutcome.NO_ANSWER
+    return None  # answered, and over quickly: a conversation all the same
+
+
+def call_attempt(row: Communication) -> int:
+    """Which of its contact's calls ``row`` places (1 for the planned one, more for the policy's retries)."""
+    return int((row.payload.get("metadata") or {}).get("attempt", 1))
+
+
+def retry_row(campaign: Campaign, row: Communication, index: int, now: datetime) -> Communication:
+    """The contact's next call: ``retry_after_minutes`` after ``now``, at the first slot of a window from then on."""
+    policy = campaign.settings.retry
+    metadata = dict(row.payload.get("metadata") or {})
+    contact = Contact.model_construct(phone_number=str(row.payload.get("to_number")), timezone=None)
+    call = next(
+        plan_calls(
+            campaign.settings.model_copy(update={"scheduled_at": None}),
+            [(index, contact)],
+            # From when the call ended (or, should the webhook's clock be behind the tick's, when it was placed).
+            now=max(now, row.dispatched_at or now) + timedelta(minutes=policy.retry_after_minutes),
+            numbers=[str(metadata.get("phone_number_id"))],
+            seed=campaign.id,
+        )
+    )
+    metadata.update(attempt=call_attempt(row) + 1, local_date=call.local_date.isoformat())
+    return Communication(
+        id=new_id(now),
+        company_id=row.company_id,
+        channel=row.channel,
+        status=Status.PENDING,
+        scheduled_for=call.scheduled_at,
+        payload={**row.payload, "metadata": metadata},
+        contact_id=row.contact_id,
+        related_entity_type=row.related_entity_type,
+        related_entity_id=row.related_entity_id,
+        max_attempts=row.max_attempts,
+        source=Source.CAMPAIGN,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def campaign_call_ended(store: CampaignCallStore, row: Communication, outcome: dict[str, Any], now: datetime) -> None:
-    """A campaign call's outcome arrived: its slot freed, its contact completed with the outcome, and the campaign
-    completed once every contact is terminal. Safe to repeat (a replayed webhook changes nothing more)."""
+    """A campaign call's outcome arrived: its slot freed; then, if the campaign's retry policy calls for another
+    attempt (the outcome one of its ``retry_on``, attempts left), the contact scheduled again with a new call
+    row, else the contact completed with the outcome and the campaign completed once every contact is terminal.
+    Safe to repeat (a replayed webhook changes nothing more)."""
     found = campaign_of(row)
     if found is None:
         return
     campaign_id, index = found
     store.free_slot(row.company_id, campaign_id, row.id)
     kept: dict[str, Any] = {name: outcome[name] for name in OUTCOME_FIELDS if name in outcome}
-    campaign = store.call_ended(row.company_id, campaign_id, index, row.id, kept, now)
-    if campaign is not None:
-        complete_if_done(store, campaign, now)
+    campaign = store.get(row.company_id, campaign_id, consistent=True)
+    if campaign is not None and campaign.status in (CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE):
+        policy = campaign.settings.retry
+        if retry_outcome(kept) in policy.retry_on and call_attempt(row) < policy.max_attempts:
+            store.retry_call(campaign_id, index, row.id, kept, retry_row(campaign, row, index, now), now)
+            return
+    ended = store.call_ended(row.company_id, campaign_id, index, row.id, kept, now)
+    if ended is not None:
+        complete_if_done(store, ended, now)
 
 
 def complete_if_done(store: CampaignCallStore, campaign: Campaign, now: datetime) -> bool:
