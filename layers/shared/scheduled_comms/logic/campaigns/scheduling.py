@@ -67,15 +67,18 @@ def call_row(
     """The voice-call row that calls one contact at its slot."""
     person = entry.contact
     variables = {**campaign.dynamic_variables, **person.dynamic_variables}
+    metadata: dict[str, object] = {
+        "batch_call_id": campaign.id,
+        "contact_index": entry.index,
+        "phone_number_id": call.phone_number_id,
+        "local_date": call.local_date.isoformat(),  # the day whose cap the call counts against
+    }
+    if entry.attempts:  # a retry the policy queued, moved by a re-plan: still the contact's next attempt
+        metadata["attempt"] = entry.attempts + 1
     payload: dict[str, object] = {
         "voice_agent_outbound_config_id": campaign.agent_id,
         "to_number": person.phone_number,
-        "metadata": {
-            "batch_call_id": campaign.id,
-            "contact_index": entry.index,
-            "phone_number_id": call.phone_number_id,
-            "local_date": call.local_date.isoformat(),  # the day whose cap the call counts against
-        },
+        "metadata": metadata,
     }
     if variables:
         payload["dynamic_variables"] = variables
