@@ -243,7 +243,9 @@ def test_the_specs_patch_edits_a_draft(api, company):
     assert reply.status == 200, reply.text
     data = reply.json()["data"]
     assert (data["start_time"], data["end_time"], data["max_calls_per_day"]) == ("09:30", "16:30", 80)
-    assert api.request("GET", f"{BATCH_CALLS}/{created['id']}", company).json()["data"] == data
+    read = api.request("GET", f"{BATCH_CALLS}/{created['id']}", company).json()["data"]
+    assert read.pop("live") == {"calls_placed_today": 0, "calls_in_flight": 0, "next_due_at": None}
+    assert {**read, "live": None} == data
 
 
 @pytest.mark.parametrize(
@@ -256,7 +258,8 @@ def test_a_bad_patch_names_its_field_and_changes_nothing(api, company, change, f
     reply = api.request("PATCH", f"{BATCH_CALLS}/{created['id']}", company, json_body=change)
 
     assert reply.status == 422 and field in fields(reply)
-    assert api.request("GET", f"{BATCH_CALLS}/{created['id']}", company).json()["data"] == created
+    read = api.request("GET", f"{BATCH_CALLS}/{created['id']}", company).json()["data"]
+    assert {**read, "live": None} == created
 
 
 def test_a_patch_on_a_cancelled_batch_call_names_its_status(api, company):

@@ -141,8 +141,13 @@ def test_the_retry_policy_calls_a_contact_again_after_no_answer_inside_the_windo
     outcomes = {"+14158880000": ["no_answer", "voicemail", "no_answer"], "+14158880001": ["conversation"]}
 
     ended, moment, retry_slots = set(), ALL_DUE, []
-    for _ in range(6):
+    for round_number in range(6):
         ticker.at(moment)
+        if round_number == 0:  # both first calls are going on
+            live = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]["live"]
+            stored = composition.campaign_store().get(company.id, campaign_id)
+            assert live["calls_in_flight"] == 2
+            assert composition.campaign_store().live(stored, ALL_DUE).calls_placed_today == 2
         for call in campaign_calls(fresh_simulator, campaign_id):
             if call.call_id not in ended:
                 assert fresh_simulator.end(call.call_id, outcomes[call.to_number].pop(0), 40) == 200
@@ -166,3 +171,22 @@ def test_the_retry_policy_calls_a_contact_again_after_no_answer_inside_the_windo
     assert campaign["status"] == "completed"
     stored = composition.campaign_store().get(company.id, campaign_id, consistent=True)
     assert stored.contacts_dialled == 2, "a retry is covered by its contact's credit"
+    analytics = api.request("GET", f"{BATCH_CALLS}/{campaign_id}/analytics", company)
+    assert analytics.status == 200, analytics.text
+    assert analytics.json()["data"] == {
+        "batch_call_id": campaign_id,
+        "status": "completed",
+        "contacts": {
+            "total": 2,
+            "by_status": {**dict.fromkeys(campaign["contacts"]["by_status"], 0), "completed": 2},
+        },
+        "outcomes": {"conversation": 1, "voicemail": 1, "no_answer": 2, "busy": 0, "failed": 0},
+        "calls_with_outcome": 4,
+        "calls_placed": 4,
+        "connect_rate": 0.25,
+        "conversation_seconds": {"total": 40.0, "mean": 40.0, "p50": 45.0},
+        "calls_per_day": [{"date": "2027-03-01", "calls": 2}, {"date": "2027-03-02", "calls": 2}],
+        "credits_spent": 2,
+    }
+    live = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]["live"]
+    assert live == {"calls_placed_today": 0, "calls_in_flight": 0, "next_due_at": None}

@@ -12,10 +12,12 @@ if TYPE_CHECKING:  # annotations only: a function that imports a port need not i
     from scheduled_comms.models.campaigns import (
         Campaign,
         CampaignContact,
+        CampaignStats,
         CampaignStatus,
         Contact,
         ContactFolder,
         ContactStatus,
+        LiveCounters,
         PlannedContact,
         PlanProgress,
     )
@@ -303,6 +305,14 @@ class CampaignStore(Protocol):
         self, company_id: str, status: CampaignStatus | None, limit: int, after_id: str | None
     ) -> tuple[list[Campaign], str | None]:
         """Newest first; the id to go on after (None on the last page)."""
+        ...
+
+    def live(self, campaign: Campaign, now: datetime) -> LiveCounters:
+        """The campaign's progress now, from a few items of its own partition."""
+        ...
+
+    def stats(self, campaign: Campaign) -> CampaignStats:
+        """The campaign's outcome counters and calls per local day."""
         ...
 
     def update(

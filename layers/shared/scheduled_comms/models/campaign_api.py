@@ -8,8 +8,10 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from scheduled_comms.errors import ValidationFailed, field_errors
 from scheduled_comms.models.campaigns import (
+    TALK_BUCKETS,
     Campaign,
     CampaignContact,
+    CampaignStats,
     CampaignStatus,
     ClockTime,
     ContactFolder,
@@ -18,6 +20,8 @@ from scheduled_comms.models.campaigns import (
     ContactTimezone,
     DeliverySettings,
     EndClockTime,
+    LiveCounters,
+    OutcomeKind,
     PhoneRotation,
     RegionCode,
     RetryPolicy,
@@ -81,6 +85,22 @@ class ContactCounts(BaseModel):
     by_status: dict[ContactStatus, int]
 
 
+class LiveOut(BaseModel):
+    """A batch call's progress now (``GET /batch-calls/{id}`` only)."""
+
+    calls_placed_today: int
+    calls_in_flight: int
+    next_due_at: datetime | None
+
+    @classmethod
+    def of(cls, live: LiveCounters) -> LiveOut:
+        return cls(
+            calls_placed_today=live.calls_placed_today,
+            calls_in_flight=live.calls_in_flight,
+            next_due_at=live.next_due_at,
+        )
+
+
 class CampaignOut(BaseModel):
     id: str
     name: str
@@ -107,9 +127,10 @@ class CampaignOut(BaseModel):
     credits_returned: int
     created_at: datetime
     updated_at: datetime
+    live: LiveOut | None = None
 
     @classmethod
-    def of(cls, campaign: Campaign) -> CampaignOut:
+    def of(cls, campaign: Campaign, live: LiveCounters | None = None) -> CampaignOut:
         settings = campaign.settings
         return cls(
             **settings.model_dump(),
@@ -129,6 +150,7 @@ class CampaignOut(BaseModel):
             credits_returned=campaign.credits_returned,
             created_at=campaign.created_at,
             updated_at=campaign.updated_at,
+            live=LiveOut.of(live) if live else None,
         )
 
 
@@ -222,3 +244,66 @@ class FolderResponse(BaseModel):
 class FolderListResponse(BaseModel):
     data: list[FolderOut]
     meta: PageMeta
+
+
+class ConversationSeconds(BaseModel):
+    """Over the calls that were conversations; ``p50`` to the upper bound of its histogram bucket."""
+
+    total: float
+    mean: float | None
+    p50: float | None
+
+
+class DayCalls(BaseModel):
+    date: date
+    calls: int
+
+
+class AnalyticsOut(BaseModel):
+    batch_call_id: str
+    status: CampaignStatus
+    contacts: ContactCounts
+    outcomes: dict[OutcomeKind, int]
+    calls_with_outcome: int
+    calls_placed: int
+    connect_rate: float | None  # conversations over calls with an outcome
+    conversation_seconds: ConversationSeconds
+    calls_per_day: list[DayCalls]  # calls placed per local date
+    credits_spent: int
+
+    @classmethod
+    def of(cls, campaign: Campaign, stats: CampaignStats) -> AnalyticsOut:
+        ended = sum(stats.outcomes.values())
+        conversations = stats.outcomes.get(OutcomeKind.CONVERSATION, 0)
+        return cls(
+            batch_call_id=campaign.id,
+            status=campaign.status,
+            contacts=ContactCounts(
+                total=campaign.contacts_total,
+                by_status={status: campaign.counts.get(status, 0) for status in ContactStatus},
+            ),
+            outcomes={kind: stats.outcomes.get(kind, 0) for kind in OutcomeKind},
+            calls_with_outcome=ended,
+            calls_placed=sum(stats.calls_per_day.values()),
+            connect_rate=round(conversations / ended, 4) if ended else None,
+            conversation_seconds=ConversationSeconds(
+                total=stats.talk_seconds_total,
+                mean=round(stats.talk_seconds_total / conversations, 2) if conversations else None,
+                p50=_median_bucket(stats.talk_histogram),
+            ),
+            calls_per_day=[DayCalls(date=day, calls=calls) for day, calls in sorted(stats.calls_per_day.items())],
+            credits_spent=campaign.contacts_dialled,
+        )
+
+
+def _median_bucket(histogram: dict[int, int]) -> float | None:
+    count, seen = sum(histogram.values()), 0
+    for bound in TALK_BUCKETS:
+        seen += histogram.get(bound, 0)
+        if count and seen * 2 >= count:
+            return float(bound)
+    return None
+
+
+class AnalyticsResponse(BaseModel):
+    data: AnalyticsOut

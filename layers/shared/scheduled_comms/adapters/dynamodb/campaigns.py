@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from botocore.exceptions import ClientError
 from scheduled_comms.adapters.aws import client as aws_client
@@ -16,6 +17,8 @@ from scheduled_comms.adapters.dynamodb.items import (
     CONTACT_PREFIX,
     DAY_PREFIX,
     FOLDER_PREFIX,
+    TALK_BUCKET_PREFIX,
+    TALK_TOTAL,
     body_item,
     campaign_key,
     campaign_to_item,
@@ -37,25 +40,32 @@ from scheduled_comms.adapters.dynamodb.items import (
     item_to_contact,
     item_to_folder,
     number_guard_key,
+    outcome_attribute,
     plan_key,
     row_to_item,
     slots_key,
     taken_of,
     taken_to_attribute,
+    talk_bucket_attribute,
     to_attributes,
 )
 from scheduled_comms.errors import Conflict, InsufficientCredits, InvalidState, NotFound, NumbersTaken, PlanAbandoned
 from scheduled_comms.models.campaigns import (
     Campaign,
     CampaignContact,
+    CampaignStats,
     CampaignStatus,
     Contact,
     ContactFolder,
     ContactSource,
     ContactStatus,
+    LiveCounters,
+    OutcomeKind,
     PlannedContact,
     PlanProgress,
     check_transition,
+    outcome_kind,
+    talk_bucket,
 )
 from scheduled_comms.models.domain import Communication
 from scheduled_comms.models.values import format_instant, parse_instant
@@ -66,6 +76,20 @@ TRANSACTION_LIMIT = 100  # items per TransactWriteItems request
 MAX_QUERY_PAGES = 5  # pages one filtered list may read before it answers with a cursor
 FILTERED_PAGE_SIZE = 100
 _LAST_CONTACT = contact_sort_key(10**9 - 1)
+
+
+def outcome_counters(outcome: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The ADD clauses (names, values) that count a call's outcome on its campaign's item, for the analytics."""
+    kind = outcome_kind(outcome)
+    names = {"#kind": outcome_attribute(kind.value)}
+    values: dict[str, Any] = {}
+    adds = ["#kind :one"]
+    if kind is OutcomeKind.CONVERSATION:
+        seconds = float(outcome.get("talk_seconds") or 0)
+        names["#bucket"] = talk_bucket_attribute(talk_bucket(seconds))
+        values[":talk"] = {"N": f"{seconds:g}"}
+        adds += [f"{TALK_TOTAL} :talk", "#bucket :one"]
+    return ", ".join(adds), names, values
 
 
 def _status_of(item: dict[str, Any] | None) -> CampaignStatus | None:
@@ -282,6 +306,51 @@ class DynamoCampaignStore:
             TableName=self._table, Key=campaign_key(company_id, campaign_id), ConsistentRead=consistent
         ).get("Item")
         return item_to_campaign(item) if item else None
+
+    def live(self, campaign: Campaign, now: datetime) -> LiveCounters:
+        """Today's calls (the day item), the calls holding a slot (the slots item) and the earliest slot among the
+        first contacts still scheduled (a bounded read: contacts are planned in the order they were added)."""
+        partition = contact_list_partition(CAMPAIGN_PREFIX, campaign.company_id, campaign.id)
+        today = now.astimezone(ZoneInfo(campaign.settings.timezone)).date()
+        day = self._client.get_item(TableName=self._table, Key=day_key(partition, today)).get("Item") or {}
+        slots = self._client.get_item(TableName=self._table, Key=slots_key(partition)).get("Item") or {}
+        held = [parse_instant(value["S"]) for value in slots.get("slots", {}).get("M", {}).values()]
+        scheduled, _ = self._read_list(partition, ContactStatus.SCHEDULED, FILTERED_PAGE_SIZE, None)
+        return LiveCounters(
+            calls_placed_today=int(day.get("placed", {}).get("N", 0)),
+            calls_in_flight=sum(until > now for until in held),
+            next_due_at=min((entry.scheduled_at for entry in scheduled if entry.scheduled_at), default=None),
+        )
+
+    def stats(self, campaign: Campaign) -> CampaignStats:
+        """The outcome counters on the campaign's item, and the calls placed per local day (its day items)."""
+        item = (
+            self._client.get_item(
+                TableName=self._table, Key=campaign_key(campaign.company_id, campaign.id), ConsistentRead=True
+            ).get("Item")
+            or {}
+        )
+        outcomes = {kind: int(item.get(outcome_attribute(kind.value), {}).get("N", 0)) for kind in OutcomeKind}
+        histogram = {
+            int(name.removeprefix(TALK_BUCKET_PREFIX)): int(value["N"])
+            for name, value in item.items()
+            if name.startswith(TALK_BUCKET_PREFIX)
+        }
+        partition = contact_list_partition(CAMPAIGN_PREFIX, campaign.company_id, campaign.id)
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :day)",
+            "ExpressionAttributeValues": {":pk": {"S": partition}, ":day": {"S": DAY_PREFIX}},
+        }
+        days, _ = self._bounded(request, MAX_QUERY_PAGES * 1000)  # one item per local day with calls
+        return CampaignStats(
+            outcomes=outcomes,
+            talk_seconds_total=float(item.get(TALK_TOTAL, {}).get("N", 0)),
+            talk_histogram=histogram,
+            calls_per_day={
+                date.fromisoformat(day["sk"]["S"].removeprefix(DAY_PREFIX)): int(day["placed"]["N"]) for day in days
+            },
+        )
 
     def list_campaigns(
         self, company_id: str, status: CampaignStatus | None, limit: int, after_id: str | None
@@ -693,6 +762,7 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
         """The contact's call ended with ``outcome``: the contact completed and counted, once; None if it was
         already (a replayed webhook)."""
         partition = contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id)
+        counted, counter_names, counter_values = outcome_counters(outcome)
         steps = [
             {
                 "Update": {
@@ -714,15 +784,17 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
                 "Update": {
                     "TableName": self._table,
                     "Key": campaign_key(company_id, campaign_id),
-                    "UpdateExpression": "ADD #calling :minus, #done :one SET updated_at = :now",
+                    "UpdateExpression": f"ADD #calling :minus, #done :one, {counted} SET updated_at = :now",
                     "ExpressionAttributeNames": {
                         "#calling": count_attribute(ContactStatus.IN_PROGRESS),
                         "#done": count_attribute(ContactStatus.COMPLETED),
+                        **counter_names,
                     },
                     "ExpressionAttributeValues": {
                         ":minus": {"N": "-1"},
                         ":one": {"N": "1"},
                         ":now": {"S": format_instant(now)},
+                        **counter_values,
                     },
                 }
             },
@@ -748,6 +820,7 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
     ) -> bool:
         company_id = retry.company_id
         partition = contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id)
+        counted, counter_names, counter_values = outcome_counters(outcome)
         body = body_item(retry)
         if body is not None:  # the payload's own item first: a row never names a payload that is not there
             self._client.put_item(TableName=self._table, Item=body)
@@ -776,16 +849,18 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
                 "Update": {
                     "TableName": self._table,
                     "Key": campaign_key(company_id, campaign_id),
-                    "UpdateExpression": "ADD #calling :minus, #scheduled :one, retries_queued :one "
+                    "UpdateExpression": f"ADD #calling :minus, #scheduled :one, retries_queued :one, {counted} "
                     "SET updated_at = :now",
                     "ExpressionAttributeNames": {
                         "#calling": count_attribute(ContactStatus.IN_PROGRESS),
                         "#scheduled": count_attribute(ContactStatus.SCHEDULED),
+                        **counter_names,
                     },
                     "ExpressionAttributeValues": {
                         ":minus": {"N": "-1"},
                         ":one": {"N": "1"},
                         ":now": {"S": format_instant(now)},
+                        **counter_values,
                     },
                 }
             },

@@ -566,6 +566,21 @@ def day_key(partition: str, local_date: date) -> dict[str, Any]:
     return {"pk": {"S": partition}, "sk": {"S": f"{DAY_PREFIX}{local_date.isoformat()}"}}
 
 
+OUTCOME_COUNT_PREFIX = "o_"
+TALK_BUCKET_PREFIX = "talk_h_"
+TALK_TOTAL = "talk_total"
+
+
+def outcome_attribute(kind: str) -> str:
+    """The campaign item's counter of calls whose outcome was of ``kind``."""
+    return f"{OUTCOME_COUNT_PREFIX}{kind}"
+
+
+def talk_bucket_attribute(bound: int) -> str:
+    """The campaign item's counter of conversations up to ``bound`` seconds long (the histogram's bucket)."""
+    return f"{TALK_BUCKET_PREFIX}{bound}"
+
+
 def count_attribute(status: str) -> str:
     """The campaign item's counter of contacts in ``status``."""
     return f"n_{status}"

@@ -14,7 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from scheduled_comms.logic.campaigns.planning import plan_calls
-from scheduled_comms.logic.dispatch.cadence import CONVERSATION_SECONDS
 from scheduled_comms.logic.dispatch.policy import Decision, Hold, Skip
 from scheduled_comms.logic.transitions import RowChange, transition_to_publish
 from scheduled_comms.models.campaigns import (
@@ -23,7 +22,9 @@ from scheduled_comms.models.campaigns import (
     CampaignStatus,
     Contact,
     ContactStatus,
+    OutcomeKind,
     RetryOutcome,
+    outcome_kind,
 )
 from scheduled_comms.models.domain import Communication, Source, Status
 from scheduled_comms.models.values import new_id
@@ -85,18 +86,8 @@ class CampaignCallGate:
 
 def retry_outcome(outcome: dict[str, Any]) -> RetryOutcome | None:
     """What a call's outcome is for the retry policy; None after a real conversation (never retried)."""
-    reason = str(outcome.get("end_reason", "")).lower().replace("-", "_")
-    if outcome.get("answered") and float(outcome.get("talk_seconds") or 0) >= CONVERSATION_SECONDS:
-        return None
-    if reason == "voicemail":
-        return RetryOutcome.VOICEMAIL
-    if reason == "busy":
-        return RetryOutcome.BUSY
-    if reason in ("failed", "error"):
-        return RetryOutcome.FAILED
-    if not outcome.get("answered"):
-        return RetryOutcome.NO_ANSWER
-    return None  # answered, and over quickly: a conversation all the same
+    kind = outcome_kind(outcome)
+    return None if kind is OutcomeKind.CONVERSATION else RetryOutcome(kind.value)
 
 
 def call_attempt(row: Communication) -> int:

@@ -25,6 +25,8 @@ from scheduled_comms.logic.campaigns.contacts import MAX_LISTED_ERRORS, parse_co
 from scheduled_comms.logic.cursor import decode_cursor, encode_cursor
 from scheduled_comms.logic.idempotency import Answer, idempotency_key, request_claim, run_once
 from scheduled_comms.models.campaign_api import (
+    AnalyticsOut,
+    AnalyticsResponse,
     CampaignListResponse,
     CampaignOut,
     CampaignResponse,
@@ -155,9 +157,18 @@ def create_campaign(
     return CampaignResponse(data=CampaignOut.of(store.create(campaign, contacts)))
 
 
-def get_campaign(store: CampaignStore, caller: Caller, campaign_id: str) -> CampaignResponse:
+def get_campaign(store: CampaignStore, caller: Caller, campaign_id: str, now: datetime) -> CampaignResponse:
+    """A batch call's settings and counters, with its live progress (calls placed today, in flight, next due)."""
     require_scopes(caller, *READ_SCOPES)
-    return CampaignResponse(data=CampaignOut.of(owned_campaign(store, caller, campaign_id)))
+    campaign = owned_campaign(store, caller, campaign_id)
+    return CampaignResponse(data=CampaignOut.of(campaign, store.live(campaign, now)))
+
+
+def campaign_analytics(store: CampaignStore, caller: Caller, campaign_id: str) -> AnalyticsResponse:
+    """What a batch call's calls came to: counters kept on its item and its day items, never a scan."""
+    require_scopes(caller, *READ_SCOPES)
+    campaign = owned_campaign(store, caller, campaign_id, consistent=True)
+    return AnalyticsResponse(data=AnalyticsOut.of(campaign, store.stats(campaign)))
 
 
 def _after(cursor: str | None, caller: Caller, scope: ListScope, key: bytes) -> str | None:
