@@ -5,6 +5,7 @@ contacts go out and the campaign completes."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -190,3 +191,24 @@ def test_the_retry_policy_calls_a_contact_again_after_no_answer_inside_the_windo
     }
     live = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]["live"]
     assert live == {"calls_placed_today": 0, "calls_in_flight": 0, "next_due_at": None}
+
+
+def test_the_simulator_answers_campaign_calls_by_its_outcome_mix(
+    api, make_company, ticker, fresh_simulator, isolated_tables
+):
+    from scheduled_comms_cli.voice_simulator import OutcomeMix
+
+    company = make_company(credits=10)
+    campaign_id = scheduled_campaign(api, company, fresh_simulator, isolated_tables, contacts=2, cap=2)
+    fresh_simulator.campaign_outcomes = OutcomeMix.parse("voicemail=1")
+
+    ticker.at(ALL_DUE)
+    for _ in range(100):  # the simulator ends each call half a second after placing it
+        contacts = api.request("GET", f"{BATCH_CALLS}/{campaign_id}/contacts", company).json()["data"]
+        if all(c["status"] == "completed" for c in contacts):
+            break
+        time.sleep(0.1)
+
+    assert [(c["status"], c["outcome"]["end_reason"]) for c in contacts] == [("completed", "voicemail")] * 2
+    analytics = api.request("GET", f"{BATCH_CALLS}/{campaign_id}/analytics", company).json()["data"]
+    assert analytics["outcomes"]["voicemail"] == 2 and analytics["connect_rate"] == 0.0

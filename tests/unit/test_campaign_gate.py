@@ -106,3 +106,19 @@ def test_a_calls_outcome_is_classed_for_the_retry_policy_and_a_conversation_neve
     found = retry_outcome(outcome)
 
     assert (found.value if found else None) == expected
+
+
+def test_the_simulators_outcome_mix_draws_each_outcome_by_its_weight_and_refuses_an_unknown_one():
+    import random
+
+    from scheduled_comms_cli.voice_simulator import OutcomeMix
+
+    mix = OutcomeMix.parse("conversation:120=3,no_answer=1")
+    rng = random.Random(7)
+
+    drawn = [mix.draw(rng) for _ in range(4000)]
+
+    assert {d for d in drawn} == {("conversation", 120.0), ("no_answer", 0.0)}
+    assert 2800 < sum(outcome == "conversation" for outcome, _ in drawn) < 3200
+    with pytest.raises(ValueError, match="not an outcome"):
+        OutcomeMix.parse("hung_up=1")
