@@ -8,8 +8,10 @@ row's id is a function of the campaign, the contact and the plan's start. The ba
 have been written in part by the planner that died: its rows are written on condition that they do not exist
 (a row already claimed by the tick is never overwritten); later batches go out with BatchWriteItem.
 
-One planner works on a campaign at a time (a lease on the plan). A re-plan (``resume``) moves the rows of
-contacts not yet dialled to their new slots, on condition that they are still pending.
+One planner works on a campaign at a time (a lease on the plan). A re-plan (resume, or a PATCH of the
+schedule) gives the contacts not yet dialled new slots from now, each local day's calls already placed
+counting against its cap, and rewrites their rows there: while the campaign is ``scheduling`` none of those
+calls can be placed (the gate holds them), so the rewrite needs no condition.
 """
 
 from __future__ import annotations
