@@ -372,3 +372,22 @@ def test_a_patch_that_changes_no_slot_only_updates_and_a_finished_campaign_is_no
 
 def fields(reply) -> list[str]:
     return [detail["field"] for detail in reply.json()["error"]["details"]]
+
+
+def test_a_replan_that_finds_every_contact_finished_completes_the_campaign(api, company, planner):
+    from scheduled_comms.logic.campaigns.gate import campaign_call_ended
+
+    campaign_id = scheduled_campaign(api, company, 1)
+    planner.drain()
+    place_calls(company, campaign_id, 1)  # the only contact's call is going on
+    reply = api.request("PATCH", f"{BATCH_CALLS}/{campaign_id}", company, json_body={"max_calls_per_day": 50})
+    assert reply.json()["data"]["status"] == "scheduling"
+    row = company_rows(company)[0]
+    outcome = {"call_id": "c1", "answered": True, "talk_seconds": 30, "end_reason": "completed"}
+    campaign_call_ended(composition.campaign_call_store(), row, outcome, datetime.now(UTC))
+    assert api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]["status"] == "scheduling"
+
+    planner.drain()
+
+    campaign = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]
+    assert campaign["status"] == "completed" and campaign["contacts"]["by_status"]["completed"] == 1

@@ -423,6 +423,10 @@ class CampaignPlanStore(Protocol):
         """Scheduling -> scheduled (if this plan is still the campaign's), letting go of the lease."""
         ...
 
+    def complete(self, campaign: Campaign, now: datetime) -> bool:
+        """Scheduled or active -> completed; False if it is neither."""
+        ...
+
 
 class CampaignCallStore(Protocol):
     """A campaign's calls as the tick and the outcome webhook see them: slots, contacts' progress, completion."""

@@ -576,6 +576,29 @@ class DynamoCampaignStore:
             if after_index is None:
                 return
 
+    def complete(self, campaign: Campaign, now: datetime) -> bool:
+        """Scheduled or active -> completed (every contact is terminal, and terminal contacts stay so); False if it
+        is neither."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=campaign_key(campaign.company_id, campaign.id),
+                UpdateExpression="SET #status = :completed, updated_at = :now",
+                ConditionExpression="#status IN (:active, :scheduled)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":completed": {"S": CampaignStatus.COMPLETED.value},
+                    ":active": {"S": CampaignStatus.ACTIVE.value},
+                    ":scheduled": {"S": CampaignStatus.SCHEDULED.value},
+                    ":now": {"S": format_instant(now)},
+                },
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
     # --- contact folders -------------------------------------------------------------------------------------
 
     def create_folder(self, folder: ContactFolder, contacts: Sequence[Contact]) -> ContactFolder:
@@ -941,29 +964,6 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
                 raise
             return self.get(company_id, campaign_id, consistent=True)
         return None
-
-    def complete(self, campaign: Campaign, now: datetime) -> bool:
-        """Scheduled or active -> completed (every contact is terminal, and terminal contacts stay so); False if it
-        is neither."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=campaign_key(campaign.company_id, campaign.id),
-                UpdateExpression="SET #status = :completed, updated_at = :now",
-                ConditionExpression="#status IN (:active, :scheduled)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":completed": {"S": CampaignStatus.COMPLETED.value},
-                    ":active": {"S": CampaignStatus.ACTIVE.value},
-                    ":scheduled": {"S": CampaignStatus.SCHEDULED.value},
-                    ":now": {"S": format_instant(now)},
-                },
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
 
 
 class DynamoCampaignPlanStore(DynamoCampaignStore):

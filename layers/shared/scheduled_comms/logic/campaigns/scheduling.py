@@ -26,6 +26,7 @@ from itertools import islice
 from scheduled_comms.errors import PlanAbandoned
 from scheduled_comms.logic.campaigns.planning import PlannedCall, plan_calls
 from scheduled_comms.models.campaigns import (
+    TERMINAL_CONTACT_STATUSES,
     Campaign,
     CampaignContact,
     CampaignStatus,
@@ -195,4 +196,11 @@ def plan_campaign(
             logger.info("plan handed over", extra={"batch_call_id": campaign.id, "planned": planned_now})
             return PlanReport(planned_now, False, "out of time")
     store.finish_plan(campaign, progress, now())
+    # A re-plan can find nothing left to dial: the calls still going on when it began may all have ended
+    # meanwhile, their outcomes finding the campaign scheduling (which does not complete).
+    finished = store.get(company_id, campaign_id, consistent=True)
+    if finished is not None:
+        done = sum(finished.counts.get(status, 0) for status in TERMINAL_CONTACT_STATUSES)
+        if done >= finished.contacts_total and finished.status is CampaignStatus.SCHEDULED:
+            store.complete(finished, now())
     return PlanReport(planned_now, True)
