@@ -44,6 +44,7 @@ ALLOWED = {
     "/v1/batch-calls/{id}/pause": "POST",
     "/v1/batch-calls/{id}/resume": "POST",
     "/v1/batch-calls/{id}/cancel": "POST",
+    "/v1/batch-calls/{id}/analytics": "GET",
     "/v1/contact-folders": "GET, POST",
     "/v1/contact-folders/{id}/contacts": "GET, POST",
     "/v1/do-not-contact": "GET",

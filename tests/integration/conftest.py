@@ -46,8 +46,10 @@ def fresh_simulator(simulator: VoiceProviderSimulator) -> Iterator[VoiceProvider
     simulator.fail_next.clear()
     simulator.delay_seconds = 0
     simulator.auto_outcome = None
+    simulator.campaign_outcomes = None
     simulator.fault = None
     yield simulator
+    simulator.campaign_outcomes = None
     simulator.fail_next.clear()
     simulator.delay_seconds = 0
     simulator.fault = None

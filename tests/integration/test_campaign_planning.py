@@ -5,7 +5,7 @@ contact, and steps aside when the campaign is paused."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -122,6 +122,7 @@ def test_scheduling_plans_every_contact_into_one_row_in_the_background(api, comp
         "batch_call_id": campaign_id,
         "contact_index": 7,
         "phone_number_id": PHONE_NUMBER_ID,
+        "local_date": contacts[7].local_date.isoformat(),
     }
 
 
@@ -275,3 +276,118 @@ def test_a_paused_campaigns_due_call_waits_and_a_cancelled_ones_is_skipped(
     assert held.scheduled_for > due + timedelta(minutes=30) and held.dispatched_at is None
     assert (skipped.status, skipped.skip_reason) == (Status.SKIPPED, "its batch call is cancelled")
     assert composition.credit_ledger().balance(cancelled.id, consistent=True) == 10
+
+
+# --- re-plans: resume and PATCH redistribution ---------------------------------------------------------------
+
+MONDAY = date(2027, 3, 1)
+
+
+def place_calls(company, campaign_id, count: int) -> None:
+    """The first ``count`` contacts' calls placed, as the tick's gate places them (slot, contact, day counted)."""
+    from scheduled_comms.composition.dispatch import campaign_call_gate
+
+    rows = {row.id: row for row in company_rows(company)}
+    moment = datetime(2027, 3, 1, 16, 0, tzinfo=UTC)
+    for entry in all_contacts(company, campaign_id)[:count]:
+        claimed = rows[entry.row_id].model_copy(update={"attempt_count": 1, "status": Status.DISPATCHING})
+        assert campaign_call_gate().decide(claimed, moment) is None
+
+
+def test_a_resumed_plan_counts_the_calls_placed_that_day_against_its_cap(api, company, planner):
+    campaign_id = scheduled_campaign(api, company, 8, max_calls_per_day=4)
+    planner.drain()
+    place_calls(company, campaign_id, 3)  # three of Monday's four calls placed
+    assert api.request("POST", f"{BATCH_CALLS}/{campaign_id}/pause", company).status == 200
+    edited = api.request("PATCH", f"{BATCH_CALLS}/{campaign_id}", company, json_body={"max_calls_per_day": 3})
+    assert edited.status == 200 and edited.json()["data"]["status"] == "paused"
+
+    assert api.request("POST", f"{BATCH_CALLS}/{campaign_id}/resume", company).status == 202
+    planner.drain()
+
+    contacts = all_contacts(company, campaign_id)
+    assert api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]["status"] == "scheduled"
+    assert [c.status.value for c in contacts] == ["in_progress"] * 3 + ["scheduled"] * 5
+    # Monday already has its three calls: the rest go Tuesday (three) and Wednesday (two).
+    assert Counter(c.local_date for c in contacts) == Counter(
+        {MONDAY: 3, MONDAY + timedelta(days=1): 3, MONDAY + timedelta(days=2): 2}
+    )
+
+
+def test_the_specs_patch_redistributes_an_active_campaigns_contacts_not_yet_dialled(api, company, planner):
+    campaign_id = scheduled_campaign(api, company, 300, max_concurrent_calls=60)
+    planner.drain()
+    place_calls(company, campaign_id, 60)  # half of Monday's 120 placed: the campaign is active
+    rows_before = {row.id for row in company_rows(company)}
+
+    reply = api.request(
+        "PATCH",
+        f"{BATCH_CALLS}/{campaign_id}",
+        company,
+        body='{\n    "start_time": "09:30",\n    "end_time": "16:30",\n    "max_calls_per_day": 80\n  }',
+        headers={"Content-Type": "application/json"},
+    )
+    assert reply.status == 200, reply.text
+    data = reply.json()["data"]
+    assert (data["status"], data["start_time"], data["end_time"], data["max_calls_per_day"]) == (
+        "scheduling",
+        "09:30",
+        "16:30",
+        80,
+    )
+    planner.drain()
+
+    contacts = all_contacts(company, campaign_id)
+    rows = {row.id: row for row in company_rows(company)}
+    assert api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]["status"] == "scheduled"
+    assert set(rows) == rows_before, "the rows are moved, none added"
+    replanned = contacts[60:]
+    assert all(c.status.value == "scheduled" for c in replanned)
+    per_day = Counter(c.local_date for c in contacts)
+    assert per_day[MONDAY] == 80, "Monday's 60 placed calls count against its new cap of 80"
+    assert max(per_day.values()) == 80 and sum(per_day.values()) == 300
+    times = [c.scheduled_at for c in replanned]
+    assert len(set(times)) == len(times) and times == sorted(times)
+    for entry in replanned:
+        local = entry.scheduled_at.astimezone(NEW_YORK)
+        assert "09:30" <= local.strftime("%H:%M") < "16:30" and local.isoweekday() <= 5
+        row = rows[entry.row_id]
+        assert (row.status, row.scheduled_for) == (Status.PENDING, entry.scheduled_at)
+        assert row.payload["metadata"]["local_date"] == entry.local_date.isoformat()
+
+
+def test_a_patch_that_changes_no_slot_only_updates_and_a_finished_campaign_is_not_edited(api, company, planner):
+    campaign_id = scheduled_campaign(api, company, 2)
+    planner.drain()
+
+    capped = api.request("PATCH", f"{BATCH_CALLS}/{campaign_id}", company, json_body={"max_concurrent_calls": 2})
+    api.request("POST", f"{BATCH_CALLS}/{campaign_id}/cancel", company)
+    refused = api.request("PATCH", f"{BATCH_CALLS}/{campaign_id}", company, json_body={"start_time": "09:00"})
+
+    assert capped.status == 200 and capped.json()["data"]["status"] == "scheduled"
+    assert capped.json()["data"]["max_concurrent_calls"] == 2
+    assert refused.status == 409 and fields(refused) == ["status"]
+    assert refused.json()["error"]["details"][0]["message"] == "is cancelled"
+
+
+def fields(reply) -> list[str]:
+    return [detail["field"] for detail in reply.json()["error"]["details"]]
+
+
+def test_a_replan_that_finds_every_contact_finished_completes_the_campaign(api, company, planner):
+    from scheduled_comms.logic.campaigns.gate import campaign_call_ended
+
+    campaign_id = scheduled_campaign(api, company, 1)
+    planner.drain()
+    place_calls(company, campaign_id, 1)  # the only contact's call is going on
+    reply = api.request("PATCH", f"{BATCH_CALLS}/{campaign_id}", company, json_body={"max_calls_per_day": 50})
+    assert reply.json()["data"]["status"] == "scheduling"
+    row = company_rows(company)[0]
+    outcome = {"call_id": "c1", "answered": True, "talk_seconds": 30, "end_reason": "completed"}
+    campaign_call_ended(composition.campaign_call_store(), row, outcome, datetime.now(UTC))
+    assert api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]["status"] == "scheduling"
+
+    planner.drain()
+
+    campaign = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]
+    assert campaign["status"] == "completed" and campaign["contacts"]["by_status"]["completed"] == 1

@@ -155,9 +155,9 @@ def test_at_most_once_is_not_sent_when_its_send_start_is_not_recorded(
     def transition(current, updated, also_create=None, refund_credit=False):
         if updated.send_started_attempt is not None and not refused:
             refused.append(current.id)
-            real_transition(current, updated, also_create)  # it lands, but its answer is lost
+            real_transition(current, updated, also_create, refund_credit)  # it lands, but its answer is lost
             raise ClientError({"Error": {"Code": "InternalServerError", "Message": "lost"}}, "UpdateItem")
-        return real_transition(current, updated, also_create)
+        return real_transition(current, updated, also_create, refund_credit)
 
     monkeypatch.setattr(store, "transition", transition)
     ticker.at(soon(5))
@@ -221,7 +221,7 @@ def test_an_unknown_outcome_that_could_not_be_written_is_not_sent_again(
         if updated.last_error == "outcome_unknown" and len(refused) < 3:
             refused.append(current.id)  # the tick tries three times, then puts the row back to pending
             raise ClientError({"Error": {"Code": "InternalServerError", "Message": "down"}}, "UpdateItem")
-        return real_transition(current, updated, also_create)
+        return real_transition(current, updated, also_create, refund_credit)
 
     monkeypatch.setattr(store, "transition", transition)
     ticker.at(moment + LEASE + timedelta(seconds=1))

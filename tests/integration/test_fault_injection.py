@@ -277,7 +277,7 @@ def install_faults(plan: FaultPlan, monkeypatch: pytest.MonkeyPatch, simulator: 
     def transition(current: Any, updated: Any, also_create: Any = None, refund_credit: bool = False) -> bool:
         attempt = (current.id, current.attempt_count)
         try:
-            recorded = real_transition(current, updated, also_create)
+            recorded = real_transition(current, updated, also_create, refund_credit)
         except Exception:
             plan.count_table_error()
             if updated.status is Status.DISPATCHED:

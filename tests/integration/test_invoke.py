@@ -311,7 +311,15 @@ EXPECTED: dict[str, Callable[[Any], None]] = {
         201, lambda b: b["data"]["status"] == "draft" and b["data"]["contacts"]["total"] == 2
     ),
     "ListBatchCallsFunction": answers(200, lambda b: [c["id"] for c in b["data"]] == [SAMPLE_CAMPAIGN]),
-    "GetBatchCallFunction": answers(200, lambda b: b["data"]["contacts"]["by_status"]["pending"] == 1),
+    "GetBatchCallFunction": answers(
+        200, lambda b: b["data"]["contacts"]["by_status"]["pending"] == 1 and b["data"]["live"]["calls_in_flight"] == 0
+    ),
+    "GetBatchCallAnalyticsFunction": answers(
+        200,
+        lambda b: (
+            (b["data"]["calls_placed"], b["data"]["connect_rate"], b["data"]["contacts"]["total"]) == (0, None, 1)
+        ),
+    ),
     "UpdateBatchCallFunction": answers(
         200, lambda b: (b["data"]["start_time"], b["data"]["max_calls_per_day"]) == ("09:30", 80)
     ),

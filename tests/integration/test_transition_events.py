@@ -59,8 +59,8 @@ def test_a_tick_that_dies_right_after_its_write_still_gets_the_event_out(
     store = composition.dispatch_store()
     real_transition = store.transition
 
-    def write_then_die(current: Any, updated: Any, also_create: Any = None) -> bool:
-        recorded = real_transition(current, updated, also_create)
+    def write_then_die(current: Any, updated: Any, also_create: Any = None, refund_credit: bool = False) -> bool:
+        recorded = real_transition(current, updated, also_create, refund_credit)
         if current.id == row["id"]:
             raise SimulatedCrash("after the write, before anything else")
         return recorded

@@ -21,7 +21,7 @@ class Campaigns:
         self.free_slots = free_slots
         self.taken: list[tuple[str, int, int]] = []
 
-    def take_slot(self, row, contact_index, campaign_id, limit, now, expires):
+    def take_slot(self, row, contact_index, campaign_id, limit, now, expires, local_date):
         self.taken.append((row.id, contact_index, limit))
         return self.free_slots
 
@@ -86,3 +86,39 @@ def test_a_row_of_no_campaign_is_left_to_the_engine():
         CampaignCallGate(Campaigns(CampaignStatus.CANCELLED), timedelta(minutes=30)).decide(call(Source.API), NOW)
         is None
     )
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected"),
+    [
+        ({"answered": False, "talk_seconds": 0, "end_reason": "no_answer"}, "no_answer"),
+        ({"answered": True, "talk_seconds": 0, "end_reason": "voicemail"}, "voicemail"),
+        ({"answered": False, "end_reason": "busy"}, "busy"),
+        ({"answered": False, "end_reason": "failed"}, "failed"),
+        ({"answered": True, "talk_seconds": 42, "end_reason": "completed"}, None),
+        ({"answered": True, "talk_seconds": 42, "end_reason": "voicemail"}, None),  # a conversation all the same
+        ({"answered": True, "talk_seconds": 3, "end_reason": "completed"}, None),
+    ],
+)
+def test_a_calls_outcome_is_classed_for_the_retry_policy_and_a_conversation_never_retried(outcome, expected):
+    from scheduled_comms.logic.campaigns.gate import retry_outcome
+
+    found = retry_outcome(outcome)
+
+    assert (found.value if found else None) == expected
+
+
+def test_the_simulators_outcome_mix_draws_each_outcome_by_its_weight_and_refuses_an_unknown_one():
+    import random
+
+    from scheduled_comms_cli.voice_simulator import OutcomeMix
+
+    mix = OutcomeMix.parse("conversation:120=3,no_answer=1")
+    rng = random.Random(7)
+
+    drawn = [mix.draw(rng) for _ in range(4000)]
+
+    assert {d for d in drawn} == {("conversation", 120.0), ("no_answer", 0.0)}
+    assert 2800 < sum(outcome == "conversation" for outcome, _ in drawn) < 3200
+    with pytest.raises(ValueError, match="not an outcome"):
+        OutcomeMix.parse("hung_up=1")

@@ -283,7 +283,7 @@ class FlakyStore(FakeStore):
         refund_credit: bool = False,
     ) -> bool:
         self._maybe_fail("transition")
-        return super().transition(current, updated, also_create)
+        return super().transition(current, updated, also_create, refund_credit)
 
 
 def test_table_errors_on_reads_and_claims_leave_rows_due_and_do_not_end_the_tick():

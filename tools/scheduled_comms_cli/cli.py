@@ -414,6 +414,13 @@ def dev(
             "--voice-outcome", help="End every simulated call this way: no_answer, voicemail or conversation:SECONDS."
         ),
     ] = None,
+    campaign_outcomes: Annotated[
+        str | None,
+        typer.Option(
+            "--campaign-outcomes",
+            help="End batch calls' calls by a mix, e.g. conversation:120=50,no_answer=30,voicemail=15,busy=5.",
+        ),
+    ] = None,
     credits: Annotated[int, typer.Option("--credits", help="Credits of the dev company.")] = 50_000,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the functions' logs.")] = False,
     data_dir: Annotated[
@@ -452,6 +459,15 @@ def dev(
     if voice_outcome:
         outcome, _, seconds = voice_outcome.partition(":")
         stack.simulator.auto_outcome = (outcome, float(seconds or 0))
+    if campaign_outcomes:
+        from scheduled_comms_cli.voice_simulator import OutcomeMix
+
+        try:
+            stack.simulator.campaign_outcomes = OutcomeMix.parse(campaign_outcomes)
+        except ValueError as exc:
+            err.print(f"[red]--campaign-outcomes: {exc}[/red]")
+            stack.stop()
+            raise typer.Exit(2) from None
     info = {
         "api_url": stack.api_url,
         "aws_endpoint_url": stack.aws_endpoint_url,

@@ -68,6 +68,7 @@ OPERATION_ERRORS: dict[str, tuple[str, ...]] = {
     "createBatchCall": (*BODY_ERRORS, "409"),
     "listBatchCalls": ("400", "422"),
     "getBatchCall": ("404", "422"),
+    "getBatchCallAnalytics": ("404", "422"),
     "updateBatchCall": (*BODY_ERRORS, "404", "409"),
     "addBatchCallContacts": (*BODY_ERRORS, "404", "409"),
     "listBatchCallContacts": ("400", "404", "422"),

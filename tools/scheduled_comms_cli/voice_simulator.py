@@ -10,6 +10,7 @@ for the next requests, or a ``fault`` function that picks a ``Fault`` per reques
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 import uuid
@@ -25,8 +26,36 @@ from scheduled_comms_local.http_server import POLL_SECONDS, LocalHTTPServer
 OUTCOMES = {
     "no_answer": {"answered": False, "talk_seconds": 0, "end_reason": "no_answer"},
     "voicemail": {"answered": True, "talk_seconds": 0, "end_reason": "voicemail"},
+    "busy": {"answered": False, "talk_seconds": 0, "end_reason": "busy"},
+    "failed": {"answered": False, "talk_seconds": 0, "end_reason": "failed"},
     "conversation": {"answered": True, "end_reason": "completed"},
 }
+
+
+@dataclass(frozen=True)
+class OutcomeMix:
+    """How campaign calls end, drawn at random by weight: ``(outcome, weight, talk seconds)`` each."""
+
+    shares: tuple[tuple[str, float, float], ...]
+
+    @classmethod
+    def parse(cls, text: str) -> OutcomeMix:
+        """``conversation:120=50,no_answer=30,voicemail=20``: outcome[:seconds]=weight, comma separated."""
+        shares = []
+        for part in text.split(","):
+            name, _, weight = part.strip().partition("=")
+            outcome, _, seconds = name.partition(":")
+            if outcome not in OUTCOMES:
+                raise ValueError(f"{outcome!r} is not an outcome: one of {', '.join(OUTCOMES)}")
+            shares.append((outcome, float(weight or 1), float(seconds or 0)))
+        if not shares or sum(weight for _, weight, _ in shares) <= 0:
+            raise ValueError("give at least one outcome with a positive weight")
+        return cls(tuple(shares))
+
+    def draw(self, rng: random.Random) -> tuple[str, float]:
+        """An outcome and its talk seconds."""
+        outcome, _, seconds = rng.choices(self.shares, weights=[w for _, w, _ in self.shares])[0]
+        return outcome, seconds
 
 
 @dataclass
@@ -81,6 +110,9 @@ class VoiceProviderSimulator:
         self.delay_seconds = 0.0
         self.fault: Callable[[str], Fault | None] | None = None  # given the Idempotency-Key
         self.auto_outcome: tuple[str, float] | None = None  # (outcome, seconds) applied to every new call
+        # How a batch call's calls end (drawn per call, seeded), ahead of auto_outcome for them.
+        self.campaign_outcomes: OutcomeMix | None = None
+        self.rng = random.Random(0)
         self.webhook_statuses: list[int] = []
         self._server = LocalHTTPServer(("127.0.0.1", port), self._handler())
 
@@ -139,8 +171,12 @@ class VoiceProviderSimulator:
             )
             self._calls[call.call_id] = call
             self._by_key[key] = call.call_id
-        if self.auto_outcome:
-            outcome, seconds = self.auto_outcome
+        ending = self.auto_outcome
+        if self.campaign_outcomes and call.metadata.get("batch_call_id"):
+            with self._lock:
+                ending = self.campaign_outcomes.draw(self.rng)
+        if ending:
+            outcome, seconds = ending
             threading.Timer(0.5, self.end, args=(call.call_id, outcome, seconds)).start()
         return 201, {"call_id": call.call_id}
 

@@ -112,6 +112,14 @@ def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[
     return details
 
 
+class NumbersTaken(Exception):
+    """Numbers a contact list already holds (another upload wrote them meanwhile): the upload wrote nothing."""
+
+    def __init__(self, numbers: set[str]) -> None:
+        super().__init__(f"{len(numbers)} numbers are already in the list")
+        self.numbers = frozenset(numbers)
+
+
 class PlanAbandoned(Exception):
     """A campaign's plan stopped being the current one (paused, cancelled or re-planned) while a planner wrote it."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: a function that imports a port need not import every model
@@ -12,10 +12,12 @@ if TYPE_CHECKING:  # annotations only: a function that imports a port need not i
     from scheduled_comms.models.campaigns import (
         Campaign,
         CampaignContact,
+        CampaignStats,
         CampaignStatus,
         Contact,
         ContactFolder,
         ContactStatus,
+        LiveCounters,
         PlannedContact,
         PlanProgress,
     )
@@ -103,6 +105,10 @@ class ApiKeyStore(Protocol):
 class EventPublisher(Protocol):
     def publish(self, rows: Iterable[Communication]) -> int:
         """Publish each row's transition to the event bus; returns how many were refused."""
+        ...
+
+    def publish_details(self, events: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        """Publish events given as (detail type, detail); returns how many were refused."""
         ...
 
 
@@ -356,11 +362,24 @@ class CampaignStore(Protocol):
         """Newest first; the id to go on after (None on the last page)."""
         ...
 
+    def live(self, campaign: Campaign, now: datetime) -> LiveCounters:
+        """The campaign's progress now, from a few items of its own partition."""
+        ...
+
+    def stats(self, campaign: Campaign) -> CampaignStats:
+        """The campaign's outcome counters and calls per local day."""
+        ...
+
     def update(
         self, campaign: Campaign, changes: dict[str, Any], allowed: frozenset[CampaignStatus], now: datetime
     ) -> Campaign:
         """Apply ``changes`` (name, agent, numbers, settings) if the campaign's status is still one of ``allowed``;
         ``InvalidState`` naming the status otherwise."""
+        ...
+
+    def redistribute(self, campaign: Campaign, changes: dict[str, Any], now: datetime) -> Campaign:
+        """Apply ``changes`` and start a new plan (-> scheduling, the next plan epoch) if the campaign's status
+        has not changed since it was read (else ``InvalidState`` or ``Conflict``)."""
         ...
 
     def set_status(self, campaign: Campaign, target: CampaignStatus, now: datetime, plan: bool = False) -> Campaign:
@@ -383,7 +402,8 @@ class CampaignStore(Protocol):
         ...
 
     def add_contacts(self, campaign: Campaign, contacts: Sequence[Contact], now: datetime) -> Campaign:
-        """Append contacts to a draft (``InvalidState`` naming the status otherwise)."""
+        """Append contacts to a draft (``InvalidState`` naming the status otherwise). Each number is claimed on
+        condition that the campaign does not hold it: ``NumbersTaken`` (nothing written) naming those it does."""
         ...
 
     def contacts(
@@ -434,6 +454,10 @@ class CampaignPlanStore(Protocol):
         planner's lease holds."""
         ...
 
+    def calls_placed(self, campaign: Campaign, since: date) -> dict[date, int]:
+        """The calls placed on each local day from ``since`` on (a re-plan counts them against the day's cap)."""
+        ...
+
     def source_contacts(self, campaign: Campaign, from_index: int) -> Iterator[CampaignContact]:
         """The campaign's contacts from ``from_index`` on, in order (a folder's, as far as they are not copied yet)."""
         ...
@@ -454,6 +478,10 @@ class CampaignPlanStore(Protocol):
         """Scheduling -> scheduled (if this plan is still the campaign's), letting go of the lease."""
         ...
 
+    def complete(self, campaign: Campaign, now: datetime) -> bool:
+        """Scheduled or active -> completed; False if it is neither."""
+        ...
+
 
 class CampaignCallStore(Protocol):
     """A campaign's calls as the tick and the outcome webhook see them: slots, contacts' progress, completion."""
@@ -461,9 +489,17 @@ class CampaignCallStore(Protocol):
     def get(self, company_id: str, campaign_id: str, consistent: bool = False) -> Campaign | None: ...
 
     def take_slot(
-        self, row: Communication, contact_index: int, campaign_id: str, limit: int, now: datetime, expires: datetime
+        self,
+        row: Communication,
+        contact_index: int,
+        campaign_id: str,
+        limit: int,
+        now: datetime,
+        expires: datetime,
+        local_date: date,
     ) -> bool:
-        """One of ``limit`` slots for ``row``'s call until ``expires`` (and its contact in progress); False if none."""
+        """One of ``limit`` slots for ``row``'s call until ``expires`` (and, at its first call, its contact in
+        progress and the call counted on ``local_date``, its planned local day); False if none."""
         ...
 
     def free_slot(self, company_id: str, campaign_id: str, row_id: str) -> None: ...
@@ -472,6 +508,33 @@ class CampaignCallStore(Protocol):
         self, company_id: str, campaign_id: str, contact_index: int, row_id: str, outcome: dict[str, Any], now: datetime
     ) -> Campaign | None:
         """The contact completed with ``outcome``, counted once; the campaign after it (None when already done)."""
+        ...
+
+    def retry_call(
+        self,
+        campaign_id: str,
+        contact_index: int,
+        row_id: str,
+        outcome: dict[str, Any],
+        retry: Communication,
+        now: datetime,
+    ) -> bool:
+        """The contact of ``row_id``'s call (in progress) scheduled again with ``outcome`` kept and ``retry`` as its
+        new call row, in one write; False when it had moved on (a replayed webhook)."""
+        ...
+
+    def contact_ended(
+        self,
+        company_id: str,
+        campaign_id: str,
+        contact_index: int,
+        row_id: str,
+        status: ContactStatus,
+        error: str,
+        now: datetime,
+    ) -> Campaign | None:
+        """The contact of ``row_id``'s call (scheduled or in progress) moved to the terminal ``status`` with
+        ``error`` as its ``last_error``, counted once; the campaign after it (None when it had moved on)."""
         ...
 
     def complete(self, campaign: Campaign, now: datetime) -> bool: ...

@@ -50,7 +50,22 @@ class EventBridgePublisher:
 
     def publish(self, rows: Iterable[Communication]) -> int:
         """Publish, ten at a time; returns how many entries EventBridge refused (logged, not raised)."""
-        entries = [{**transition_event(row), "EventBusName": self._bus} for row in rows]
+        return self._put([{**transition_event(row), "EventBusName": self._bus} for row in rows])
+
+    def publish_details(self, events: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        entries = [
+            {
+                "Source": SOURCE,
+                "DetailType": kind,
+                "Detail": json.dumps(detail),
+                "Resources": [],
+                "EventBusName": self._bus,
+            }
+            for kind, detail in events
+        ]
+        return self._put(entries)
+
+    def _put(self, entries: list[dict[str, Any]]) -> int:
         refused = 0
         for start in range(0, len(entries), 10):
             batch = entries[start : start + 10]

@@ -7,7 +7,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.base import FailureResponse, SuccessResponse
-from scheduled_comms.adapters.dynamodb.items import BODY_SUFFIX, ROW_PREFIX, item_to_row
+from scheduled_comms.adapters.dynamodb.items import (
+    BODY_SUFFIX,
+    CAMPAIGN_PREFIX,
+    CONTACT_PREFIX,
+    ROW_PREFIX,
+    item_to_campaign,
+    item_to_contact,
+    item_to_row,
+)
+from scheduled_comms.logic.campaigns.events import CampaignChange, ContactChange
 from scheduled_comms.logic.transitions import RowChange
 
 
@@ -27,6 +36,25 @@ def row_change(record: dict[str, Any]) -> RowChange | None:
         old=item_to_row(old, without_payload=True) if old else None,
         new=item_to_row(new, without_payload=True) if new else None,
     )
+
+
+def campaign_change(record: dict[str, Any]) -> CampaignChange | ContactChange | None:
+    """The change of a batch call or of one of its contacts a stream record carries, or None for other items."""
+    images = record.get("dynamodb") or {}
+    keys = images.get("Keys") or {}
+    partition, sort_key = str(keys.get("pk", {}).get("S", "")), str(keys.get("sk", {}).get("S", ""))
+    old, new = images.get("OldImage"), images.get("NewImage")
+    if partition.startswith("CO#") and sort_key.startswith(CAMPAIGN_PREFIX):
+        return CampaignChange(old=item_to_campaign(old) if old else None, new=item_to_campaign(new) if new else None)
+    if partition.startswith(CAMPAIGN_PREFIX) and sort_key.startswith(CONTACT_PREFIX):
+        company_id, _, batch_call_id = partition.removeprefix(CAMPAIGN_PREFIX).partition("#")
+        return ContactChange(
+            company_id=company_id,
+            batch_call_id=batch_call_id,
+            old=item_to_contact(old) if old else None,
+            new=item_to_contact(new) if new else None,
+        )
+    return None
 
 
 class EarlierRecordFailed(Exception):

@@ -15,7 +15,7 @@ from scheduled_comms.composition.secrets import message_sealer
 from scheduled_comms.composition.stores import dispatch_store, do_not_contact_list
 from scheduled_comms.composition.voice import endpoint_rules, host_resolver
 from scheduled_comms.logic.campaigns.gate import CampaignCallGate
-from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher
+from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher, Gate
 from scheduled_comms.logic.in_app_sending import InAppSender
 from scheduled_comms.logic.message_sending import TemplatedSender
 from scheduled_comms.logic.pacing import PacedSender, SendQuotas, SharedRateLimiter
@@ -116,9 +116,14 @@ def dispatcher() -> Dispatcher:
         paced_senders(),
         dispatch_directory(),
         dispatch_config(),
-        # The recipient's protection first: a call kept from its callee must not take a campaign's slot.
-        gates=(do_not_contact_gate(), frequency_cap_gate(), campaign_call_gate()),
+        gates=dispatch_gates(),
     )
+
+
+def dispatch_gates() -> tuple[Gate, ...]:
+    """What may hold or skip a row about to be sent, in order: the recipient's protection first (a call kept from
+    its callee must not take a campaign's slot), then the campaign's status and concurrency."""
+    return (do_not_contact_gate(), frequency_cap_gate(), campaign_call_gate())
 
 
 @component

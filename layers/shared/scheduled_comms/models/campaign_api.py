@@ -9,8 +9,10 @@ from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, Valid
 from scheduled_comms.errors import ValidationFailed, field_errors
 from scheduled_comms.models.base import Model
 from scheduled_comms.models.campaigns import (
+    TALK_BUCKETS,
     Campaign,
     CampaignContact,
+    CampaignStats,
     CampaignStatus,
     ClockTime,
     ContactFolder,
@@ -19,6 +21,8 @@ from scheduled_comms.models.campaigns import (
     ContactTimezone,
     DeliverySettings,
     EndClockTime,
+    LiveCounters,
+    OutcomeKind,
     PhoneRotation,
     RegionCode,
     RetryPolicy,
@@ -82,6 +86,22 @@ class ContactCounts(Model):
     by_status: dict[ContactStatus, int]
 
 
+class LiveOut(Model):
+    """A batch call's progress now (``GET /batch-calls/{id}`` only)."""
+
+    calls_placed_today: int
+    calls_in_flight: int
+    next_due_at: datetime | None
+
+    @classmethod
+    def of(cls, live: LiveCounters) -> LiveOut:
+        return cls(
+            calls_placed_today=live.calls_placed_today,
+            calls_in_flight=live.calls_in_flight,
+            next_due_at=live.next_due_at,
+        )
+
+
 class CampaignOut(Model):
     id: str
     name: str
@@ -108,9 +128,10 @@ class CampaignOut(Model):
     credits_returned: int
     created_at: datetime
     updated_at: datetime
+    live: LiveOut | None = None
 
     @classmethod
-    def of(cls, campaign: Campaign) -> CampaignOut:
+    def of(cls, campaign: Campaign, live: LiveCounters | None = None) -> CampaignOut:
         settings = campaign.settings
         return cls(
             **settings.model_dump(),
@@ -130,6 +151,7 @@ class CampaignOut(Model):
             credits_returned=campaign.credits_returned,
             created_at=campaign.created_at,
             updated_at=campaign.updated_at,
+            live=LiveOut.of(live) if live else None,
         )
 
 
@@ -223,3 +245,66 @@ class FolderResponse(Model):
 class FolderListResponse(Model):
     data: list[FolderOut]
     meta: PageMeta
+
+
+class ConversationSeconds(Model):
+    """Over the calls that were conversations; ``p50`` to the upper bound of its histogram bucket."""
+
+    total: float
+    mean: float | None
+    p50: float | None
+
+
+class DayCalls(Model):
+    date: date
+    calls: int
+
+
+class AnalyticsOut(Model):
+    batch_call_id: str
+    status: CampaignStatus
+    contacts: ContactCounts
+    outcomes: dict[OutcomeKind, int]
+    calls_with_outcome: int
+    calls_placed: int
+    connect_rate: float | None  # conversations over calls with an outcome
+    conversation_seconds: ConversationSeconds
+    calls_per_day: list[DayCalls]  # calls placed per local date
+    credits_spent: int
+
+    @classmethod
+    def of(cls, campaign: Campaign, stats: CampaignStats) -> AnalyticsOut:
+        ended = sum(stats.outcomes.values())
+        conversations = stats.outcomes.get(OutcomeKind.CONVERSATION, 0)
+        return cls(
+            batch_call_id=campaign.id,
+            status=campaign.status,
+            contacts=ContactCounts(
+                total=campaign.contacts_total,
+                by_status={status: campaign.counts.get(status, 0) for status in ContactStatus},
+            ),
+            outcomes={kind: stats.outcomes.get(kind, 0) for kind in OutcomeKind},
+            calls_with_outcome=ended,
+            calls_placed=sum(stats.calls_per_day.values()),
+            connect_rate=round(conversations / ended, 4) if ended else None,
+            conversation_seconds=ConversationSeconds(
+                total=stats.talk_seconds_total,
+                mean=round(stats.talk_seconds_total / conversations, 2) if conversations else None,
+                p50=_median_bucket(stats.talk_histogram),
+            ),
+            calls_per_day=[DayCalls(date=day, calls=calls) for day, calls in sorted(stats.calls_per_day.items())],
+            credits_spent=campaign.contacts_dialled,
+        )
+
+
+def _median_bucket(histogram: dict[int, int]) -> float | None:
+    count, seen = sum(histogram.values()), 0
+    for bound in TALK_BUCKETS:
+        seen += histogram.get(bound, 0)
+        if count and seen * 2 >= count:
+            return float(bound)
+    return None
+
+
+class AnalyticsResponse(Model):
+    data: AnalyticsOut

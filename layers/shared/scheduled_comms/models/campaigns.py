@@ -82,6 +82,44 @@ class RetryPolicy(Model):
     )
 
 
+class OutcomeKind(StrEnum):
+    """What a call's outcome was, for the retry policy and the analytics."""
+
+    CONVERSATION = "conversation"
+    VOICEMAIL = "voicemail"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    FAILED = "failed"
+
+
+CONVERSATION_SECONDS = 10  # answered and spoken to for this long: a real conversation (as for cadences)
+
+
+def outcome_kind(outcome: dict[str, Any]) -> OutcomeKind:
+    """The kind of a call's outcome (``answered``, ``talk_seconds``, ``end_reason``, as the provider reports it)."""
+    reason = str(outcome.get("end_reason", "")).lower().replace("-", "_")
+    if outcome.get("answered") and float(outcome.get("talk_seconds") or 0) >= CONVERSATION_SECONDS:
+        return OutcomeKind.CONVERSATION
+    if reason == "voicemail":
+        return OutcomeKind.VOICEMAIL
+    if reason == "busy":
+        return OutcomeKind.BUSY
+    if reason in ("failed", "error"):
+        return OutcomeKind.FAILED
+    if not outcome.get("answered"):
+        return OutcomeKind.NO_ANSWER
+    return OutcomeKind.CONVERSATION  # answered, and over quickly: a conversation all the same
+
+
+# Upper bounds (seconds) of the conversation-length histogram kept on the campaign item (for the p50).
+TALK_BUCKETS = (15, 30, 45, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1200, 1800, 3600)
+
+
+def talk_bucket(seconds: float) -> int:
+    """The histogram bucket (its upper bound; the last holds everything longer) a conversation falls in."""
+    return next((bound for bound in TALK_BUCKETS if seconds <= bound), TALK_BUCKETS[-1])
+
+
 class DeliverySettings(Model):
     """When a campaign's calls may happen: the planner's input.
 
@@ -218,14 +256,23 @@ class CampaignStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-# Where each status may go. Resuming re-plans what remains from now, so a paused campaign goes back to scheduling.
+# Where each status may go. Resuming re-plans what remains from now, so a paused campaign goes back to scheduling;
+# so does a scheduled or active one whose schedule is edited (its contacts not yet dialled are redistributed).
 TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
     CampaignStatus.DRAFT: frozenset({CampaignStatus.SCHEDULING, CampaignStatus.CANCELLED}),
     CampaignStatus.SCHEDULING: frozenset({CampaignStatus.SCHEDULED, CampaignStatus.PAUSED, CampaignStatus.CANCELLED}),
     CampaignStatus.SCHEDULED: frozenset(
-        {CampaignStatus.ACTIVE, CampaignStatus.PAUSED, CampaignStatus.COMPLETED, CampaignStatus.CANCELLED}
+        {
+            CampaignStatus.SCHEDULING,
+            CampaignStatus.ACTIVE,
+            CampaignStatus.PAUSED,
+            CampaignStatus.COMPLETED,
+            CampaignStatus.CANCELLED,
+        }
     ),
-    CampaignStatus.ACTIVE: frozenset({CampaignStatus.PAUSED, CampaignStatus.COMPLETED, CampaignStatus.CANCELLED}),
+    CampaignStatus.ACTIVE: frozenset(
+        {CampaignStatus.SCHEDULING, CampaignStatus.PAUSED, CampaignStatus.COMPLETED, CampaignStatus.CANCELLED}
+    ),
     CampaignStatus.PAUSED: frozenset({CampaignStatus.SCHEDULING, CampaignStatus.CANCELLED}),
     CampaignStatus.COMPLETED: frozenset(),
     CampaignStatus.CANCELLED: frozenset(),
@@ -321,6 +368,25 @@ class ContactFolder(Model):
     contacts_total: int = 0
     created_at: UtcInstant
     updated_at: UtcInstant
+
+
+@dataclass(frozen=True)
+class LiveCounters:
+    """A campaign's progress now: read from its own partition (a few items), never a scan."""
+
+    calls_placed_today: int  # on today's date in the campaign's timezone
+    calls_in_flight: int  # holding one of the max_concurrent_calls slots
+    next_due_at: datetime | None  # the earliest slot among the first contacts still scheduled
+
+
+@dataclass(frozen=True)
+class CampaignStats:
+    """What a campaign's calls came to, kept as counters on its item (added to atomically as outcomes arrive)."""
+
+    outcomes: dict[OutcomeKind, int]
+    talk_seconds_total: float
+    talk_histogram: dict[int, int]  # conversations per TALK_BUCKETS upper bound
+    calls_per_day: dict[date, int]  # calls placed per local date (the planned day of each call)
 
 
 @dataclass

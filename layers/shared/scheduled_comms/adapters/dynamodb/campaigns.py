@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from botocore.exceptions import ClientError
 from scheduled_comms.adapters.aws import client as aws_client
 from scheduled_comms.adapters.dynamodb.items import (
     CAMPAIGN_PREFIX,
     CONTACT_PREFIX,
+    DAY_PREFIX,
     FOLDER_PREFIX,
+    TALK_BUCKET_PREFIX,
+    TALK_TOTAL,
     body_item,
     campaign_key,
     campaign_to_item,
@@ -26,6 +31,7 @@ from scheduled_comms.adapters.dynamodb.items import (
     contact_sort_key,
     contact_to_item,
     count_attribute,
+    day_key,
     folder_key,
     folder_to_item,
     from_attributes,
@@ -33,36 +39,57 @@ from scheduled_comms.adapters.dynamodb.items import (
     item_to_campaign,
     item_to_contact,
     item_to_folder,
-    move_pending_row,
     number_guard_key,
+    outcome_attribute,
     plan_key,
     row_to_item,
     slots_key,
     taken_of,
     taken_to_attribute,
+    talk_bucket_attribute,
     to_attributes,
 )
-from scheduled_comms.errors import Conflict, InsufficientCredits, InvalidState, NotFound, PlanAbandoned
+from scheduled_comms.errors import Conflict, InsufficientCredits, InvalidState, NotFound, NumbersTaken, PlanAbandoned
 from scheduled_comms.models.campaigns import (
     Campaign,
     CampaignContact,
+    CampaignStats,
     CampaignStatus,
     Contact,
     ContactFolder,
     ContactSource,
     ContactStatus,
+    LiveCounters,
+    OutcomeKind,
     PlannedContact,
     PlanProgress,
     check_transition,
+    outcome_kind,
+    talk_bucket,
 )
 from scheduled_comms.models.domain import Communication
 from scheduled_comms.models.values import format_instant, parse_instant
 
 BATCH_WRITE_LIMIT = 25  # items per BatchWriteItem request
 _BATCH_GET_LIMIT = 100
+TRANSACTION_LIMIT = 100  # items per TransactWriteItems request
 MAX_QUERY_PAGES = 5  # pages one filtered list may read before it answers with a cursor
 FILTERED_PAGE_SIZE = 100
 _LAST_CONTACT = contact_sort_key(10**9 - 1)
+
+
+def outcome_counters(outcome: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The ADD clauses (names, values) that count a call's outcome on its campaign's item, for the analytics."""
+    kind = outcome_kind(outcome)
+    names = {"#kind": outcome_attribute(kind.value)}
+    values: dict[str, Any] = {}
+    adds = ["#kind :one"]
+    if kind is OutcomeKind.CONVERSATION:
+        seconds = float(outcome.get("talk_seconds") or 0)
+        names["#bucket"] = talk_bucket_attribute(talk_bucket(seconds))
+        values[":talk"] = {"N": f"{seconds:g}"}
+        adds += [f"{TALK_TOTAL} :talk", "#bucket :one"]
+    return ", ".join(adds), names, values
 
 
 def _status_of(item: dict[str, Any] | None) -> CampaignStatus | None:
@@ -96,13 +123,63 @@ class DynamoCampaignStore:
                     delay = min(delay * 2, 2.0)
         return requests
 
-    def _write_contacts(self, partition: str, start: int, contacts: Sequence[Contact], now: datetime) -> None:
+    def _write_contacts(
+        self, partition: str, start: int, contacts: Sequence[Contact], now: datetime, guards: bool = True
+    ) -> None:
+        """The contacts' items, and (``guards``: a new list, which no other upload can reach yet) their numbers'."""
         items: list[dict[str, Any]] = []
         for offset, contact in enumerate(contacts):
             entry = CampaignContact(index=start + offset, contact=contact, added_at=now, updated_at=now)
             items.append(contact_to_item(partition, entry))
-            items.append({**number_guard_key(partition, contact.phone_number), "index": {"N": str(start + offset)}})
+            if guards:
+                items.append(number_guard_key(partition, contact.phone_number))
         self.batch_put(items)
+
+    def _claim_numbers(self, partition: str, contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+        """Each contact's number guard, written on condition that the list does not hold the number yet (100 a
+        transaction): two uploads carrying one number never both land. ``NumbersTaken`` (the guards this call
+        wrote deleted again) naming the numbers another upload holds; returns the guards' keys."""
+        token = {"S": uuid.uuid4().hex}
+        keys = [number_guard_key(partition, contact.phone_number) for contact in contacts]
+        claimed: list[dict[str, Any]] = []
+        for start in range(0, len(keys), TRANSACTION_LIMIT):
+            chunk = keys[start : start + TRANSACTION_LIMIT]
+            steps = [
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {**key, "upload": token},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+                for key in chunk
+            ]
+            try:
+                self._client.transact_write_items(TransactItems=steps)
+            except ClientError as exc:
+                self.release_numbers(claimed)
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+                taken = {
+                    key["sk"]["S"].partition("#")[2]
+                    for key, reason in zip(chunk, reasons, strict=False)
+                    if reason.get("Code") == "ConditionalCheckFailed"
+                }
+                if taken:
+                    raise NumbersTaken(taken) from exc
+                raise Conflict("Another upload to this list ran at the same time; retry it") from exc
+            claimed += chunk
+        return claimed
+
+    def release_numbers(self, keys: Sequence[dict[str, Any]]) -> None:
+        """Delete number guards this upload wrote (it did not land)."""
+        for start in range(0, len(keys), BATCH_WRITE_LIMIT):
+            pending: dict[str, Any] = {
+                self._table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + BATCH_WRITE_LIMIT]]
+            }
+            while pending:
+                pending = self._client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
     def _known(self, partition: str, numbers: Sequence[str]) -> set[str]:
         keys = [number_guard_key(partition, number) for number in dict.fromkeys(numbers)]
@@ -141,10 +218,16 @@ class DynamoCampaignStore:
         return int(attributes["next_index"]["N"]) - count, attributes
 
     def _read_list(
-        self, partition: str, status: ContactStatus | None, limit: int, after_index: int | None
+        self,
+        partition: str,
+        status: ContactStatus | None,
+        limit: int,
+        after_index: int | None,
+        consistent: bool = False,
     ) -> tuple[list[CampaignContact], int | None]:
         request: dict[str, Any] = {
             "TableName": self._table,
+            "ConsistentRead": consistent,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
             "ExpressionAttributeValues": {
                 ":pk": {"S": partition},
@@ -224,6 +307,51 @@ class DynamoCampaignStore:
         ).get("Item")
         return item_to_campaign(item) if item else None
 
+    def live(self, campaign: Campaign, now: datetime) -> LiveCounters:
+        """Today's calls (the day item), the calls holding a slot (the slots item) and the earliest slot among the
+        first contacts still scheduled (a bounded read: contacts are planned in the order they were added)."""
+        partition = contact_list_partition(CAMPAIGN_PREFIX, campaign.company_id, campaign.id)
+        today = now.astimezone(ZoneInfo(campaign.settings.timezone)).date()
+        day = self._client.get_item(TableName=self._table, Key=day_key(partition, today)).get("Item") or {}
+        slots = self._client.get_item(TableName=self._table, Key=slots_key(partition)).get("Item") or {}
+        held = [parse_instant(value["S"]) for value in slots.get("slots", {}).get("M", {}).values()]
+        scheduled, _ = self._read_list(partition, ContactStatus.SCHEDULED, FILTERED_PAGE_SIZE, None)
+        return LiveCounters(
+            calls_placed_today=int(day.get("placed", {}).get("N", 0)),
+            calls_in_flight=sum(until > now for until in held),
+            next_due_at=min((entry.scheduled_at for entry in scheduled if entry.scheduled_at), default=None),
+        )
+
+    def stats(self, campaign: Campaign) -> CampaignStats:
+        """The outcome counters on the campaign's item, and the calls placed per local day (its day items)."""
+        item = (
+            self._client.get_item(
+                TableName=self._table, Key=campaign_key(campaign.company_id, campaign.id), ConsistentRead=True
+            ).get("Item")
+            or {}
+        )
+        outcomes = {kind: int(item.get(outcome_attribute(kind.value), {}).get("N", 0)) for kind in OutcomeKind}
+        histogram = {
+            int(name.removeprefix(TALK_BUCKET_PREFIX)): int(value["N"])
+            for name, value in item.items()
+            if name.startswith(TALK_BUCKET_PREFIX)
+        }
+        partition = contact_list_partition(CAMPAIGN_PREFIX, campaign.company_id, campaign.id)
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :day)",
+            "ExpressionAttributeValues": {":pk": {"S": partition}, ":day": {"S": DAY_PREFIX}},
+        }
+        days, _ = self._bounded(request, MAX_QUERY_PAGES * 1000)  # one item per local day with calls
+        return CampaignStats(
+            outcomes=outcomes,
+            talk_seconds_total=float(item.get(TALK_TOTAL, {}).get("N", 0)),
+            talk_histogram=histogram,
+            calls_per_day={
+                date.fromisoformat(day["sk"]["S"].removeprefix(DAY_PREFIX)): int(day["placed"]["N"]) for day in days
+            },
+        )
+
     def list_campaigns(
         self, company_id: str, status: CampaignStatus | None, limit: int, after_id: str | None
     ) -> tuple[list[Campaign], str | None]:
@@ -241,13 +369,40 @@ class DynamoCampaignStore:
             return Conflict("The batch call changed while the request ran; retry it")
         return InvalidState(f"the campaign is {current.value}; it cannot be changed now")
 
+    def redistribute(self, campaign: Campaign, changes: dict[str, Any], now: datetime) -> Campaign:
+        if campaign.status is not CampaignStatus.SCHEDULING:
+            check_transition(campaign.status, CampaignStatus.SCHEDULING)
+        try:
+            return self.update(
+                campaign,
+                {**changes, "status": CampaignStatus.SCHEDULING.value},
+                frozenset({campaign.status}),
+                now,
+                new_plan=True,
+            )
+        except InvalidState:
+            stored = self.get(campaign.company_id, campaign.id, consistent=True)
+            if stored is None:
+                raise NotFound("No batch call with this id") from None
+            if stored.status is not CampaignStatus.SCHEDULING:
+                check_transition(stored.status, CampaignStatus.SCHEDULING)
+            raise Conflict("The batch call changed while the request ran; retry it") from None
+
     def update(
-        self, campaign: Campaign, changes: dict[str, Any], allowed: frozenset[CampaignStatus], now: datetime
+        self,
+        campaign: Campaign,
+        changes: dict[str, Any],
+        allowed: frozenset[CampaignStatus],
+        now: datetime,
+        new_plan: bool = False,
     ) -> Campaign:
         values = {**changes, "updated_at": format_instant(now)}
         names = {f"#f{i}": name for i, name in enumerate(values)}
         expression = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(values)))
         attributes = to_attributes({f":f{i}": value for i, value in enumerate(values.values())})
+        if new_plan:  # a new plan epoch: the planner the write's stream record invokes starts it
+            expression += " ADD plan_epoch :one"
+            attributes[":one"] = {"N": "1"}
         statuses = sorted(allowed)
         condition = "#status IN (" + ", ".join(f":s{i}" for i in range(len(statuses))) + ")"
         attributes.update({f":s{i}": {"S": status.value} for i, status in enumerate(statuses)})
@@ -386,6 +541,8 @@ class DynamoCampaignStore:
         return self._known(contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id), numbers)
 
     def add_contacts(self, campaign: Campaign, contacts: Sequence[Contact], now: datetime) -> Campaign:
+        partition = contact_list_partition(CAMPAIGN_PREFIX, campaign.company_id, campaign.id)
+        guards = self._claim_numbers(partition, contacts)
         try:
             start, item = self._reserve_indexes(
                 campaign_key(campaign.company_id, campaign.id),
@@ -395,11 +552,11 @@ class DynamoCampaignStore:
                 {":draft": {"S": CampaignStatus.DRAFT.value}},
             )
         except ClientError as exc:
+            self.release_numbers(guards)
             if not is_condition_failure(exc):
                 raise
             raise self._refused(exc, campaign, None) from exc
-        partition = contact_list_partition(CAMPAIGN_PREFIX, campaign.company_id, campaign.id)
-        self._write_contacts(partition, start, contacts, now)
+        self._write_contacts(partition, start, contacts, now, guards=False)
         return item_to_campaign(item)
 
     def contacts(
@@ -409,13 +566,38 @@ class DynamoCampaignStore:
             contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id), status, limit, after_index
         )
 
-    def all_contacts(self, partition: str, after_index: int | None = None) -> Iterator[CampaignContact]:
+    def all_contacts(
+        self, partition: str, after_index: int | None = None, consistent: bool = False
+    ) -> Iterator[CampaignContact]:
         """Every contact of a list from ``after_index`` on, in order, a page at a time (the planner's read)."""
         while True:
-            page, after_index = self._read_list(partition, None, 1000, after_index)
+            page, after_index = self._read_list(partition, None, 1000, after_index, consistent)
             yield from page
             if after_index is None:
                 return
+
+    def complete(self, campaign: Campaign, now: datetime) -> bool:
+        """Scheduled or active -> completed (every contact is terminal, and terminal contacts stay so); False if it
+        is neither."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=campaign_key(campaign.company_id, campaign.id),
+                UpdateExpression="SET #status = :completed, updated_at = :now",
+                ConditionExpression="#status IN (:active, :scheduled)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":completed": {"S": CampaignStatus.COMPLETED.value},
+                    ":active": {"S": CampaignStatus.ACTIVE.value},
+                    ":scheduled": {"S": CampaignStatus.SCHEDULED.value},
+                    ":now": {"S": format_instant(now)},
+                },
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
 
     # --- contact folders -------------------------------------------------------------------------------------
 
@@ -440,15 +622,18 @@ class DynamoCampaignStore:
         return self._known(contact_list_partition(FOLDER_PREFIX, company_id, folder_id), numbers)
 
     def add_folder_contacts(self, folder: ContactFolder, contacts: Sequence[Contact], now: datetime) -> ContactFolder:
+        partition = contact_list_partition(FOLDER_PREFIX, folder.company_id, folder.id)
+        guards = self._claim_numbers(partition, contacts)
         try:
             start, item = self._reserve_indexes(
                 folder_key(folder.company_id, folder.id), len(contacts), now, "attribute_exists(pk)", {}
             )
         except ClientError as exc:
+            self.release_numbers(guards)
             if not is_condition_failure(exc):
                 raise
             raise NotFound("No contact folder with this id") from exc
-        self._write_contacts(contact_list_partition(FOLDER_PREFIX, folder.company_id, folder.id), start, contacts, now)
+        self._write_contacts(partition, start, contacts, now, guards=False)
         return item_to_folder(item)
 
     def folder_contacts(
@@ -463,7 +648,14 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
     SLOT_ATTEMPTS = 6
 
     def take_slot(
-        self, row: Communication, contact_index: int, campaign_id: str, limit: int, now: datetime, expires: datetime
+        self,
+        row: Communication,
+        contact_index: int,
+        campaign_id: str,
+        limit: int,
+        now: datetime,
+        expires: datetime,
+        local_date: date,
     ) -> bool:
         """One of the campaign's ``limit`` slots for ``row``'s call until ``expires`` (slots past their expiry are
         let go first), the campaign made active and, at the contact's first call, the contact in progress and
@@ -494,6 +686,8 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
             else:
                 values[":first"] = {"M": {row.id: {"S": format_instant(expires)}}}
             first_call = row.attempt_count == 1 and row.resend_of_attempt is None
+            # The contact's first call spends its credit; the retry policy's later calls are covered by it.
+            first_of_contact = first_call and int((row.payload.get("metadata") or {}).get("attempt", 1)) == 1
             steps: list[dict[str, Any]] = [
                 {
                     "Update": {
@@ -510,7 +704,8 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
                         "TableName": self._table,
                         "Key": campaign_key(row.company_id, campaign_id),
                         "UpdateExpression": "SET #status = :active"
-                        + (" ADD contacts_dialled :one, #scheduled :minus, #calling :one" if first_call else ""),
+                        + (" ADD #scheduled :minus, #calling :one" if first_call else "")
+                        + (", contacts_dialled :one" if first_of_contact else ""),
                         "ConditionExpression": "#status IN (:scheduled_status, :active)",
                         "ExpressionAttributeNames": {
                             "#status": "status",
@@ -536,6 +731,16 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
                     {
                         "Update": {
                             "TableName": self._table,
+                            "Key": day_key(partition, local_date),
+                            "UpdateExpression": "ADD placed :one",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}},
+                        }
+                    }
+                )
+                steps.append(
+                    {
+                        "Update": {
+                            "TableName": self._table,
                             "Key": contact_key(partition, contact_index),
                             "UpdateExpression": "SET #status = :calling, updated_at = :now ADD attempts :one",
                             "ConditionExpression": "row_id = :row",
@@ -556,7 +761,7 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
                 if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                     raise
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
-                if reasons[1:] and "ConditionalCheckFailed" in reasons[1:]:
+                if "ConditionalCheckFailed" in reasons[1:]:
                     return False  # paused or cancelled meanwhile (or the contact is another plan's)
                 time.sleep(random.uniform(0.005, 0.05))  # another tick took or freed a slot: read again
         return False
@@ -580,6 +785,7 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
         """The contact's call ended with ``outcome``: the contact completed and counted, once; None if it was
         already (a replayed webhook)."""
         partition = contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id)
+        counted, counter_names, counter_values = outcome_counters(outcome)
         steps = [
             {
                 "Update": {
@@ -601,15 +807,17 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
                 "Update": {
                     "TableName": self._table,
                     "Key": campaign_key(company_id, campaign_id),
-                    "UpdateExpression": "ADD #calling :minus, #done :one SET updated_at = :now",
+                    "UpdateExpression": f"ADD #calling :minus, #done :one, {counted} SET updated_at = :now",
                     "ExpressionAttributeNames": {
                         "#calling": count_attribute(ContactStatus.IN_PROGRESS),
                         "#done": count_attribute(ContactStatus.COMPLETED),
+                        **counter_names,
                     },
                     "ExpressionAttributeValues": {
                         ":minus": {"N": "-1"},
                         ":one": {"N": "1"},
                         ":now": {"S": format_instant(now)},
+                        **counter_values,
                     },
                 }
             },
@@ -622,26 +830,140 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
             raise
         return self.get(company_id, campaign_id, consistent=True)
 
-    def complete(self, campaign: Campaign, now: datetime) -> bool:
-        """Active -> completed (every contact is terminal, and terminal contacts stay so); False if it is not active."""
+    CONTACT_ATTEMPTS = 4
+
+    def retry_call(
+        self,
+        campaign_id: str,
+        contact_index: int,
+        row_id: str,
+        outcome: dict[str, Any],
+        retry: Communication,
+        now: datetime,
+    ) -> bool:
+        company_id = retry.company_id
+        partition = contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id)
+        counted, counter_names, counter_values = outcome_counters(outcome)
+        body = body_item(retry)
+        if body is not None:  # the payload's own item first: a row never names a payload that is not there
+            self._client.put_item(TableName=self._table, Item=body)
+        steps = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": contact_key(partition, contact_index),
+                    "UpdateExpression": "SET #status = :scheduled, outcome = :outcome, row_id = :retry, "
+                    "scheduled_at = :when, local_date = :day, updated_at = :now",
+                    "ConditionExpression": "#status = :calling AND row_id = :row",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":scheduled": {"S": ContactStatus.SCHEDULED.value},
+                        ":calling": {"S": ContactStatus.IN_PROGRESS.value},
+                        ":outcome": to_attributes({"o": outcome})["o"],
+                        ":retry": {"S": retry.id},
+                        ":when": {"S": format_instant(retry.scheduled_for)},
+                        ":day": {"S": str(retry.payload["metadata"]["local_date"])},
+                        ":now": {"S": format_instant(now)},
+                        ":row": {"S": row_id},
+                    },
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": campaign_key(company_id, campaign_id),
+                    "UpdateExpression": f"ADD #calling :minus, #scheduled :one, retries_queued :one, {counted} "
+                    "SET updated_at = :now",
+                    "ExpressionAttributeNames": {
+                        "#calling": count_attribute(ContactStatus.IN_PROGRESS),
+                        "#scheduled": count_attribute(ContactStatus.SCHEDULED),
+                        **counter_names,
+                    },
+                    "ExpressionAttributeValues": {
+                        ":minus": {"N": "-1"},
+                        ":one": {"N": "1"},
+                        ":now": {"S": format_instant(now)},
+                        **counter_values,
+                    },
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": row_to_item(retry, self._shards),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=campaign_key(campaign.company_id, campaign.id),
-                UpdateExpression="SET #status = :completed, updated_at = :now",
-                ConditionExpression="#status = :active",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":completed": {"S": CampaignStatus.COMPLETED.value},
-                    ":active": {"S": CampaignStatus.ACTIVE.value},
-                    ":now": {"S": format_instant(now)},
-                },
-            )
+            self._client.transact_write_items(TransactItems=steps)
         except ClientError as exc:
-            if is_condition_failure(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
+
+    def contact_ended(
+        self,
+        company_id: str,
+        campaign_id: str,
+        contact_index: int,
+        row_id: str,
+        status: ContactStatus,
+        error: str,
+        now: datetime,
+    ) -> Campaign | None:
+        partition = contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id)
+        key = contact_key(partition, contact_index)
+        for _ in range(self.CONTACT_ATTEMPTS):
+            item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+            if item is None or item.get("row_id", {}).get("S") != row_id:
+                return None  # another plan's call, or no such contact
+            current = ContactStatus(item["status"]["S"])
+            if current not in (ContactStatus.SCHEDULED, ContactStatus.IN_PROGRESS):
+                return None  # already ended (a replayed stream record)
+            steps = [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": key,
+                        "UpdateExpression": "SET #status = :to, last_error = :error, updated_at = :now",
+                        "ConditionExpression": "#status = :from AND row_id = :row",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":to": {"S": status.value},
+                            ":from": {"S": current.value},
+                            ":error": {"S": error[:500]},
+                            ":now": {"S": format_instant(now)},
+                            ":row": {"S": row_id},
+                        },
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": campaign_key(company_id, campaign_id),
+                        "UpdateExpression": "ADD #from :minus, #to :one SET updated_at = :now",
+                        "ExpressionAttributeNames": {
+                            "#from": count_attribute(current),
+                            "#to": count_attribute(status),
+                        },
+                        "ExpressionAttributeValues": {
+                            ":minus": {"N": "-1"},
+                            ":one": {"N": "1"},
+                            ":now": {"S": format_instant(now)},
+                        },
+                    }
+                },
+            ]
+            try:
+                self._client.transact_write_items(TransactItems=steps)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                    continue  # the contact moved meanwhile (a tick took its call), or a write conflicted: again
+                raise
+            return self.get(company_id, campaign_id, consistent=True)
+        return None
 
 
 class DynamoCampaignPlanStore(DynamoCampaignStore):
@@ -693,8 +1015,25 @@ class DynamoCampaignPlanStore(DynamoCampaignStore):
             "lease_until": {"S": format_instant(progress.lease_until or progress.started_at)},
         }
 
+    def calls_placed(self, campaign: Campaign, since: date) -> dict[date, int]:
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+            ExpressionAttributeValues={
+                ":pk": {"S": self._partition(campaign)},
+                ":first": {"S": f"{DAY_PREFIX}{since.isoformat()}"},
+                ":last": {"S": f"{DAY_PREFIX}~"},
+            },
+            ConsistentRead=True,
+        )  # a day item per local day from ``since`` on: a few, never a page's worth
+        return {
+            date.fromisoformat(item["sk"]["S"].removeprefix(DAY_PREFIX)): int(item["placed"]["N"])
+            for item in response.get("Items", [])
+        }
+
     def source_contacts(self, campaign: Campaign, from_index: int) -> Iterator[CampaignContact]:
-        copied = self.all_contacts(self._partition(campaign), from_index - 1 if from_index else None)
+        # Strongly consistent: a contact whose call a tick took just before the plan began is not planned again.
+        copied = self.all_contacts(self._partition(campaign), from_index - 1 if from_index else None, consistent=True)
         if campaign.contact_source is not ContactSource.FOLDER or campaign.contact_folder_id is None:
             yield from copied
             return
@@ -726,9 +1065,11 @@ class DynamoCampaignPlanStore(DynamoCampaignStore):
                 self._put_row_if_new(row)
         else:
             self.batch_put([row_to_item(row, self._shards) for row in new])
-        for item in planned:
-            if item.moved:
-                self._move_row(item.row)
+        # An earlier plan's rows, rewritten at their new slots. While the campaign is scheduling no call of a
+        # contact not yet dialled can be placed (taking a slot needs it scheduled or active, and puts the contact
+        # in progress in the same transaction, which the plan's consistent read saw): a tick holding such a row
+        # only puts it back, and that write is fenced out by this one.
+        self.batch_put([row_to_item(item.row, self._shards) for item in planned if item.moved])
         scheduled = sum(item.was_pending for item in planned)
         pending = count_attribute(ContactStatus.PENDING)
         try:
@@ -781,19 +1122,6 @@ class DynamoCampaignPlanStore(DynamoCampaignStore):
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
-
-    def _move_row(self, row: Communication) -> None:
-        """An earlier plan's row to its new slot, if it is still pending; written anew if it never was."""
-        try:
-            self._client.update_item(
-                **move_pending_row(self._table, row.company_id, row.id, row.scheduled_for, row.updated_at)
-            )
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
-            if not cast(dict[str, Any], exc.response).get("Item"):
-                self._put_row_if_new(row)
-            # else: claimed or finished since it was read: that call is placed, its contact dialled
 
     def _release(self, campaign: Campaign, progress: PlanProgress) -> dict[str, Any]:
         return {

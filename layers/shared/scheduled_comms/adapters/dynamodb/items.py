@@ -633,6 +633,21 @@ def day_key(partition: str, local_date: date) -> dict[str, Any]:
     return {"pk": {"S": partition}, "sk": {"S": f"{DAY_PREFIX}{local_date.isoformat()}"}}
 
 
+OUTCOME_COUNT_PREFIX = "o_"
+TALK_BUCKET_PREFIX = "talk_h_"
+TALK_TOTAL = "talk_total"
+
+
+def outcome_attribute(kind: str) -> str:
+    """The campaign item's counter of calls whose outcome was of ``kind``."""
+    return f"{OUTCOME_COUNT_PREFIX}{kind}"
+
+
+def talk_bucket_attribute(bound: int) -> str:
+    """The campaign item's counter of conversations up to ``bound`` seconds long (the histogram's bucket)."""
+    return f"{TALK_BUCKET_PREFIX}{bound}"
+
+
 def count_attribute(status: str) -> str:
     """The campaign item's counter of contacts in ``status``."""
     return f"n_{status}"
@@ -761,23 +776,6 @@ def taken_to_attribute(taken: dict[date, int]) -> dict[str, Any]:
 
 def taken_of(attribute: dict[str, Any] | None) -> dict[date, int]:
     return {date.fromisoformat(day): int(count["N"]) for day, count in (attribute or {}).get("M", {}).items()}
-
-
-def move_pending_row(table: str, company_id: str, row_id: str, when: datetime, now: datetime) -> dict[str, Any]:
-    """An UpdateItem that moves a pending row to ``when`` (its ``Due`` key with it); refused once it is claimed."""
-    return {
-        "TableName": table,
-        "Key": row_key(company_id, row_id),
-        "UpdateExpression": "SET scheduled_for = :when, updated_at = :now",
-        "ConditionExpression": "#status = :pending",
-        "ExpressionAttributeNames": {"#status": "status"},
-        "ExpressionAttributeValues": {
-            ":when": {"S": format_instant(when)},
-            ":now": {"S": format_instant(now)},
-            ":pending": {"S": Status.PENDING.value},
-        },
-        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-    }
 
 
 def campaign_of_key(keys: dict[str, Any]) -> tuple[str, str] | None:

@@ -9,13 +9,26 @@ waits a few seconds, keeping its place (its own slot time) among the others held
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from scheduled_comms.logic.campaigns.planning import plan_calls
 from scheduled_comms.logic.dispatch.policy import Decision, Hold, Skip
-from scheduled_comms.models.campaigns import TERMINAL_CONTACT_STATUSES, CampaignStatus
-from scheduled_comms.models.domain import Communication, Source
-from scheduled_comms.ports import CampaignCallStore
+from scheduled_comms.logic.transitions import RowChange, transition_to_publish
+from scheduled_comms.models.campaigns import (
+    TERMINAL_CONTACT_STATUSES,
+    Campaign,
+    CampaignStatus,
+    Contact,
+    ContactStatus,
+    OutcomeKind,
+    RetryOutcome,
+    outcome_kind,
+)
+from scheduled_comms.models.domain import Communication, Source, Status
+from scheduled_comms.models.values import new_id
+from scheduled_comms.ports import CampaignCallStore, CommunicationStore
 
 PAUSED_HOLD = timedelta(hours=1)  # resuming re-plans the row anyway; this only bounds how often it is looked at
 PLANNING_HOLD = timedelta(minutes=1)
@@ -52,7 +65,13 @@ class CampaignCallGate:
         match campaign.status:
             case CampaignStatus.SCHEDULED | CampaignStatus.ACTIVE:
                 limit = campaign.settings.max_concurrent_calls
-                if self._campaigns.take_slot(row, index, campaign_id, limit, now, now + self._max_call):
+                planned_day = (row.payload.get("metadata") or {}).get("local_date")
+                day = (
+                    date.fromisoformat(planned_day)
+                    if planned_day
+                    else now.astimezone(ZoneInfo(campaign.settings.timezone)).date()
+                )
+                if self._campaigns.take_slot(row, index, campaign_id, limit, now, now + self._max_call, day):
                     return None
                 # Behind the calls held before it, in slot order: its planned time keeps its place.
                 offset = (row.intended_time - datetime.min.replace(tzinfo=now.tzinfo)).total_seconds() % 1
@@ -65,18 +84,112 @@ class CampaignCallGate:
                 return Skip(f"its batch call is {campaign.status.value}")
 
 
+def retry_outcome(outcome: dict[str, Any]) -> RetryOutcome | None:
+    """What a call's outcome is for the retry policy; None after a real conversation (never retried)."""
+    kind = outcome_kind(outcome)
+    return None if kind is OutcomeKind.CONVERSATION else RetryOutcome(kind.value)
+
+
+def call_attempt(row: Communication) -> int:
+    """Which of its contact's calls ``row`` places (1 for the planned one, more for the policy's retries)."""
+    return int((row.payload.get("metadata") or {}).get("attempt", 1))
+
+
+def retry_row(campaign: Campaign, row: Communication, index: int, now: datetime) -> Communication:
+    """The contact's next call: ``retry_after_minutes`` after ``now``, at the first slot of a window from then on."""
+    policy = campaign.settings.retry
+    metadata = dict(row.payload.get("metadata") or {})
+    contact = Contact.model_construct(phone_number=str(row.payload.get("to_number")), timezone=None)
+    call = next(
+        plan_calls(
+            campaign.settings.model_copy(update={"scheduled_at": None}),
+            [(index, contact)],
+            # From when the call ended (or, should the webhook's clock be behind the tick's, when it was placed).
+            now=max(now, row.dispatched_at or now) + timedelta(minutes=policy.retry_after_minutes),
+            numbers=[str(metadata.get("phone_number_id"))],
+            seed=campaign.id,
+        )
+    )
+    metadata.update(attempt=call_attempt(row) + 1, local_date=call.local_date.isoformat())
+    return Communication(
+        id=new_id(now),
+        company_id=row.company_id,
+        channel=row.channel,
+        status=Status.PENDING,
+        scheduled_for=call.scheduled_at,
+        payload={**row.payload, "metadata": metadata},
+        contact_id=row.contact_id,
+        related_entity_type=row.related_entity_type,
+        related_entity_id=row.related_entity_id,
+        max_attempts=row.max_attempts,
+        source=Source.CAMPAIGN,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def campaign_call_ended(store: CampaignCallStore, row: Communication, outcome: dict[str, Any], now: datetime) -> None:
-    """A campaign call's outcome arrived: its slot freed, its contact completed with the outcome, and the campaign
-    completed once every contact is terminal. Safe to repeat (a replayed webhook changes nothing more)."""
+    """A campaign call's outcome arrived: its slot freed; then, if the campaign's retry policy calls for another
+    attempt (the outcome one of its ``retry_on``, attempts left), the contact scheduled again with a new call
+    row, else the contact completed with the outcome and the campaign completed once every contact is terminal.
+    Safe to repeat (a replayed webhook changes nothing more)."""
     found = campaign_of(row)
     if found is None:
         return
     campaign_id, index = found
     store.free_slot(row.company_id, campaign_id, row.id)
     kept: dict[str, Any] = {name: outcome[name] for name in OUTCOME_FIELDS if name in outcome}
-    campaign = store.call_ended(row.company_id, campaign_id, index, row.id, kept, now)
-    if campaign is None:
-        return
+    campaign = store.get(row.company_id, campaign_id, consistent=True)
+    if campaign is not None and campaign.status in (CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE):
+        policy = campaign.settings.retry
+        if retry_outcome(kept) in policy.retry_on and call_attempt(row) < policy.max_attempts:
+            store.retry_call(campaign_id, index, row.id, kept, retry_row(campaign, row, index, now), now)
+            return
+    ended = store.call_ended(row.company_id, campaign_id, index, row.id, kept, now)
+    if ended is not None:
+        complete_if_done(store, ended, now)
+
+
+def complete_if_done(store: CampaignCallStore, campaign: Campaign, now: datetime) -> bool:
+    """The campaign completed if every one of its contacts is terminal (and it is scheduled or active)."""
     finished = sum(campaign.counts.get(status, 0) for status in TERMINAL_CONTACT_STATUSES)
-    if finished >= campaign.contacts_total and campaign.status is CampaignStatus.ACTIVE:
-        store.complete(campaign, now)
+    if finished < campaign.contacts_total or campaign.status not in (CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE):
+        return False
+    return store.complete(campaign, now)
+
+
+# What a campaign call the engine ended itself (no outcome webhook) makes of its contact.
+ENDED_BY_ENGINE = {Status.FAILED: ContactStatus.FAILED, Status.SKIPPED: ContactStatus.SKIPPED}
+
+
+def campaign_call_finished(store: CampaignCallStore, row: Communication, now: datetime) -> bool:
+    """A campaign call the dispatch engine marked failed (attempts spent, the provider refused) or skipped (its
+    campaign cancelled, say), read from the table's stream: its slot freed, its contact failed or skipped with
+    the row's error, and the campaign completed once every contact is terminal. Safe to repeat; False when the
+    row is not such a call or its contact had already moved on."""
+    found = campaign_of(row)
+    target = ENDED_BY_ENGINE.get(row.status)
+    if found is None or target is None:
+        return False
+    campaign_id, index = found
+    store.free_slot(row.company_id, campaign_id, row.id)
+    reason = row.last_error or row.skip_reason or row.status.value
+    campaign = store.contact_ended(row.company_id, campaign_id, index, row.id, target, reason, now)
+    if campaign is None:
+        return False
+    complete_if_done(store, campaign, now)
+    return True
+
+
+def engine_ended_campaign_call(
+    change: RowChange, store: CampaignCallStore, rows: CommunicationStore, now: datetime
+) -> bool:
+    """``campaign_call_finished`` for a stream record in which a campaign's call arrived failed or skipped.
+
+    Stream images carry a payload only when it is kept in the row: one kept apart is read with the row."""
+    row = transition_to_publish(change)
+    if row is None or row.source is not Source.CAMPAIGN or row.status not in ENDED_BY_ENGINE:
+        return False
+    if "metadata" not in row.payload:
+        row = rows.get(row.company_id, row.id) or row
+    return campaign_call_finished(store, row, now)

@@ -8,8 +8,10 @@ row's id is a function of the campaign, the contact and the plan's start. The ba
 have been written in part by the planner that died: its rows are written on condition that they do not exist
 (a row already claimed by the tick is never overwritten); later batches go out with BatchWriteItem.
 
-One planner works on a campaign at a time (a lease on the plan). A re-plan (``resume``) moves the rows of
-contacts not yet dialled to their new slots, on condition that they are still pending.
+One planner works on a campaign at a time (a lease on the plan). A re-plan (resume, or a PATCH of the
+schedule) gives the contacts not yet dialled new slots from now, each local day's calls already placed
+counting against its cap, and rewrites their rows there: while the campaign is ``scheduling`` none of those
+calls can be placed (the gate holds them), so the rewrite needs no condition.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from itertools import islice
 from scheduled_comms.errors import PlanAbandoned
 from scheduled_comms.logic.campaigns.planning import PlannedCall, plan_calls
 from scheduled_comms.models.campaigns import (
+    TERMINAL_CONTACT_STATUSES,
     Campaign,
     CampaignContact,
     CampaignStatus,
@@ -67,14 +70,18 @@ def call_row(
     """The voice-call row that calls one contact at its slot."""
     person = entry.contact
     variables = {**campaign.dynamic_variables, **person.dynamic_variables}
+    metadata: dict[str, object] = {
+        "batch_call_id": campaign.id,
+        "contact_index": entry.index,
+        "phone_number_id": call.phone_number_id,
+        "local_date": call.local_date.isoformat(),  # the day whose cap the call counts against
+    }
+    if entry.attempts:  # a retry the policy queued, moved by a re-plan: still the contact's next attempt
+        metadata["attempt"] = entry.attempts + 1
     payload: dict[str, object] = {
         "voice_agent_outbound_config_id": campaign.agent_id,
         "to_number": person.phone_number,
-        "metadata": {
-            "batch_call_id": campaign.id,
-            "contact_index": entry.index,
-            "phone_number_id": call.phone_number_id,
-        },
+        "metadata": metadata,
     }
     if variables:
         payload["dynamic_variables"] = variables
@@ -148,6 +155,9 @@ def plan_campaign(
     progress = store.claim_plan(campaign, started, started + LEASE)
     if progress is None:
         return PlanReport(0, False, "another planner holds the plan")
+    if progress.epoch > 1 and progress.planned == 0:
+        # A re-plan (resume, redistribution): the calls already placed each day count against its cap.
+        progress.taken = store.calls_placed(campaign, (progress.started_at - timedelta(days=1)).date())
     entries: dict[int, CampaignContact] = {}
 
     def contacts() -> Iterator[tuple[int, Contact]]:
@@ -186,4 +196,11 @@ def plan_campaign(
             logger.info("plan handed over", extra={"batch_call_id": campaign.id, "planned": planned_now})
             return PlanReport(planned_now, False, "out of time")
     store.finish_plan(campaign, progress, now())
+    # A re-plan can find nothing left to dial: the calls still going on when it began may all have ended
+    # meanwhile, their outcomes finding the campaign scheduling (which does not complete).
+    finished = store.get(company_id, campaign_id, consistent=True)
+    if finished is not None:
+        done = sum(finished.counts.get(status, 0) for status in TERMINAL_CONTACT_STATUSES)
+        if done >= finished.contacts_total and finished.status is CampaignStatus.SCHEDULED:
+            store.complete(finished, now())
     return PlanReport(planned_now, True)

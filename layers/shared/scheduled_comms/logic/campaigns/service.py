@@ -16,14 +16,17 @@ from scheduled_comms.errors import (
     InvalidCursor,
     InvalidState,
     NotFound,
+    NumbersTaken,
     ValidationFailed,
     field_errors,
 )
 from scheduled_comms.logic.auth import require_scopes
-from scheduled_comms.logic.campaigns.contacts import parse_contact_csv, parse_contact_json
+from scheduled_comms.logic.campaigns.contacts import MAX_LISTED_ERRORS, parse_contact_csv, parse_contact_json
 from scheduled_comms.logic.cursor import decode_cursor, encode_cursor
 from scheduled_comms.logic.idempotency import Answer, idempotency_key, request_claim, run_once
 from scheduled_comms.models.campaign_api import (
+    AnalyticsOut,
+    AnalyticsResponse,
     CampaignListResponse,
     CampaignOut,
     CampaignResponse,
@@ -154,9 +157,18 @@ def create_campaign(
     return CampaignResponse(data=CampaignOut.of(store.create(campaign, contacts)))
 
 
-def get_campaign(store: CampaignStore, caller: Caller, campaign_id: str) -> CampaignResponse:
+def get_campaign(store: CampaignStore, caller: Caller, campaign_id: str, now: datetime) -> CampaignResponse:
+    """A batch call's settings and counters, with its live progress (calls placed today, in flight, next due)."""
     require_scopes(caller, *READ_SCOPES)
-    return CampaignResponse(data=CampaignOut.of(owned_campaign(store, caller, campaign_id)))
+    campaign = owned_campaign(store, caller, campaign_id)
+    return CampaignResponse(data=CampaignOut.of(campaign, store.live(campaign, now)))
+
+
+def campaign_analytics(store: CampaignStore, caller: Caller, campaign_id: str) -> AnalyticsResponse:
+    """What a batch call's calls came to: counters kept on its item and its day items, never a scan."""
+    require_scopes(caller, *READ_SCOPES)
+    campaign = owned_campaign(store, caller, campaign_id, consistent=True)
+    return AnalyticsResponse(data=AnalyticsOut.of(campaign, store.stats(campaign)))
 
 
 def _after(cursor: str | None, caller: Caller, scope: ListScope, key: bytes) -> str | None:
@@ -210,22 +222,48 @@ def edited_settings(current: DeliverySettings, request: UpdateCampaignRequest) -
         raise ValidationFailed("The changes are not valid; see details", field_errors(exc.errors())) from None
 
 
+# The settings the plan is made of (max_concurrent_calls is not: it only caps the calls in flight).
+PLANNING_SETTINGS = frozenset(EDITABLE_SETTINGS) - {"max_concurrent_calls"}
+EDITABLE = frozenset(
+    {
+        CampaignStatus.DRAFT,
+        CampaignStatus.SCHEDULING,
+        CampaignStatus.SCHEDULED,
+        CampaignStatus.ACTIVE,
+        CampaignStatus.PAUSED,
+    }
+)
+# A schedule edited in these statuses redistributes the contacts not yet dialled, in the background.
+REDISTRIBUTED = frozenset({CampaignStatus.SCHEDULING, CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE})
+
+
 def update_campaign(
     store: CampaignStore, caller: Caller, campaign_id: str, request: UpdateCampaignRequest, now: datetime
 ) -> CampaignResponse:
-    """Edit a draft's name and delivery settings."""
+    """Edit a campaign's name and delivery settings. A draft's are only updated (so are a paused one's: resuming
+    re-plans with them). A scheduled or active campaign whose schedule changes goes back to ``scheduling``: the
+    planner redistributes every contact not yet dialled over the new schedule from now, the calls already
+    placed each day counting against that day's cap."""
     require_scopes(caller, *WRITE_SCOPES)
     if not request.model_fields_set:
         raise ValidationFailed(
             "Nothing to change", [FieldError("body", f"give at least one of: name, {', '.join(EDITABLE_SETTINGS)}")]
         )
-    campaign = owned_campaign(store, caller, campaign_id)
+    campaign = owned_campaign(store, caller, campaign_id, consistent=True)
+    if campaign.status not in EDITABLE:
+        raise InvalidState(
+            f"the campaign is {campaign.status.value}; it cannot be changed now",
+            [FieldError("status", f"is {campaign.status.value}")],
+        )
     changes: dict[str, Any] = {}
     if request.name is not None:
         changes["name"] = request.name
     if request.model_fields_set - {"name"}:
         changes["settings"] = edited_settings(campaign.settings, request).model_dump(mode="json")
-    updated = store.update(campaign, changes, frozenset({CampaignStatus.DRAFT}), now)
+    if campaign.status in REDISTRIBUTED and request.model_fields_set & PLANNING_SETTINGS:
+        updated = store.redistribute(campaign, changes, now)
+    else:
+        updated = store.update(campaign, changes, EDITABLE, now)
     return CampaignResponse(data=CampaignOut.of(updated))
 
 
@@ -241,6 +279,19 @@ def parse_contacts(
     if not contacts:
         raise ValidationFailed("No contacts given", [FieldError("body", "must hold at least one contact")])
     return contacts
+
+
+def numbers_taken(contacts: Sequence[Contact], taken: NumbersTaken) -> ValidationFailed:
+    """The 422 for an upload whose numbers another upload wrote meanwhile: each such line named."""
+    problems = [
+        FieldError(f"contacts[{index}].phone_number", f"{contact.phone_number} is already in the campaign (or folder)")
+        for index, contact in enumerate(contacts)
+        if contact.phone_number in taken.numbers
+    ]
+    return ValidationFailed(
+        f"{len(problems)} of the {len(contacts)} contacts are not valid; none was added (see details)",
+        problems[:MAX_LISTED_ERRORS],
+    )
 
 
 def add_campaign_contacts(
@@ -259,7 +310,10 @@ def add_campaign_contacts(
     contacts = parse_contacts(
         body, content_type, default_region, lambda numbers: store.known_numbers(caller.company_id, campaign.id, numbers)
     )
-    updated = store.add_contacts(campaign, contacts, now)
+    try:
+        updated = store.add_contacts(campaign, contacts, now)
+    except NumbersTaken as taken:
+        raise numbers_taken(contacts, taken) from None
     return ContactsAddedResponse(data=ContactsAdded(added=len(contacts), contacts_total=updated.contacts_total))
 
 
@@ -395,7 +449,10 @@ def add_folder_contacts(
         default_region,
         lambda numbers: store.known_folder_numbers(caller.company_id, folder.id, numbers),
     )
-    updated = store.add_folder_contacts(folder, contacts, now)
+    try:
+        updated = store.add_folder_contacts(folder, contacts, now)
+    except NumbersTaken as taken:
+        raise numbers_taken(contacts, taken) from None
     return ContactsAddedResponse(data=ContactsAdded(added=len(contacts), contacts_total=updated.contacts_total))
 
 

@@ -161,7 +161,8 @@ class Dispatcher:
 
         A slow send holds up its own slot only. Stops taking new keys when the list runs out, when it has
         gone stale (most of the latest claims lost to other ticks), or when only the reserve of time is
-        left (to finish what is held; the next tick takes the rest). Returns whether any claim was won.
+        left (to finish what is held; the next tick takes the rest). Returns whether any claim was won and not
+        merely held again.
         """
         window = self._config.concurrency
         keys = iter(due)
@@ -182,7 +183,9 @@ class Dispatcher:
                 outcome, lateness = future.result()
                 report.count(outcome, lateness)
                 latest.append(outcome in UNCLAIMED)
-                progressed = progressed or not latest[-1]
+                # Only holds (a campaign's calls waiting for a slot, say) is no progress: the pass ends and
+                # the next one (a poll step later) looks again, instead of this one spinning on them.
+                progressed = progressed or outcome not in UNCLAIMED | {RowOutcome.HELD}
 
     def _read_shards(
         self, pool: ThreadPoolExecutor, query: Callable[[int], list[DueRow]], shards: Sequence[int], report: TickReport
