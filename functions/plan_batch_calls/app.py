@@ -6,6 +6,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from scheduled_comms.adapters.dynamodb.items import campaign_of_key
 from scheduled_comms.composition.campaigns import campaign_plan_store
+from scheduled_comms.composition.company import directory
 from scheduled_comms.logic.campaigns.scheduling import plan_campaign
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics, tracer
@@ -30,6 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             campaign_id,
             now_utc,
             lambda: context.get_remaining_time_in_millis() / 1000,
+            calendar=directory(),
         )
         planned += report.planned
         logger.info(

@@ -305,3 +305,23 @@ def test_resuming_from_any_contact_gives_the_uninterrupted_plan(scenario, data):
     for call in full[:k]:
         resumed_taken[call.local_date] = call.day_slot + 1
     assert plan(spec, people[k:], now, taken=resumed_taken) == full[k:]
+
+
+def test_company_holidays_are_closed_days_for_a_plan_in_their_zone_only():
+    from scheduled_comms.models.business_hours import Holiday, Holidays
+
+    monday = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    new_york = DeliverySettings.model_validate(
+        {"timezone": "America/New_York", "start_time": "10:00", "end_time": "17:00", "max_calls_per_day": 2}
+    )
+    closed = Holidays(
+        holidays=[
+            Holiday(date=date(2026, 11, 30), name="Closed Monday"),
+            Holiday(date=date(2026, 12, 1), timezones=["Europe/London"]),  # not New York's
+        ]
+    )
+    contacts = [(i, Contact(phone_number=f"+1415555{i:04d}")) for i in range(4)]
+
+    calls = list(plan_calls(new_york, contacts, now=monday, numbers=["n"], seed="s", holidays=closed))
+
+    assert [call.local_date for call in calls] == [date(2026, 12, 1)] * 2 + [date(2026, 12, 2)] * 2

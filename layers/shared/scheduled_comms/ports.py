@@ -173,6 +173,10 @@ class SendCounters(Protocol):
         ...
 
 
+class HolidaySource(Protocol):
+    def holidays(self, company_id: str) -> Holidays: ...
+
+
 class CapSource(Protocol):
     def frequency_caps(self, company_id: str) -> FrequencyCaps: ...
 

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from scheduled_comms.logic.business_hours import local_time_instant
+from scheduled_comms.models.business_hours import Holidays
 from scheduled_comms.models.campaigns import Contact, ContactTimezone, DeliverySettings, PhoneRotation
 from scheduled_comms.models.values import iana_zone_names
 
@@ -79,15 +80,20 @@ class _Day:
 class _Lane:
     """The walk over one zone's working days, from the start's local date on."""
 
-    def __init__(self, zone: str, settings: DeliverySettings, start: datetime) -> None:
+    def __init__(self, zone: str, settings: DeliverySettings, start: datetime, closed: frozenset[date]) -> None:
         self.zone = zone
         self.settings = settings
         self.start = start
+        self.closed = closed  # the company's holidays in this zone
         self.day = self._window(start.astimezone(ZoneInfo(zone)).date())
 
     def _window(self, local_date: date) -> _Day:
         settings = self.settings
-        if local_date.isoweekday() not in settings.working_days or local_date in settings.excluded_dates:
+        if (
+            local_date.isoweekday() not in settings.working_days
+            or local_date in settings.excluded_dates
+            or local_date in self.closed
+        ):
             return _Day(local_date, self.start, 0, 0, 0)
         midnight = datetime.combine(local_date, time())
         opens = local_time_instant(midnight + timedelta(minutes=settings.start_minutes), self.zone)
@@ -110,6 +116,7 @@ def plan_calls(
     numbers: Sequence[str],
     seed: str,
     taken: Mapping[date, int] | None = None,
+    holidays: Holidays | None = None,
 ) -> Iterator[PlannedCall]:
     """Yield each ``(index, contact)``'s call slot, lazily and in the order given (the order contacts were added).
 
@@ -128,7 +135,7 @@ def plan_calls(
         zone = contact_zone(contact, settings)
         lane = lanes.get(zone)
         if lane is None:
-            lane = lanes[zone] = _Lane(zone, settings, start)
+            lane = lanes[zone] = _Lane(zone, settings, start, holidays.dates_in(zone) if holidays else frozenset())
         while True:
             day = lane.day
             slot = max(used.get(day.local_date, 0), day.first)
@@ -154,10 +161,11 @@ def redistribute(
     placed: Mapping[date, int],
     numbers: Sequence[str],
     seed: str,
+    holidays: Holidays | None = None,
 ) -> Iterator[PlannedCall]:
     """Re-plan the contacts not yet dialled over new ``settings``, from now.
 
     The old plan's slots are dropped; only the calls already ``placed`` on each local day (today's, in
     practice) count against that day's cap. Contacts keep their index, so round-robin keeps their numbers.
     """
-    return plan_calls(settings, pending, now=now, numbers=numbers, seed=seed, taken=placed)
+    return plan_calls(settings, pending, now=now, numbers=numbers, seed=seed, taken=placed, holidays=holidays)

@@ -37,7 +37,7 @@ from scheduled_comms.models.campaigns import (
 )
 from scheduled_comms.models.domain import MAX_ATTEMPTS, Channel, Communication, Source, Status
 from scheduled_comms.observability import logger
-from scheduled_comms.ports import CampaignPlanStore
+from scheduled_comms.ports import CampaignPlanStore, HolidaySource
 
 BATCH_CONTACTS = 500  # contacts planned between two checkpoints
 LEASE = timedelta(minutes=15)  # Lambda's longest run: a planner that dies lets go by then
@@ -144,6 +144,7 @@ def plan_campaign(
     now: Callable[[], datetime],
     seconds_left: Callable[[], float],
     batch_contacts: int = BATCH_CONTACTS,
+    calendar: HolidaySource | None = None,
 ) -> PlanReport:
     """Plan a ``scheduling`` campaign's contacts from its checkpoint on, a batch at a time, until done (then it
     is ``scheduled``) or until only the reserve of time is left (then the plan is handed over: another run
@@ -172,6 +173,8 @@ def plan_campaign(
         numbers=campaign.phone_number_ids,
         seed=campaign.id,
         taken=dict(progress.taken),
+        # The company's holidays are closed days too (as they are when the plan is made).
+        holidays=calendar.holidays(company_id) if calendar is not None else None,
     )
     # A planner that died may have written part of the batch after its checkpoint: its new rows are written on
     # condition that they do not exist (rows of contacts that name one are moved on condition, always).
