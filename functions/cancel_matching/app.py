@@ -23,7 +23,7 @@ router = Router()
     description=(
         "Give exactly one of `contact_id`, `deal_id`, `customer_id`, `to_number`, `to_email` or "
         "`cancellation_key`: every pending row it names is cancelled, whatever its channel (rows, templated "
-        "messages, cadence follow-ups; a batch call's calls stop with the batch call). Up to 200 rows are read "
+        "messages, cadence follow-ups, a batch call's calls: their contacts end cancelled). Up to 200 rows are read "
         "a request; when `next_cursor` is not null, send the same body with it to go on."
     ),
     tags=["scheduled-communications"],

@@ -212,3 +212,24 @@ def test_the_simulator_answers_campaign_calls_by_its_outcome_mix(
     assert [(c["status"], c["outcome"]["end_reason"]) for c in contacts] == [("completed", "voicemail")] * 2
     analytics = api.request("GET", f"{BATCH_CALLS}/{campaign_id}/analytics", company).json()["data"]
     assert analytics["outcomes"]["voicemail"] == 2 and analytics["connect_rate"] == 0.0
+
+
+def test_a_suppressed_callee_is_skipped_and_a_cancel_by_number_cancels_a_contact(
+    api, make_company, ticker, fresh_simulator, isolated_tables
+):
+    company = make_company(credits=10)
+    campaign_id = scheduled_campaign(api, company, fresh_simulator, isolated_tables, contacts=3, cap=3)
+    kept_out, cancelled = "+14158880000", "+14158880001"
+    assert api.request("PUT", f"/v1/do-not-contact/voice/{kept_out.replace('+', '%2B')}", company, {}).status == 200
+    reply = api.request("POST", "/v1/scheduled-communications/cancel", company, {"to_number": cancelled})
+    assert reply.status == 200 and reply.json()["data"]["cancelled"] == 1
+
+    ticker.at(ALL_DUE)
+    transitions_pump(isolated_tables).drain()
+
+    contacts = api.request("GET", f"{BATCH_CALLS}/{campaign_id}/contacts", company).json()["data"]
+    by_number = {c["phone_number"]: c for c in contacts}
+    assert by_number[kept_out]["status"] == "skipped" and by_number[kept_out]["last_error"] == "do_not_contact"
+    assert by_number[cancelled]["status"] == "cancelled"
+    dialled = [call.to_number for call in campaign_calls(fresh_simulator, campaign_id)]
+    assert dialled == ["+14158880002"]

@@ -314,9 +314,10 @@ class _MatchScope:
 def cancel_matching(
     store: CommunicationStore, caller: Caller, request: CancelMatchingRequest, now: datetime, cursor_key: bytes
 ) -> CancelMatchingResponse:
-    """Cancel every pending row the request names, across channels: rows, templated messages and cadence
-    follow-ups (a campaign's calls stop with their campaign). Bounded: up to ``CANCEL_PAGE`` rows a request,
-    the rest with the answer's cursor, so a large match is worked through in steps a client can resume."""
+    """Cancel every pending row the request names, across channels: rows, templated messages, cadence follow-ups
+    and batch calls' calls (their contacts end ``cancelled``, from the table's stream). Bounded: up to
+    ``CANCEL_PAGE`` rows a request, the rest with the answer's cursor, so a large match is worked through in steps
+    a client can resume."""
     require_scopes(caller, Scope.DISPATCHER_WRITE)
     field = next(name for name in MATCHED_BY if getattr(request, name) is not None)
     value = str(getattr(request, field))
@@ -330,7 +331,7 @@ def cancel_matching(
     page = store.matching(caller.company_id, match, CANCEL_PAGE, after)
     cancelled = 0
     for row in page.items:
-        if row.status is not Status.PENDING or row.source is Source.CAMPAIGN:
+        if row.status is not Status.PENDING:
             continue
         try:
             store.cancel_pending(row, now)

@@ -158,8 +158,13 @@ def complete_if_done(store: CampaignCallStore, campaign: Campaign, now: datetime
     return store.complete(campaign, now)
 
 
-# What a campaign call the engine ended itself (no outcome webhook) makes of its contact.
-ENDED_BY_ENGINE = {Status.FAILED: ContactStatus.FAILED, Status.SKIPPED: ContactStatus.SKIPPED}
+# What a campaign call ended without an outcome webhook makes of its contact: the engine failed or skipped it
+# (its campaign cancelled, its callee on the do-not-contact list), or a cancel by match cancelled it.
+ENDED_BY_ENGINE = {
+    Status.FAILED: ContactStatus.FAILED,
+    Status.SKIPPED: ContactStatus.SKIPPED,
+    Status.CANCELLED: ContactStatus.CANCELLED,
+}
 
 
 def campaign_call_finished(store: CampaignCallStore, row: Communication, now: datetime) -> bool:
