@@ -6,7 +6,7 @@ from urllib.parse import unquote
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from scheduled_comms.composition.stores import do_not_contact_list
+from scheduled_comms.composition.protection import do_not_contact_list
 from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.protection import remove_entry
 from scheduled_comms.models.protection import SuppressedChannel

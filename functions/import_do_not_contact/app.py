@@ -1,7 +1,7 @@
 """POST /v1/do-not-contact/import: add many entries (JSON or CSV), all or none."""
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from scheduled_comms.composition.stores import do_not_contact_list
+from scheduled_comms.composition.protection import do_not_contact_list
 from scheduled_comms.http.resolver import (
     CONTACT_UPLOADS,
     ServiceResolver,

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from scheduled_comms.composition.protection import do_not_contact_list
 from scheduled_comms.composition.secrets import cursor_key
-from scheduled_comms.composition.stores import do_not_contact_list
 from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, refuse_unknown_query, requires
 from scheduled_comms.logic.protection import list_entries
 from scheduled_comms.models.protection import DoNotContactList

@@ -5,7 +5,7 @@ import json
 
 from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from scheduled_comms.composition.stores import do_not_contact_list
+from scheduled_comms.composition.protection import do_not_contact_list
 from scheduled_comms.logic.protection import record_ses_feedback
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics

@@ -6,7 +6,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from scheduled_comms.composition.campaigns import campaign_call_store
 from scheduled_comms.composition.company import directory, vault
-from scheduled_comms.composition.stores import dispatch_store, do_not_contact_list
+from scheduled_comms.composition.protection import do_not_contact_list
+from scheduled_comms.composition.stores import dispatch_store
 from scheduled_comms.http.resolver import ServiceResolver, api_handler
 from scheduled_comms.logic.voice_outcomes import SIGNATURE_HEADER, CallOutcome, record_call_outcome
 from scheduled_comms.models.domain import now_utc

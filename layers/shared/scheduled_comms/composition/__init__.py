@@ -16,7 +16,19 @@ from typing import Any, TypeVar
 Product = TypeVar("Product")
 
 # No module shares a name with a factory: `composition.events` must stay the factory once its module is loaded.
-_MODULES = ("stores", "company", "secrets", "voice", "dispatch", "fanout", "event_bus", "campaigns", "people", "inbox")
+_MODULES = (
+    "stores",
+    "company",
+    "secrets",
+    "voice",
+    "dispatch",
+    "fanout",
+    "event_bus",
+    "campaigns",
+    "people",
+    "inbox",
+    "protection",
+)
 _built: list[_lru_cache_wrapper[Any]] = []
 
 

@@ -11,8 +11,9 @@ from scheduled_comms.adapters.senders import ChannelSenders, HttpVoiceSender, Se
 from scheduled_comms.composition import component
 from scheduled_comms.composition.campaigns import campaign_call_store
 from scheduled_comms.composition.company import vault
+from scheduled_comms.composition.protection import do_not_contact_list
 from scheduled_comms.composition.secrets import message_sealer
-from scheduled_comms.composition.stores import dispatch_store, do_not_contact_list
+from scheduled_comms.composition.stores import dispatch_store
 from scheduled_comms.composition.voice import endpoint_rules, host_resolver
 from scheduled_comms.logic.campaigns.gate import CampaignCallGate
 from scheduled_comms.logic.dispatch.engine import DispatchConfig, Dispatcher, Gate

@@ -1,4 +1,4 @@
-"""Rows (as the API and as the engine sees them), credits, API keys and the do-not-contact list in DynamoDB."""
+"""Rows (as the API and as the engine sees them), credits and API keys in DynamoDB."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from scheduled_comms.adapters.dynamodb.api_keys import DynamoApiKeyStore
 from scheduled_comms.adapters.dynamodb.communications import DynamoCommunicationStore
 from scheduled_comms.adapters.dynamodb.credits import DynamoCreditLedger
 from scheduled_comms.adapters.dynamodb.dispatch import DynamoDispatchStore
-from scheduled_comms.adapters.dynamodb.protection import DynamoDoNotContactList
 from scheduled_comms.composition import component
 from scheduled_comms.settings import get_settings
 
@@ -31,8 +30,3 @@ def api_key_store() -> DynamoApiKeyStore:
 def dispatch_store() -> DynamoDispatchStore:
     settings = get_settings()
     return DynamoDispatchStore(settings.communications_table, settings.due_shard_count)
-
-
-@component
-def do_not_contact_list() -> DynamoDoNotContactList:
-    return DynamoDoNotContactList(get_settings().communications_table)
