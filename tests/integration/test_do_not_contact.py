@@ -326,7 +326,7 @@ def test_overlapping_ticks_never_send_to_a_suppressed_address_and_return_each_cr
     from scheduled_comms_local.lambda_host import scheduled_event
 
     company = make_company(credits=100)
-    kept_out, allowed = "+14155550184", "+14155550185"
+    kept_out, allowed = "+16175550184", "+16175550185"  # outside the range seeded rows use
     due = soon(60)  # after the entry is put, whatever else runs meanwhile
     bodies = {number: {**sms_now(number), "scheduled_for": due.isoformat()} for number in (kept_out, allowed)}
     rows = {number: [schedule(api, company, body)["id"] for _ in range(15)] for number, body in bodies.items()}

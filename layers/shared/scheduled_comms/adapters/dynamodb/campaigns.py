@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from botocore.exceptions import ClientError
 from scheduled_comms.adapters.aws import client as aws_client
+from scheduled_comms.adapters.dynamodb.batch import batch_write
 from scheduled_comms.adapters.dynamodb.items import (
     CAMPAIGN_PREFIX,
     CONTACT_PREFIX,
@@ -70,7 +71,6 @@ from scheduled_comms.models.campaigns import (
 from scheduled_comms.models.domain import Communication
 from scheduled_comms.models.values import format_instant, parse_instant
 
-BATCH_WRITE_LIMIT = 25  # items per BatchWriteItem request
 _BATCH_GET_LIMIT = 100
 TRANSACTION_LIMIT = 100  # items per TransactWriteItems request
 MAX_QUERY_PAGES = 5  # pages one filtered list may read before it answers with a cursor
@@ -107,21 +107,8 @@ class DynamoCampaignStore:
     # --- writing many items ----------------------------------------------------------------------------------
 
     def batch_put(self, items: Sequence[dict[str, Any]]) -> int:
-        """Put ``items`` with BatchWriteItem, 25 a request, again for what DynamoDB left unprocessed; returns
-        the requests made."""
-        requests = 0
-        for start in range(0, len(items), BATCH_WRITE_LIMIT):
-            pending: dict[str, Any] = {
-                self._table: [{"PutRequest": {"Item": item}} for item in items[start : start + BATCH_WRITE_LIMIT]]
-            }
-            delay = 0.05
-            while pending:
-                requests += 1
-                pending = self._client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-                if pending:
-                    time.sleep(random.uniform(0, delay))
-                    delay = min(delay * 2, 2.0)
-        return requests
+        """Put ``items`` with BatchWriteItem (25 a request, again for what is left unprocessed); the requests made."""
+        return batch_write(self._client, self._table, [{"PutRequest": {"Item": item}} for item in items])
 
     def _write_contacts(
         self, partition: str, start: int, contacts: Sequence[Contact], now: datetime, guards: bool = True
@@ -174,12 +161,7 @@ class DynamoCampaignStore:
 
     def release_numbers(self, keys: Sequence[dict[str, Any]]) -> None:
         """Delete number guards this upload wrote (it did not land)."""
-        for start in range(0, len(keys), BATCH_WRITE_LIMIT):
-            pending: dict[str, Any] = {
-                self._table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + BATCH_WRITE_LIMIT]]
-            }
-            while pending:
-                pending = self._client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        batch_write(self._client, self._table, [{"DeleteRequest": {"Key": key}} for key in keys])
 
     def _known(self, partition: str, numbers: Sequence[str]) -> set[str]:
         keys = [number_guard_key(partition, number) for number in dict.fromkeys(numbers)]
