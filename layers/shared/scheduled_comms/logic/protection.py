@@ -1,4 +1,5 @@
-"""The do-not-contact list: kept by the API, by SES feedback and by callers asking on a call; checked at send.
+"""Recipient protection: the do-not-contact list (kept by the API, by SES feedback and by callees asking on a
+call) and the frequency caps, both checked when a row is about to be sent.
 
 Addresses are matched as written once normalised: an email address in lower case (local part too: mail
 systems treat case alike in practice, and a suppression must not miss ``Jane@`` for ``jane@``), a phone
@@ -48,11 +49,7 @@ def normalized_address(channel: SuppressedChannel, address: str, field: str = "a
     text = address.strip()
     wants_email = channel is SuppressedChannel.EMAIL or (channel is SuppressedChannel.ALL and "@" in text)
     try:
-        if wants_email:
-            return check_email(text).lower()
-        if channel is SuppressedChannel.EMAIL:
-            raise ValueError("must be an email address")
-        return check_e164(text)
+        return check_email(text).lower() if wants_email else check_e164(text)
     except ValueError as exc:
         kind = "an email address" if wants_email else "an E.164 phone number (e.g. +14155550100)"
         raise ValidationFailed(
