@@ -20,6 +20,7 @@ from scheduled_comms.adapters.dynamodb.items import (
     FILTER_INDEXES,
     RECIPIENT_INDEX,
     ROW_PREFIX,
+    LinkIndex,
     body_item,
     body_key,
     cancellation_key_item,
@@ -57,6 +58,21 @@ from scheduled_comms.models.domain import (
     Replayed,
     Status,
 )
+
+
+def _index_query(index: LinkIndex, key: str, after_id: str | None, limit: int) -> dict[str, Any]:
+    """A query of a keys-only link index for ``key``: its rows older than ``after_id`` (sort keys are uuid7)."""
+    request: dict[str, Any] = {
+        "IndexName": index.name,
+        "KeyConditionExpression": "#k = :k" + (" AND sk < :after" if after_id else ""),
+        "ExpressionAttributeNames": {"#k": index.attribute},
+        "ExpressionAttributeValues": {":k": {"S": key}},
+        "Limit": limit,
+    }
+    if after_id:
+        request["ExpressionAttributeValues"][":after"] = {"S": f"{ROW_PREFIX}{after_id}"}
+    return request
+
 
 _CONFLICT_RETRIES = 4
 MAX_QUERY_PAGES_PER_LIST = 5
@@ -304,15 +320,7 @@ class DynamoCommunicationStore:
                 for pk in row_partitions(company_id)
             ]
         else:
-            request: dict[str, Any] = {
-                "IndexName": index.name,
-                "KeyConditionExpression": "#k = :k" + (" AND sk < :after" if after_id else ""),
-                "ExpressionAttributeNames": {"#k": index.attribute},
-                "ExpressionAttributeValues": {":k": {"S": index.value(company_id, filters)}},
-                "Limit": page_size,
-            }
-            if after_id:
-                request["ExpressionAttributeValues"][":after"] = {"S": f"{ROW_PREFIX}{after_id}"}
+            request = _index_query(index, str(index.value(company_id, filters)), after_id, page_size)
             sources = [self._pages(request, budget, keys_only=True)]
         found: list[Communication] = []
         last_read: str | None = None
@@ -419,18 +427,8 @@ class DynamoCommunicationStore:
                 if match.field == "recipient"
                 else next(ix for ix in FILTER_INDEXES if ix.fields == (match.field,))
             )
-            request: dict[str, Any] = {
-                "TableName": self._table,
-                "IndexName": index.name,
-                "KeyConditionExpression": "#k = :k" + (" AND sk < :after" if after_id else ""),
-                "ExpressionAttributeNames": {"#k": index.attribute},
-                "ExpressionAttributeValues": {":k": {"S": f"{company_id}#{match.value}"}},
-                "ScanIndexForward": False,
-                "Limit": limit,
-            }
-            if after_id:
-                request["ExpressionAttributeValues"][":after"] = {"S": f"{ROW_PREFIX}{after_id}"}
-            answer = self._client.query(**request)
+            request = _index_query(index, f"{company_id}#{match.value}", after_id, limit)
+            answer = self._client.query(**request, TableName=self._table, ScanIndexForward=False)
             keys = [{"pk": item["pk"], "sk": item["sk"]} for item in answer.get("Items", [])]
             more = "LastEvaluatedKey" in answer
         rows = [item_to_row(item) for item in self._rows_by_key(keys)]
