@@ -321,11 +321,8 @@ def cancel_matching(
     require_scopes(caller, Scope.DISPATCHER_WRITE)
     field = next(name for name in MATCHED_BY if getattr(request, name) is not None)
     value = str(getattr(request, field))
-    match = (
-        Match("recipient", value.lower() if field == "to_email" else value)
-        if field.startswith("to_")
-        else (Match(field, value))
-    )
+    # An address (email in lower case, as rows hold it) is matched through the rows' recipient.
+    match = Match("recipient", value.lower()) if field in ("to_email", "to_number") else Match(field, value)
     scope = _MatchScope(match)
     after = decode_cursor(request.cursor, caller.company_id, scope, cursor_key) if request.cursor else None
     page = store.matching(caller.company_id, match, CANCEL_PAGE, after)
