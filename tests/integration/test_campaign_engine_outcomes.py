@@ -26,7 +26,7 @@ BATCH_CALLS = "/v1/batch-calls"
 ALL_DUE = datetime.fromisoformat("2027-03-01T22:00:00+00:00")
 
 
-def scheduled_campaign(api, company, simulator, stack, contacts: int, cap: int, **settings) -> str:
+def scheduled_campaign(api, company, simulator, stack, contacts: int, cap: int, plan: bool = True, **settings) -> str:
     agent_id = register_voice(api, company, simulator)
     number_id = register_number(api, company)
     created = api.request(
@@ -47,9 +47,15 @@ def scheduled_campaign(api, company, simulator, stack, contacts: int, cap: int, 
         },
     ).json()["data"]
     assert api.request("POST", f"{BATCH_CALLS}/{created['id']}/schedule", company).status == 202
+    if plan:
+        background_work(stack)
+    return str(created["id"])
+
+
+def background_work(stack) -> None:
+    """What the campaigns' background function has to do (plans, wind-downs), done, as Lambda would deliver it."""
     planner = next(c for c in stack.stream_consumers() if c.function == "PlanBatchCallsFunction")
     StreamPump(stack, FunctionHost(stack), planner).drain()
-    return str(created["id"])
 
 
 def transitions_pump(stack) -> StreamPump:
@@ -114,23 +120,126 @@ def test_a_refused_call_fails_its_contact_frees_its_slot_and_the_campaign_comple
     assert len(completed) == 1 and completed[0]["contacts"] == {"completed": 2, "failed": 1}
 
 
-def test_a_cancelled_campaigns_due_calls_skip_their_contacts(
+def test_a_cancelled_campaigns_due_calls_cancel_their_contacts_before_its_wind_down_does(
     api, make_company, ticker, fresh_simulator, isolated_tables
 ):
     company = make_company(credits=10)
     campaign_id = scheduled_campaign(api, company, fresh_simulator, isolated_tables, contacts=2, cap=2)
     assert api.request("POST", f"{BATCH_CALLS}/{campaign_id}/cancel", company).status == 200
 
-    ticker.at(ALL_DUE)
+    ticker.at(ALL_DUE)  # before the background function has wound the campaign down: the gate skips the calls
     transitions_pump(isolated_tables).drain()
 
     contacts = api.request("GET", f"{BATCH_CALLS}/{campaign_id}/contacts", company).json()["data"]
-    assert [c["status"] for c in contacts] == ["skipped", "skipped"]
+    assert [c["status"] for c in contacts] == ["cancelled", "cancelled"]
     assert all("cancelled" in c["last_error"] for c in contacts)
     assert campaign_calls(fresh_simulator, campaign_id) == []
     campaign = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]
-    assert campaign["contacts"]["by_status"]["skipped"] == 2
+    assert campaign["contacts"]["by_status"]["cancelled"] == 2
     assert campaign["contacts"]["by_status"].get("scheduled", 0) == 0
+
+
+def test_cancelling_a_campaign_cancels_its_calls_not_yet_placed_at_once_and_the_call_going_on_ends(
+    api, make_company, ticker, fresh_simulator, isolated_tables
+):
+    company = make_company(credits=10)
+    campaign_id = scheduled_campaign(api, company, fresh_simulator, isolated_tables, contacts=3, cap=1)
+    ticker.at(ALL_DUE)  # one call placed; the cap holds the other two
+    [call] = campaign_calls(fresh_simulator, campaign_id)
+
+    assert api.request("POST", f"{BATCH_CALLS}/{campaign_id}/cancel", company).status == 200
+    background_work(isolated_tables)  # the wind-down, started by the cancel
+    transitions_pump(isolated_tables).drain()
+
+    contacts = api.request("GET", f"{BATCH_CALLS}/{campaign_id}/contacts", company).json()["data"]
+    by_number = {c["phone_number"]: c["status"] for c in contacts}
+    assert by_number.pop(call.to_number) == "in_progress"
+    assert list(by_number.values()) == ["cancelled", "cancelled"]
+    rows = composition.communication_store().list(company.id, ListFilters(), 100, None).items
+    assert Counter(row.status for row in rows) == Counter({Status.CANCELLED: 2, Status.DISPATCHED: 1})
+    stored = composition.campaign_store().get(company.id, campaign_id, consistent=True)
+    assert stored.wound_down_at is not None
+
+    assert fresh_simulator.end(call.call_id, "conversation", 30) == 200  # the call going on ends as usual
+    ticker.at(ALL_DUE + timedelta(hours=1))
+
+    campaign = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]
+    assert campaign["status"] == "cancelled"
+    assert {k: v for k, v in campaign["contacts"]["by_status"].items() if v} == {"completed": 1, "cancelled": 2}
+    assert len(campaign_calls(fresh_simulator, campaign_id)) == 1
+    assert campaign["credits_returned"] == 2
+    assert composition.credit_ledger().balance(company.id, consistent=True) == 9
+
+
+def test_a_campaign_cancelled_before_it_was_planned_cancels_every_contact_and_writes_no_call(
+    api, make_company, fresh_simulator, isolated_tables
+):
+    company = make_company(credits=10)
+    campaign_id = scheduled_campaign(api, company, fresh_simulator, isolated_tables, contacts=3, cap=1, plan=False)
+    assert api.request("POST", f"{BATCH_CALLS}/{campaign_id}/cancel", company).status == 200
+
+    background_work(isolated_tables)  # the plan's record finds the campaign cancelled: it winds it down
+    background_work(isolated_tables)  # and again (a replayed stream): nothing moves twice
+
+    contacts = api.request("GET", f"{BATCH_CALLS}/{campaign_id}/contacts", company).json()["data"]
+    assert [(c["status"], c["last_error"]) for c in contacts] == [("cancelled", "its batch call was cancelled")] * 3
+    assert composition.communication_store().list(company.id, ListFilters(), 100, None).items == []
+    campaign = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]
+    assert {k: v for k, v in campaign["contacts"]["by_status"].items() if v} == {"cancelled": 3}
+    assert composition.credit_ledger().balance(company.id, consistent=True) == 10
+
+
+def test_a_refused_call_is_retried_when_the_policy_retries_failed_calls(
+    api, make_company, ticker, fresh_simulator, isolated_tables
+):
+    company = make_company(credits=10)
+    retry = {"max_attempts": 2, "retry_after_minutes": 30, "retry_on": ["failed"]}
+    campaign_id = scheduled_campaign(api, company, fresh_simulator, isolated_tables, contacts=1, cap=1, retry=retry)
+    fresh_simulator.fail_next.append(400)  # the first call is refused for good: the engine fails its row
+
+    transitions, moment = transitions_pump(isolated_tables), ALL_DUE
+    for _ in range(4):
+        ticker.at(moment)
+        transitions.drain()
+        for call in campaign_calls(fresh_simulator, campaign_id):
+            fresh_simulator.end(call.call_id, "conversation", 30)
+        moment = next_moment(company, moment)
+
+    [contact] = api.request("GET", f"{BATCH_CALLS}/{campaign_id}/contacts", company).json()["data"]
+    assert (contact["status"], contact["attempts"]) == ("completed", 2)
+    assert contact["outcome"]["talk_seconds"] == 30
+    rows = composition.communication_store().list(company.id, ListFilters(), 100, None).items
+    assert sorted(row.status for row in rows) == [Status.DISPATCHED, Status.FAILED]
+    campaign = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]
+    assert campaign["status"] == "completed"
+
+
+def test_a_retry_counts_against_its_days_cap(api, make_company, ticker, fresh_simulator, isolated_tables):
+    company = make_company(credits=10)
+    retry = {"max_attempts": 2, "retry_after_minutes": 30, "retry_on": ["no_answer"]}
+    # 08:00 in New York on Monday: the two contacts take Monday's two slots, 09:00 and 13:00.
+    campaign_id = scheduled_campaign(
+        api,
+        company,
+        fresh_simulator,
+        isolated_tables,
+        contacts=2,
+        cap=2,
+        retry=retry,
+        max_calls_per_day=2,
+        scheduled_at="2027-03-01T13:00:00Z",
+    )
+    ticker.at(datetime.fromisoformat("2027-03-01T14:00:01+00:00"))
+    [call] = campaign_calls(fresh_simulator, campaign_id)
+    assert fresh_simulator.end(call.call_id, "no_answer") == 200
+
+    pending = composition.communication_store().list(company.id, ListFilters(status=Status.PENDING), 100, None)
+    slots = sorted(row.scheduled_for for row in pending.items)
+    # Monday's 13:00 is taken by the second contact: the retry goes to Tuesday's first slot, not beside it.
+    assert slots == [
+        datetime.fromisoformat("2027-03-01T18:00:00+00:00"),
+        datetime.fromisoformat("2027-03-02T14:00:00+00:00"),
+    ]
 
 
 def test_the_retry_policy_calls_a_contact_again_after_no_answer_inside_the_window_until_its_attempts_run_out(
@@ -231,5 +340,11 @@ def test_a_suppressed_callee_is_skipped_and_a_cancel_by_number_cancels_a_contact
     by_number = {c["phone_number"]: c for c in contacts}
     assert by_number[kept_out]["status"] == "skipped" and by_number[kept_out]["last_error"] == "do_not_contact"
     assert by_number[cancelled]["status"] == "cancelled"
-    dialled = [call.to_number for call in campaign_calls(fresh_simulator, campaign_id)]
-    assert dialled == ["+14158880002"]
+    [call] = campaign_calls(fresh_simulator, campaign_id)
+    assert call.to_number == "+14158880002"
+
+    assert fresh_simulator.end(call.call_id, "conversation", 30) == 200
+    # Completed: the credits of the two contacts never dialled come back with it.
+    campaign = api.request("GET", f"{BATCH_CALLS}/{campaign_id}", company).json()["data"]
+    assert (campaign["status"], campaign["credits_returned"]) == ("completed", 2)
+    assert composition.credit_ledger().balance(company.id, consistent=True) == 9

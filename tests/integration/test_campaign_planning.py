@@ -17,7 +17,7 @@ from scheduled_comms.adapters.dynamodb.items import (
     row_to_item,
 )
 from scheduled_comms.logic.campaigns.planning import plan_calls
-from scheduled_comms.logic.campaigns.scheduling import plan_campaign
+from scheduled_comms.logic.campaigns.scheduling import plan_campaign, wind_down_campaign
 from scheduled_comms.models.campaigns import CampaignStatus
 from scheduled_comms.models.domain import Channel, ListFilters, Source, Status
 from scheduled_comms_cli.streams import StreamPump
@@ -199,6 +199,45 @@ def test_a_planner_that_dies_is_resumed_with_no_duplicate_and_no_lost_contact(ap
     assert {row.scheduled_for for row in rows} == set(slots.values())
     stored = composition.campaign_store().get(company.id, campaign_id, consistent=True)
     assert stored.status is CampaignStatus.SCHEDULED and stored.counts.get("scheduled") == 130
+
+
+class WindDownCrash:
+    """The plan store, dying at the wind-down's second checkpoint: its rows cancelled, its contacts not."""
+
+    def __init__(self, store):
+        self._store, self._left = store, 1
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def write_wind_down_batch(self, campaign, progress, never_called, now):
+        if self._left == 0:
+            raise SimulatedCrash
+        self._left -= 1
+        return self._store.write_wind_down_batch(campaign, progress, never_called, now)
+
+
+def test_a_cancel_mid_plan_winds_down_every_contact_once_across_a_crash(api, company, planner):
+    campaign_id = scheduled_campaign(api, company, 250)
+    store, rows = composition.campaign_plan_store(), composition.communication_store()
+    now = datetime.now(UTC)
+    cut_short = plan_campaign(store, company.id, campaign_id, lambda: now, lambda: 5, batch_contacts=150)
+    assert (cut_short.planned, cut_short.finished) == (150, False)
+    assert api.request("POST", f"{BATCH_CALLS}/{campaign_id}/cancel", company).status == 200
+
+    with pytest.raises(SimulatedCrash):
+        wind_down_campaign(WindDownCrash(store), rows, company.id, campaign_id, lambda: now, lambda: 900)
+    resumed = wind_down_campaign(store, rows, company.id, campaign_id, lambda: now + timedelta(minutes=16), lambda: 900)
+    again = wind_down_campaign(store, rows, company.id, campaign_id, lambda: now, lambda: 900)
+
+    assert resumed.finished and resumed.planned == 250 - 98 and not again.finished
+    assert Counter(row.status for row in company_rows(company)) == Counter({Status.CANCELLED: 150})
+    contacts = all_contacts(company, campaign_id)
+    assert Counter(c.status.value for c in contacts) == Counter({"scheduled": 150, "cancelled": 100})
+    stored = composition.campaign_store().get(company.id, campaign_id, consistent=True)
+    # The contacts never planned moved once each; those with a row move when the stream brings its cancel.
+    assert {k: v for k, v in stored.counts.items() if v} == {"scheduled": 150, "cancelled": 100}
+    assert stored.wound_down_at is not None
 
 
 def test_a_planner_out_of_time_hands_over_and_the_next_run_finishes(api, company, planner):

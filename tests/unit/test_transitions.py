@@ -107,4 +107,39 @@ def test_the_templates_filter_lets_through_exactly_what_the_logic_publishes(old,
 
 def test_filter_rules_the_local_stack_does_not_know_are_refused():
     with pytest.raises(ValueError, match="not supported"):
-        matches({"eventName": [{"prefix": "MOD"}]}, {"eventName": "MODIFY"})
+        matches({"eventName": [{"suffix": "IFY"}]}, {"eventName": "MODIFY"})
+
+
+def campaign_record(old_status: str, new_status: str, wound_down: bool = False) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    from scheduled_comms.adapters.dynamodb.items import campaign_to_item
+    from scheduled_comms.models.campaigns import Campaign, CampaignStatus, DeliverySettings
+
+    at = datetime(2027, 3, 1, tzinfo=UTC)
+    campaign = Campaign(id="c1", company_id="co", name="n", settings=DeliverySettings(), created_at=at, updated_at=at)
+    old = campaign.model_copy(update={"status": CampaignStatus(old_status)})
+    new = campaign.model_copy(
+        update={"status": CampaignStatus(new_status), "wound_down_at": at if wound_down else None}
+    )
+    item = campaign_to_item(new)
+    return {
+        "eventName": "MODIFY",
+        "dynamodb": {
+            "Keys": {"pk": item["pk"], "sk": item["sk"]},
+            "OldImage": campaign_to_item(old),
+            "NewImage": item,
+        },
+    }
+
+
+def test_the_campaign_functions_filter_lets_through_plans_and_wind_downs_not_yet_done():
+    patterns = next(c for c in Stack("unit").stream_consumers() if c.function == "PlanBatchCallsFunction")
+    let_through = lambda record: any(matches(p, record) for p in patterns.filter_patterns)  # noqa: E731
+
+    assert let_through(campaign_record("scheduled", "scheduling"))
+    assert let_through(campaign_record("active", "cancelled"))
+    assert not let_through(campaign_record("cancelled", "cancelled", wound_down=True))
+    assert not let_through(campaign_record("draft", "scheduled"))
+    pending = make_row(status=Status.PENDING)
+    assert not let_through(stream_record(pending, pending.model_copy(update={"status": Status.CANCELLED})))

@@ -25,13 +25,15 @@ LOCAL_RETRY_CAP = 100
 def matches(pattern: dict[str, Any], value: Any) -> bool:
     """Whether ``value`` matches a Lambda filter pattern (the subset the template uses).
 
-    Keys nest; a list holds alternatives: literal values, ``{"anything-but": [...]}`` or ``{"exists": bool}``.
+    Keys nest; a list holds alternatives: literal values, ``{"anything-but": [...]}``, ``{"exists": bool}`` or
+    ``{"prefix": str}``.
     """
     for key, wanted in pattern.items():
         present = isinstance(value, dict) and key in value
         actual = value.get(key) if present else None
         if isinstance(wanted, dict):
-            if not present or not matches(wanted, actual):
+            # An absent key matches as an empty object does: only ``{"exists": false}`` below it can match.
+            if not matches(wanted, actual if present else {}):
                 return False
         elif not any(_matches_rule(rule, actual, present) for rule in wanted):
             return False
@@ -45,6 +47,8 @@ def _matches_rule(rule: Any, actual: Any, present: bool) -> bool:
             return present and actual not in (excluded if isinstance(excluded, list) else [excluded])
         if "exists" in rule:
             return present is bool(rule["exists"])
+        if "prefix" in rule:
+            return present and isinstance(actual, str) and actual.startswith(rule["prefix"])
         raise ValueError(f"filter rule {rule} is not supported by the local stack")
     return present and actual == rule
 

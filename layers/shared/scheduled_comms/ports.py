@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # annotations only: a function that imports a port need not i
         Contact,
         ContactFolder,
         ContactStatus,
+        DaySlot,
         LiveCounters,
         PlannedContact,
         PlanProgress,
@@ -63,7 +64,7 @@ class CommunicationStore(Protocol):
         """
         ...
 
-    def get(self, company_id: str, row_id: str) -> Communication | None: ...
+    def get(self, company_id: str, row_id: str, consistent: bool = False) -> Communication | None: ...
 
     def list(self, company_id: str, filters: ListFilters, limit: int, after_id: str | None) -> Page:
         """Newest first; ``Page.next_after_id`` is None on the last page."""
@@ -483,7 +484,20 @@ class CampaignPlanStore(Protocol):
         ...
 
     def complete(self, campaign: Campaign, now: datetime) -> bool:
-        """Scheduled or active -> completed; False if it is neither."""
+        """Scheduled or active -> completed, the credits of contacts never dialled given back; False if it is
+        neither."""
+        ...
+
+    def write_wind_down_batch(
+        self, campaign: Campaign, progress: PlanProgress, never_called: Sequence[CampaignContact], now: datetime
+    ) -> None:
+        """A cancelled campaign's contacts that never had a call, cancelled, with the checkpoint ``progress`` and
+        the counters, in one transaction (at most 98 contacts). ``PlanAbandoned`` when the wind-down lost its
+        lease."""
+        ...
+
+    def finish_wind_down(self, campaign: Campaign, progress: PlanProgress, now: datetime) -> None:
+        """The campaign marked wound down (nothing left to cancel), letting go of the lease."""
         ...
 
 
@@ -514,17 +528,25 @@ class CampaignCallStore(Protocol):
         """The contact completed with ``outcome``, counted once; the campaign after it (None when already done)."""
         ...
 
+    def slots_taken(self, campaign: Campaign) -> dict[date, int]:
+        """Each local day's slots the campaign's plan and its retries have taken (the plan's checkpoint)."""
+        ...
+
     def retry_call(
         self,
-        campaign_id: str,
+        campaign: Campaign,
         contact_index: int,
         row_id: str,
         outcome: dict[str, Any],
         retry: Communication,
+        slot: DaySlot,
         now: datetime,
-    ) -> bool:
+    ) -> bool | None:
         """The contact of ``row_id``'s call (in progress) scheduled again with ``outcome`` kept and ``retry`` as its
-        new call row, in one write; False when it had moved on (a replayed webhook)."""
+        new call row, taking its day's ``slot`` (on condition that the day's slots taken are still those seen), in
+        one write.
+        False when the contact had moved on (a replayed webhook) or the campaign is not scheduled or active under
+        the same plan; None when another retry took the slot first (plan it again)."""
         ...
 
     def contact_ended(

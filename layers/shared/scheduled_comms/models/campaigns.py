@@ -332,6 +332,7 @@ class Campaign(Model):
     credits_reserved: int = 0
     credits_returned: int = 0
     contacts_dialled: int = 0  # contacts whose first call was placed: their credits are spent
+    wound_down_at: UtcInstant | None = None  # cancelled, and every call not yet placed cancelled too
     created_at: UtcInstant
     updated_at: UtcInstant
 
@@ -400,6 +401,16 @@ class PlanProgress:
     planned: int = 0
     lease_until: datetime | None = None
     resumed: bool = False  # taken over from a planner that stopped (or died) before finishing
+
+
+@dataclass(frozen=True)
+class DaySlot:
+    """A slot of a local day a retry takes: the day's slots taken were ``seen`` (None: none yet), and are ``taken``
+    with it."""
+
+    local_date: date
+    seen: int | None
+    taken: int
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from scheduled_comms.adapters.dynamodb.items import (
     number_guard_key,
     outcome_attribute,
     plan_key,
+    refund_credit,
     row_to_item,
     slots_key,
     taken_of,
@@ -60,6 +61,7 @@ from scheduled_comms.models.campaigns import (
     ContactFolder,
     ContactSource,
     ContactStatus,
+    DaySlot,
     LiveCounters,
     OutcomeKind,
     PlannedContact,
@@ -497,23 +499,16 @@ class DynamoCampaignStore:
         refund = campaign.credits_reserved - campaign.contacts_dialled - campaign.credits_returned
         steps: list[dict[str, Any]] = []
         if refund > 0:
-            steps.append(
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": company_key(campaign.company_id),
-                        "UpdateExpression": "ADD credits :n SET updated_at = :now",
-                        "ExpressionAttributeValues": {":n": {"N": str(refund)}, ":now": {"S": format_instant(now)}},
-                    }
-                }
-            )
+            steps.append({"Update": refund_credit(self._table, campaign.company_id, now, refund)})
+        # A new plan epoch: a planner at work lets go, and the wind-down (``logic.campaigns.scheduling``) starts
+        # its walk over the contacts from the first.
         steps.append(
             self._campaign_step(
                 campaign,
                 target,
                 now,
-                ", credits_returned = credits_returned + :refund",
-                {":refund": {"N": str(refund)}},
+                ", credits_returned = credits_returned + :refund ADD plan_epoch :one",
+                {":refund": {"N": str(refund)}, ":one": {"N": "1"}},
             )
         )
         self._transact(campaign, target, steps)
@@ -559,24 +554,40 @@ class DynamoCampaignStore:
                 return
 
     def complete(self, campaign: Campaign, now: datetime) -> bool:
-        """Scheduled or active -> completed (every contact is terminal, and terminal contacts stay so); False if it
-        is neither."""
+        """Scheduled or active -> completed (every contact is terminal, and terminal contacts stay so), the credits
+        of contacts never dialled (kept from their callee, cancelled, failed before a call) given back in the
+        same transaction; False if it is neither."""
+        refund = campaign.credits_reserved - campaign.contacts_dialled - campaign.credits_returned
+        steps: list[dict[str, Any]] = []
+        if refund > 0:
+            steps.append({"Update": refund_credit(self._table, campaign.company_id, now, refund)})
+        steps.append(
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": campaign_key(campaign.company_id, campaign.id),
+                    "UpdateExpression": "SET #status = :completed, updated_at = :now, "
+                    "credits_returned = credits_returned + :refund",
+                    # The counts the refund was worked out from: a stale read completes nothing.
+                    "ConditionExpression": "#status IN (:active, :scheduled) AND contacts_dialled = :dialled "
+                    "AND credits_returned = :returned",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":completed": {"S": CampaignStatus.COMPLETED.value},
+                        ":active": {"S": CampaignStatus.ACTIVE.value},
+                        ":scheduled": {"S": CampaignStatus.SCHEDULED.value},
+                        ":now": {"S": format_instant(now)},
+                        ":refund": {"N": str(max(refund, 0))},
+                        ":dialled": {"N": str(campaign.contacts_dialled)},
+                        ":returned": {"N": str(campaign.credits_returned)},
+                    },
+                }
+            }
+        )
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=campaign_key(campaign.company_id, campaign.id),
-                UpdateExpression="SET #status = :completed, updated_at = :now",
-                ConditionExpression="#status IN (:active, :scheduled)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":completed": {"S": CampaignStatus.COMPLETED.value},
-                    ":active": {"S": CampaignStatus.ACTIVE.value},
-                    ":scheduled": {"S": CampaignStatus.SCHEDULED.value},
-                    ":now": {"S": format_instant(now)},
-                },
-            )
+            self._client.transact_write_items(TransactItems=steps)
         except ClientError as exc:
-            if is_condition_failure(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -814,18 +825,28 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
 
     CONTACT_ATTEMPTS = 4
 
+    def slots_taken(self, campaign: Campaign) -> dict[date, int]:
+        stored = self._client.get_item(
+            TableName=self._table,
+            Key=plan_key(contact_list_partition(CAMPAIGN_PREFIX, campaign.company_id, campaign.id)),
+            ConsistentRead=True,
+        ).get("Item")
+        return taken_of(stored.get("taken")) if stored else {}
+
     def retry_call(
         self,
-        campaign_id: str,
+        campaign: Campaign,
         contact_index: int,
         row_id: str,
         outcome: dict[str, Any],
         retry: Communication,
+        slot: DaySlot,
         now: datetime,
-    ) -> bool:
+    ) -> bool | None:
         company_id = retry.company_id
-        partition = contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id)
+        partition = contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign.id)
         counted, counter_names, counter_values = outcome_counters(outcome)
+        metadata = retry.payload["metadata"]
         body = body_item(retry)
         if body is not None:  # the payload's own item first: a row never names a payload that is not there
             self._client.put_item(TableName=self._table, Item=body)
@@ -844,7 +865,7 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
                         ":outcome": to_attributes({"o": outcome})["o"],
                         ":retry": {"S": retry.id},
                         ":when": {"S": format_instant(retry.scheduled_for)},
-                        ":day": {"S": str(retry.payload["metadata"]["local_date"])},
+                        ":day": {"S": str(metadata["local_date"])},
                         ":now": {"S": format_instant(now)},
                         ":row": {"S": row_id},
                     },
@@ -853,10 +874,13 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
             {
                 "Update": {
                     "TableName": self._table,
-                    "Key": campaign_key(company_id, campaign_id),
+                    "Key": campaign_key(company_id, campaign.id),
                     "UpdateExpression": f"ADD #calling :minus, #scheduled :one, retries_queued :one, {counted} "
                     "SET updated_at = :now",
+                    # Not while a re-plan is being made (it gives the contacts their slots).
+                    "ConditionExpression": "#status IN (:scheduled_status, :active) AND plan_epoch = :epoch",
                     "ExpressionAttributeNames": {
+                        "#status": "status",
                         "#calling": count_attribute(ContactStatus.IN_PROGRESS),
                         "#scheduled": count_attribute(ContactStatus.SCHEDULED),
                         **counter_names,
@@ -865,6 +889,9 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
                         ":minus": {"N": "-1"},
                         ":one": {"N": "1"},
                         ":now": {"S": format_instant(now)},
+                        ":scheduled_status": {"S": CampaignStatus.SCHEDULED.value},
+                        ":active": {"S": CampaignStatus.ACTIVE.value},
+                        ":epoch": {"N": str(campaign.plan_epoch)},
                         **counter_values,
                     },
                 }
@@ -876,13 +903,32 @@ class DynamoCampaignCallStore(DynamoCampaignStore):
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
+            # The day's slot the retry takes, on condition that no other retry took it first.
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": plan_key(partition),
+                    "UpdateExpression": "SET taken.#day = :next",
+                    "ConditionExpression": "attribute_not_exists(taken.#day)"
+                    if slot.seen is None
+                    else "taken.#day = :seen",
+                    "ExpressionAttributeNames": {"#day": slot.local_date.isoformat()},
+                    "ExpressionAttributeValues": {
+                        ":next": {"N": str(slot.taken)},
+                        **({":seen": {"N": str(slot.seen)}} if slot.seen is not None else {}),
+                    },
+                }
+            },
         ]
         try:
             self._client.transact_write_items(TransactItems=steps)
         except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+            if "ConditionalCheckFailed" in reasons[:3]:
+                return False  # the contact moved on (a replayed webhook), or a re-plan began
+            return None  # another retry took the day's slot (or a write conflicted): plan again
         return True
 
     def contact_ended(
@@ -1157,6 +1203,83 @@ class DynamoCampaignPlanStore(DynamoCampaignStore):
             if not condition_failed(exc):
                 raise
             self.hand_over(campaign, progress)  # paused or re-planned meanwhile: the current plan carries on
+
+    def write_wind_down_batch(
+        self, campaign: Campaign, progress: PlanProgress, never_called: Sequence[CampaignContact], now: datetime
+    ) -> None:
+        partition = self._partition(campaign)
+        ended = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": contact_to_item(partition, entry),
+                    # Still pending and without a call (a folder's contact is not copied yet at all).
+                    "ConditionExpression": "attribute_not_exists(pk) OR (#status = :pending AND "
+                    "attribute_not_exists(row_id))",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {":pending": {"S": ContactStatus.PENDING.value}},
+                }
+            }
+            for entry in never_called
+        ]
+        checkpoint = {
+            "Put": {
+                "TableName": self._table,
+                "Item": {**plan_key(partition), **self._progress_attributes(progress)},
+                "ConditionExpression": "epoch = :epoch AND lease_until = :lease",
+                "ExpressionAttributeValues": {
+                    ":epoch": {"N": str(progress.epoch)},
+                    ":lease": {"S": format_instant(progress.lease_until or progress.started_at)},
+                },
+            }
+        }
+        counted = {
+            "Update": {
+                "TableName": self._table,
+                "Key": campaign_key(campaign.company_id, campaign.id),
+                "UpdateExpression": "ADD #pending :minus, #cancelled :plus SET updated_at = :now",
+                "ConditionExpression": "#status = :cancelled_status AND plan_epoch = :epoch",
+                "ExpressionAttributeNames": {
+                    "#status": "status",
+                    "#pending": count_attribute(ContactStatus.PENDING),
+                    "#cancelled": count_attribute(ContactStatus.CANCELLED),
+                },
+                "ExpressionAttributeValues": {
+                    ":minus": {"N": str(-len(ended))},
+                    ":plus": {"N": str(len(ended))},
+                    ":cancelled_status": {"S": CampaignStatus.CANCELLED.value},
+                    ":epoch": {"N": str(progress.epoch)},
+                    ":now": {"S": format_instant(now)},
+                },
+            }
+        }
+        try:
+            self._client.transact_write_items(TransactItems=[*ended, checkpoint, *([counted] if ended else [])])
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise PlanAbandoned(f"the wind-down of epoch {progress.epoch} is no longer the campaign's") from exc
+            raise
+
+    def finish_wind_down(self, campaign: Campaign, progress: PlanProgress, now: datetime) -> None:
+        done = {
+            "Update": {
+                "TableName": self._table,
+                "Key": campaign_key(campaign.company_id, campaign.id),
+                "UpdateExpression": "SET wound_down_at = :now",
+                "ConditionExpression": "#status = :cancelled AND plan_epoch = :epoch",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":cancelled": {"S": CampaignStatus.CANCELLED.value},
+                    ":epoch": {"N": str(progress.epoch)},
+                    ":now": {"S": format_instant(now)},
+                },
+            }
+        }
+        try:
+            self._client.transact_write_items(TransactItems=[done, self._release(campaign, progress)])
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
 
 
 def stored_counts(item: dict[str, Any]) -> dict[str, int]:

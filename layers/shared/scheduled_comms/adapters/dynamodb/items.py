@@ -479,13 +479,14 @@ def credits_of(item: dict[str, Any] | None) -> int:
     return int((item or {}).get("credits", {}).get("N", "0"))
 
 
-def refund_credit(table: str, company_id: str, now: datetime) -> dict[str, Any]:
-    """The update that gives back one credit spent for a row that was then not stored."""
+def refund_credit(table: str, company_id: str, now: datetime, credits: int = 1) -> dict[str, Any]:
+    """The update that gives back credits spent: one for a row that was then not stored, or a batch call's
+    reserved for contacts it never dialled."""
     return {
         "TableName": table,
         "Key": company_key(company_id),
-        "UpdateExpression": "ADD credits :one SET updated_at = :now",
-        "ExpressionAttributeValues": {":one": {"N": "1"}, ":now": {"S": format_instant(now)}},
+        "UpdateExpression": "ADD credits :n SET updated_at = :now",
+        "ExpressionAttributeValues": {":n": {"N": str(credits)}, ":now": {"S": format_instant(now)}},
     }
 
 
@@ -667,6 +668,7 @@ _CAMPAIGN_COLUMNS = (
     "credits_reserved",
     "credits_returned",
     "contacts_dialled",
+    "wound_down_at",
     "created_at",
     "updated_at",
 )

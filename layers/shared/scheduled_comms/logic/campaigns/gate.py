@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from scheduled_comms.logic.campaigns.planning import plan_calls
+from scheduled_comms.logic.campaigns.planning import PlannedCall, plan_calls
 from scheduled_comms.logic.dispatch.policy import Decision, Hold, Skip
 from scheduled_comms.logic.transitions import RowChange, transition_to_publish
 from scheduled_comms.models.campaigns import (
@@ -22,6 +22,7 @@ from scheduled_comms.models.campaigns import (
     CampaignStatus,
     Contact,
     ContactStatus,
+    DaySlot,
     OutcomeKind,
     RetryOutcome,
     outcome_kind,
@@ -30,10 +31,12 @@ from scheduled_comms.models.domain import Communication, Source, Status
 from scheduled_comms.models.values import new_id
 from scheduled_comms.ports import CampaignCallStore, CommunicationStore
 
+CAMPAIGN_CANCELLED = "its batch call is cancelled"  # the skip of a call whose campaign was cancelled
 PAUSED_HOLD = timedelta(hours=1)  # resuming re-plans the row anyway; this only bounds how often it is looked at
 PLANNING_HOLD = timedelta(minutes=1)
 SLOT_RECHECK = timedelta(seconds=5)
 OUTCOME_FIELDS = ("call_id", "answered", "talk_seconds", "end_reason")
+ENGINE_FAILED = {"answered": False, "end_reason": "failed"}  # the outcome of a call the engine failed
 
 
 def campaign_of(row: Communication) -> tuple[str, int] | None:
@@ -80,6 +83,8 @@ class CampaignCallGate:
                 return Hold(now + PAUSED_HOLD)
             case CampaignStatus.SCHEDULING | CampaignStatus.DRAFT:
                 return Hold(now + PLANNING_HOLD)
+            case CampaignStatus.CANCELLED:
+                return Skip(CAMPAIGN_CANCELLED)
             case _:
                 return Skip(f"its batch call is {campaign.status.value}")
 
@@ -95,22 +100,33 @@ def call_attempt(row: Communication) -> int:
     return int((row.payload.get("metadata") or {}).get("attempt", 1))
 
 
-def retry_row(campaign: Campaign, row: Communication, index: int, now: datetime) -> Communication:
-    """The contact's next call: ``retry_after_minutes`` after ``now``, at the first slot of a window from then on."""
-    policy = campaign.settings.retry
-    metadata = dict(row.payload.get("metadata") or {})
+def retry_call_slot(
+    campaign: Campaign, row: Communication, index: int, now: datetime, taken: dict[date, int]
+) -> PlannedCall:
+    """The slot of the contact's next call: ``retry_after_minutes`` after ``now``, the first free slot of a window
+    from then on (``taken``: each local day's slots the plan and earlier retries took, so no day goes over its
+    cap)."""
     contact = Contact.model_construct(phone_number=str(row.payload.get("to_number")), timezone=None)
-    call = next(
+    return next(
         plan_calls(
             campaign.settings.model_copy(update={"scheduled_at": None}),
             [(index, contact)],
             # From when the call ended (or, should the webhook's clock be behind the tick's, when it was placed).
-            now=max(now, row.dispatched_at or now) + timedelta(minutes=policy.retry_after_minutes),
-            numbers=[str(metadata.get("phone_number_id"))],
+            now=max(now, row.dispatched_at or now) + timedelta(minutes=campaign.settings.retry.retry_after_minutes),
+            numbers=[str((row.payload.get("metadata") or {}).get("phone_number_id"))],
             seed=campaign.id,
+            taken=taken,
         )
     )
-    metadata.update(attempt=call_attempt(row) + 1, local_date=call.local_date.isoformat())
+
+
+def retry_row(row: Communication, call: PlannedCall, now: datetime) -> Communication:
+    """The row of the contact's next call, at ``call``'s slot."""
+    metadata = {
+        **(row.payload.get("metadata") or {}),
+        "attempt": call_attempt(row) + 1,
+        "local_date": call.local_date.isoformat(),
+    }
     return Communication(
         id=new_id(now),
         company_id=row.company_id,
@@ -128,23 +144,45 @@ def retry_row(campaign: Campaign, row: Communication, index: int, now: datetime)
     )
 
 
+RETRY_SLOT_ATTEMPTS = 5  # concurrent retries racing for one day's next slot: each loser plans again
+
+
+def retried(
+    store: CampaignCallStore, campaign_id: str, index: int, row: Communication, outcome: dict[str, Any], now: datetime
+) -> bool:
+    """Whether the campaign's retry policy scheduled the contact's next call after ``row``'s ended with ``outcome``:
+    the campaign scheduled or active, the outcome one of its ``retry_on`` (never a real conversation), attempts
+    left. The retry takes the first free slot of its day in the same write that schedules it, so retries count
+    against ``max_calls_per_day`` as planned calls do; False when none was due or the contact had moved on."""
+    for _ in range(RETRY_SLOT_ATTEMPTS):
+        campaign = store.get(row.company_id, campaign_id, consistent=True)
+        if campaign is None or campaign.status not in (CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE):
+            return False
+        policy = campaign.settings.retry
+        if retry_outcome(outcome) not in policy.retry_on or call_attempt(row) >= policy.max_attempts:
+            return False
+        taken = store.slots_taken(campaign)
+        call = retry_call_slot(campaign, row, index, now, taken)
+        slot = DaySlot(call.local_date, taken.get(call.local_date), call.day_slot + 1)
+        done = store.retry_call(campaign, index, row.id, outcome, retry_row(row, call, now), slot, now)
+        if done is not None:
+            return done
+    return False
+
+
 def campaign_call_ended(store: CampaignCallStore, row: Communication, outcome: dict[str, Any], now: datetime) -> None:
     """A campaign call's outcome arrived: its slot freed; then, if the campaign's retry policy calls for another
-    attempt (the outcome one of its ``retry_on``, attempts left), the contact scheduled again with a new call
-    row, else the contact completed with the outcome and the campaign completed once every contact is terminal.
-    Safe to repeat (a replayed webhook changes nothing more)."""
+    attempt (``retried``), the contact scheduled again with a new call row, else the contact completed with the
+    outcome and the campaign completed once every contact is terminal. Safe to repeat (a replayed webhook
+    changes nothing more)."""
     found = campaign_of(row)
     if found is None:
         return
     campaign_id, index = found
     store.free_slot(row.company_id, campaign_id, row.id)
     kept: dict[str, Any] = {name: outcome[name] for name in OUTCOME_FIELDS if name in outcome}
-    campaign = store.get(row.company_id, campaign_id, consistent=True)
-    if campaign is not None and campaign.status in (CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE):
-        policy = campaign.settings.retry
-        if retry_outcome(kept) in policy.retry_on and call_attempt(row) < policy.max_attempts:
-            store.retry_call(campaign_id, index, row.id, kept, retry_row(campaign, row, index, now), now)
-            return
+    if retried(store, campaign_id, index, row, kept, now):
+        return
     ended = store.call_ended(row.company_id, campaign_id, index, row.id, kept, now)
     if ended is not None:
         complete_if_done(store, ended, now)
@@ -159,12 +197,20 @@ def complete_if_done(store: CampaignCallStore, campaign: Campaign, now: datetime
 
 
 # What a campaign call ended without an outcome webhook makes of its contact: the engine failed or skipped it
-# (its campaign cancelled, its callee on the do-not-contact list), or a cancel by match cancelled it.
+# (its callee on the do-not-contact list, say), or a cancel by match or of its campaign cancelled it.
 ENDED_BY_ENGINE = {
     Status.FAILED: ContactStatus.FAILED,
     Status.SKIPPED: ContactStatus.SKIPPED,
     Status.CANCELLED: ContactStatus.CANCELLED,
 }
+
+
+def ended_as(row: Communication) -> ContactStatus | None:
+    """The contact status a campaign call the engine ended gives its contact (a call skipped because its
+    campaign was cancelled: cancelled, as the campaign's wind-down cancels the others)."""
+    if row.status is Status.SKIPPED and row.skip_reason == CAMPAIGN_CANCELLED:
+        return ContactStatus.CANCELLED
+    return ENDED_BY_ENGINE.get(row.status)
 
 
 def campaign_call_finished(store: CampaignCallStore, row: Communication, now: datetime) -> bool:
@@ -173,11 +219,14 @@ def campaign_call_finished(store: CampaignCallStore, row: Communication, now: da
     the row's error, and the campaign completed once every contact is terminal. Safe to repeat; False when the
     row is not such a call or its contact had already moved on."""
     found = campaign_of(row)
-    target = ENDED_BY_ENGINE.get(row.status)
+    target = ended_as(row)
     if found is None or target is None:
         return False
     campaign_id, index = found
     store.free_slot(row.company_id, campaign_id, row.id)
+    # A call the provider refused (the engine's attempts spent) is retried as a failed call is, by the policy.
+    if row.status is Status.FAILED and retried(store, campaign_id, index, row, ENGINE_FAILED, now):
+        return True
     reason = row.last_error or row.skip_reason or row.status.value
     campaign = store.contact_ended(row.company_id, campaign_id, index, row.id, target, reason, now)
     if campaign is None:

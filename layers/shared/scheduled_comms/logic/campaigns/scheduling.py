@@ -19,11 +19,12 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 
-from scheduled_comms.errors import PlanAbandoned
+from scheduled_comms.errors import NotPending, PlanAbandoned
 from scheduled_comms.logic.campaigns.planning import PlannedCall, plan_calls
 from scheduled_comms.models.campaigns import (
     TERMINAL_CONTACT_STATUSES,
@@ -37,14 +38,16 @@ from scheduled_comms.models.campaigns import (
 )
 from scheduled_comms.models.domain import MAX_ATTEMPTS, Channel, Communication, Source, Status
 from scheduled_comms.observability import logger
-from scheduled_comms.ports import CampaignPlanStore, HolidaySource
+from scheduled_comms.ports import CampaignPlanStore, CommunicationStore, HolidaySource
 
 BATCH_CONTACTS = 500  # contacts planned between two checkpoints
+WIND_DOWN_BATCH = 98  # contacts a wind-down step cancels: DynamoDB's 100 items a transaction, less two
 LEASE = timedelta(minutes=15)  # Lambda's longest run: a planner that dies lets go by then
 RESERVE_SECONDS = 30.0  # the time a planner keeps for its last batch and its hand-over
 ENTITY_TYPE = "batch_call"
 # Statuses a re-plan moves: not yet dialled.
 REPLANNED = frozenset({ContactStatus.PENDING, ContactStatus.SCHEDULED})
+CANCELLED_REASON = "its batch call was cancelled"
 
 
 @dataclass(frozen=True)
@@ -207,3 +210,79 @@ def plan_campaign(
         if done >= finished.contacts_total and finished.status is CampaignStatus.SCHEDULED:
             store.complete(finished, now())
     return PlanReport(planned_now, True)
+
+
+def wind_down_campaign(
+    store: CampaignPlanStore,
+    rows: CommunicationStore,
+    company_id: str,
+    campaign_id: str,
+    now: Callable[[], datetime],
+    seconds_left: Callable[[], float],
+) -> PlanReport:
+    """A cancelled campaign's contacts not yet dialled end ``cancelled`` soon after the cancel, not at their slots.
+
+    A walk over the contacts, checkpointed and leased as a plan is (``store.cancel`` started a new epoch, so it
+    begins at the first contact, and a planner still at work lets go): each call row still pending is cancelled
+    (the table's stream then ends its contact, as it does for a cancel by match), and the contacts that never
+    had a row (a plan cut short) are cancelled with the checkpoint, in one transaction. A row a tick holds
+    meanwhile is skipped by the campaign gate and its contact cancelled all the same. Safe to repeat."""
+    campaign = store.get(company_id, campaign_id, consistent=True)
+    if campaign is None or campaign.status is not CampaignStatus.CANCELLED or campaign.wound_down_at is not None:
+        return PlanReport(0, False, "nothing to wind down")
+    started = now()
+    progress = store.claim_plan(campaign, started, started + LEASE)
+    if progress is None:
+        return PlanReport(0, False, "another planner holds the plan")
+    contacts = store.source_contacts(campaign, progress.next_index)
+    open_contacts = (entry for entry in contacts if entry.status in REPLANNED)
+    ended = 0
+    while batch := list(islice(open_contacts, WIND_DOWN_BATCH)):
+        at = now()
+        for entry in batch:
+            if entry.row_id is not None:
+                _cancel_call(rows, company_id, entry.row_id, at)
+        never_called = [
+            entry.model_copy(
+                update={"status": ContactStatus.CANCELLED, "last_error": CANCELLED_REASON, "updated_at": at}
+            )
+            for entry in batch
+            if entry.row_id is None
+        ]
+        progress.next_index = batch[-1].index + 1
+        progress.planned += len(batch)
+        try:
+            store.write_wind_down_batch(campaign, progress, never_called, at)
+        except PlanAbandoned:
+            return PlanReport(ended, False, "the wind-down lost its lease")
+        ended += len(batch)
+        if seconds_left() < RESERVE_SECONDS:
+            store.hand_over(campaign, progress)
+            return PlanReport(ended, False, "out of time")
+    store.finish_wind_down(campaign, progress, now())
+    logger.info("batch call wound down", extra={"batch_call_id": campaign.id, "contacts": ended})
+    return PlanReport(ended, True)
+
+
+def _cancel_call(rows: CommunicationStore, company_id: str, row_id: str, now: datetime) -> None:
+    row = rows.get(company_id, row_id, consistent=True)
+    if row is None or row.status is not Status.PENDING:
+        return  # already placed or ended: its outcome ends the contact
+    with suppress(NotPending):  # a tick took it meanwhile: the campaign gate skips it
+        rows.cancel_pending(row, now)
+
+
+def work_on_campaign(
+    store: CampaignPlanStore,
+    rows: CommunicationStore,
+    company_id: str,
+    campaign_id: str,
+    now: Callable[[], datetime],
+    seconds_left: Callable[[], float],
+    calendar: HolidaySource | None = None,
+) -> PlanReport:
+    """A campaign's background work, whichever is due: its plan (scheduling) or its wind-down (cancelled)."""
+    campaign = store.get(company_id, campaign_id, consistent=True)
+    if campaign is not None and campaign.status is CampaignStatus.CANCELLED:
+        return wind_down_campaign(store, rows, company_id, campaign_id, now, seconds_left)
+    return plan_campaign(store, company_id, campaign_id, now, seconds_left, calendar=calendar)
