@@ -201,6 +201,33 @@ def test_a_planner_that_dies_is_resumed_with_no_duplicate_and_no_lost_contact(ap
     assert stored.status is CampaignStatus.SCHEDULED and stored.counts.get("scheduled") == 130
 
 
+def test_contacts_an_upload_counted_but_died_before_writing_leave_the_counts_and_return_their_credits(
+    api, company, planner
+):
+    from scheduled_comms.adapters.dynamodb.items import campaign_key
+
+    created = api.request("POST", BATCH_CALLS, company, json_body=body(3))
+    campaign_id = created.json()["data"]["id"]
+    # An upload that died after reserving two more contacts' places and before writing them.
+    composition.campaign_store()._reserve_indexes(
+        campaign_key(company.id, campaign_id),
+        2,
+        datetime.now(UTC),
+        "#status = :draft",
+        {":draft": {"S": "draft"}},
+    )
+    assert api.request("POST", f"{BATCH_CALLS}/{campaign_id}/schedule", company).status == 202
+    assert composition.credit_ledger().balance(company.id, consistent=True) == 1_000 - 5
+
+    planner.drain()
+
+    stored = composition.campaign_store().get(company.id, campaign_id, consistent=True)
+    assert stored.status is CampaignStatus.SCHEDULED and stored.contacts_total == 3
+    assert {k: v for k, v in stored.counts.items() if v} == {"scheduled": 3}
+    assert stored.credits_returned == 2
+    assert composition.credit_ledger().balance(company.id, consistent=True) == 1_000 - 3
+
+
 class WindDownCrash:
     """The plan store, dying at the wind-down's second checkpoint: its rows cancelled, its contacts not."""
 

@@ -72,6 +72,7 @@ from scheduled_comms.models.campaigns import (
 )
 from scheduled_comms.models.domain import Communication
 from scheduled_comms.models.values import format_instant, parse_instant
+from scheduled_comms.observability import logger
 
 _BATCH_GET_LIMIT = 100
 TRANSACTION_LIMIT = 100  # items per TransactWriteItems request
@@ -1182,23 +1183,38 @@ class DynamoCampaignPlanStore(DynamoCampaignStore):
         )
 
     def finish_plan(self, campaign: Campaign, progress: PlanProgress, now: datetime) -> None:
+        # Every contact that exists and was pending has its slot now. A pending count left over is contacts an
+        # upload counted but never wrote (it died between the two): they leave the counts, their credits return.
+        current = self.get(campaign.company_id, campaign.id, consistent=True)
+        phantoms = max(current.counts.get(ContactStatus.PENDING, 0), 0) if current else 0
+        update, names, values = "SET #status = :scheduled, updated_at = :now", {"#status": "status"}, {}
+        condition = "#status = :scheduling AND plan_epoch = :epoch"
+        steps: list[dict[str, Any]] = []
+        if phantoms:
+            update += ", credits_returned = credits_returned + :k ADD #pending :minus, contacts_total :minus"
+            condition += " AND #pending = :k"
+            names["#pending"] = count_attribute(ContactStatus.PENDING)
+            values = {":k": {"N": str(phantoms)}, ":minus": {"N": str(-phantoms)}}
+            steps.append({"Update": refund_credit(self._table, campaign.company_id, now, phantoms)})
+            logger.warning("contacts counted, never written", extra={"batch_call_id": campaign.id, "count": phantoms})
         done = {
             "Update": {
                 "TableName": self._table,
                 "Key": campaign_key(campaign.company_id, campaign.id),
-                "UpdateExpression": "SET #status = :scheduled, updated_at = :now",
-                "ConditionExpression": "#status = :scheduling AND plan_epoch = :epoch",
-                "ExpressionAttributeNames": {"#status": "status"},
+                "UpdateExpression": update,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": {
                     ":scheduled": {"S": CampaignStatus.SCHEDULED.value},
                     ":scheduling": {"S": CampaignStatus.SCHEDULING.value},
                     ":epoch": {"N": str(progress.epoch)},
                     ":now": {"S": format_instant(now)},
+                    **values,
                 },
             }
         }
         try:
-            self._client.transact_write_items(TransactItems=[done, self._release(campaign, progress)])
+            self._client.transact_write_items(TransactItems=[*steps, done, self._release(campaign, progress)])
         except ClientError as exc:
             if not condition_failed(exc):
                 raise
