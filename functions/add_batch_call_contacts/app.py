@@ -1,27 +1,23 @@
 """POST /v1/batch-calls/{id}/contacts: add contacts to a draft (a JSON array, or CSV with a header row)."""
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from scheduled_comms.composition.campaigns import campaign_store, idempotency_store
+from scheduled_comms.composition.campaigns import campaign_store
+from scheduled_comms.http.campaigns import answer_once
 from scheduled_comms.http.resolver import (
     CONTACT_UPLOADS,
     ServiceResolver,
     api_handler,
     content_type_of,
-    current_caller,
-    json_response,
     requires,
 )
-from scheduled_comms.logic.campaigns.service import add_campaign_contacts, post_once
+from scheduled_comms.logic.campaigns.service import add_campaign_contacts
 from scheduled_comms.models.campaign_api import ContactsAddedResponse
 from scheduled_comms.models.campaigns import RegionCode
-from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.values import Uuid
-from scheduled_comms.observability import logger, metrics
-from scheduled_comms.settings import get_settings
+from scheduled_comms.observability import metrics
 
 router = Router()
 
@@ -41,24 +37,18 @@ router = Router()
     responses={201: {"description": "Added", "content": {"application/json": {"model": ContactsAddedResponse}}}},
 )
 def add_route(id: Annotated[Uuid, Path()], default_region: Annotated[RegionCode | None, Query()] = None) -> Any:
-    caller = current_caller(router)
-    logger.append_keys(company_id=caller.company_id, batch_call_id=id)
-    now = now_utc()
     event = router.current_event
     text, kind = event.decoded_body or "", content_type_of(event.raw_event)
-    status, body = post_once(
-        idempotency_store(),
-        caller,
-        event.headers,
+    reply = answer_once(
+        router,
         f"POST /v1/batch-calls/{id}/contacts",
         {"text": text, "type": kind, "default_region": default_region},
-        now,
-        timedelta(seconds=get_settings().idempotency_ttl_seconds),
         201,
-        lambda: add_campaign_contacts(campaign_store(), caller, id, text, kind, default_region, now),
+        lambda caller, now: add_campaign_contacts(campaign_store(), caller, id, text, kind, default_region, now),
+        batch_call_id=id,
     )
     metrics.add_metric(name="BatchCallContactsAdded", unit="Count", value=1)
-    return json_response(status, body)
+    return reply
 
 
 app = ServiceResolver(router, bodies=CONTACT_UPLOADS)

@@ -1,18 +1,16 @@
 """POST /v1/batch-calls/{id}/cancel: stop for good; the credits of contacts never dialled go back."""
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from scheduled_comms.composition.campaigns import campaign_store, idempotency_store
-from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, json_response, requires
-from scheduled_comms.logic.campaigns.service import cancel_campaign, post_once
+from scheduled_comms.composition.campaigns import campaign_store
+from scheduled_comms.http.campaigns import answer_once
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, requires
+from scheduled_comms.logic.campaigns.service import cancel_campaign
 from scheduled_comms.models.campaign_api import CampaignResponse
-from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.values import Uuid
-from scheduled_comms.observability import logger, metrics
-from scheduled_comms.settings import get_settings
+from scheduled_comms.observability import metrics
 
 router = Router()
 
@@ -31,22 +29,16 @@ router = Router()
     },
 )
 def cancel_route(id: Annotated[Uuid, Path()]) -> Any:
-    caller = current_caller(router)
-    logger.append_keys(company_id=caller.company_id, batch_call_id=id)
-    now = now_utc()
-    status, body = post_once(
-        idempotency_store(),
-        caller,
-        router.current_event.headers,
+    reply = answer_once(
+        router,
         f"POST /v1/batch-calls/{id}/cancel",
         None,
-        now,
-        timedelta(seconds=get_settings().idempotency_ttl_seconds),
         200,
-        lambda: cancel_campaign(campaign_store(), caller, id, now),
+        lambda caller, now: cancel_campaign(campaign_store(), caller, id, now),
+        batch_call_id=id,
     )
     metrics.add_metric(name="BatchCallsCancelled", unit="Count", value=1)
-    return json_response(status, body)
+    return reply
 
 
 app = ServiceResolver(router)
