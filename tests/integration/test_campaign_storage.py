@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from scheduled_comms import composition
-from scheduled_comms.errors import InsufficientCredits, InvalidState, NotFound
+from scheduled_comms.errors import InsufficientCredits, InvalidState, NotFound, NumbersTaken
 from scheduled_comms.models.campaigns import (
     Campaign,
     CampaignStatus,
@@ -84,7 +84,44 @@ def test_contacts_are_appended_to_a_draft_after_those_it_has(store, company):
 
     assert updated.contacts_total == 4 and updated.counts[ContactStatus.PENDING] == 4
     assert [c.index for c in page] == [0, 1, 2, 3]
-    assert store.known_numbers(company.id, campaign.id, ["+14155550003", "+14155559999"]) == {"+14155550003"}
+    assert store.known_numbers(company.id, campaign.id, ["+14155550003", "+14155559999"], NOW) == {"+14155550003"}
+
+
+@pytest.mark.parametrize("dies_in", ["_reserve_indexes", "_write_contacts"])
+def test_an_upload_that_died_holds_its_numbers_only_for_its_lease(store, company, monkeypatch, dies_in):
+    from tests.integration.conftest import SimulatedCrash
+
+    campaign = store.create(new_campaign(company.id), contacts(1))
+    numbers = [c.phone_number for c in contacts(2, first=1)]
+
+    def die(*args, **kwargs):
+        raise SimulatedCrash
+
+    with monkeypatch.context() as patched:  # after claiming the numbers, or after the guards name their indexes
+        patched.setattr(store, dies_in, die)
+        with pytest.raises(SimulatedCrash):
+            store.add_contacts(campaign, contacts(2, first=1), NOW)
+    soon, later = NOW + timedelta(seconds=30), NOW + timedelta(minutes=3)
+
+    assert store.known_numbers(company.id, campaign.id, numbers, soon) == set(numbers), "an upload under way"
+    with pytest.raises(NumbersTaken):
+        store.add_contacts(campaign, contacts(1, first=1), soon)
+    assert store.known_numbers(company.id, campaign.id, numbers, later) == set()
+    current = store.get(company.id, campaign.id, consistent=True)
+    added = store.add_contacts(current, contacts(2, first=1), later)
+    page, _ = store.contacts(company.id, campaign.id, None, 10, None)
+    assert [c.contact.phone_number for c in page][-2:] == numbers
+    assert added.contacts_total - current.contacts_total == 2
+
+
+def test_a_landed_uploads_numbers_stay_taken_after_its_lease(store, company):
+    campaign = store.create(new_campaign(company.id), contacts(1))
+    store.add_contacts(campaign, contacts(1, first=1), NOW)
+    much_later = NOW + timedelta(days=30)
+
+    assert store.known_numbers(company.id, campaign.id, ["+14155550001"], much_later) == {"+14155550001"}
+    with pytest.raises(NumbersTaken):
+        store.add_contacts(store.get(company.id, campaign.id), contacts(1, first=1), much_later)
 
 
 def test_contacts_cannot_be_added_once_scheduling_and_nothing_is_written(store, company):
@@ -169,7 +206,7 @@ def test_folders_hold_contacts_in_order_and_list_newest_first(store, company):
     assert grown.contacts_total == 3
     assert [f.name for f in folders] == ["New", "Old"] and end is None
     assert [c.contact.phone_number for c in page] == ["+14155550000", "+14155550001", "+14155550007"]
-    assert store.known_folder_numbers(company.id, older.id, ["+14155550007"]) == {"+14155550007"}
+    assert store.known_folder_numbers(company.id, older.id, ["+14155550007"], NOW) == {"+14155550007"}
 
 
 def test_contacts_cannot_be_added_to_a_folder_that_does_not_exist(store, company):

@@ -402,8 +402,8 @@ class CampaignStore(Protocol):
         """-> cancelled, returning the credits reserved for contacts never dialled, in one write."""
         ...
 
-    def known_numbers(self, company_id: str, campaign_id: str, numbers: Sequence[str]) -> set[str]:
-        """Which of ``numbers`` the campaign already has."""
+    def known_numbers(self, company_id: str, campaign_id: str, numbers: Sequence[str], now: datetime) -> set[str]:
+        """Which of ``numbers`` the campaign already has (or an upload under way is adding)."""
         ...
 
     def add_contacts(self, campaign: Campaign, contacts: Sequence[Contact], now: datetime) -> Campaign:
@@ -430,7 +430,9 @@ class CampaignStore(Protocol):
         self, company_id: str, limit: int, after_id: str | None
     ) -> tuple[list[ContactFolder], str | None]: ...
 
-    def known_folder_numbers(self, company_id: str, folder_id: str, numbers: Sequence[str]) -> set[str]: ...
+    def known_folder_numbers(
+        self, company_id: str, folder_id: str, numbers: Sequence[str], now: datetime
+    ) -> set[str]: ...
 
     def add_folder_contacts(
         self, folder: ContactFolder, contacts: Sequence[Contact], now: datetime

@@ -76,6 +76,9 @@ from scheduled_comms.observability import logger
 
 _BATCH_GET_LIMIT = 100
 TRANSACTION_LIMIT = 100  # items per TransactWriteItems request
+# How long an upload holds the number guards it claimed before they name their contacts (well over API
+# Gateway's 29 s for the request that claims them).
+CLAIM_LEASE = timedelta(minutes=2)
 MAX_QUERY_PAGES = 5  # pages one filtered list may read before it answers with a cursor
 FILTERED_PAGE_SIZE = 100
 _LAST_CONTACT = contact_sort_key(10**9 - 1)
@@ -125,59 +128,110 @@ class DynamoCampaignStore:
                 items.append(number_guard_key(partition, contact.phone_number))
         self.batch_put(items)
 
-    def _claim_numbers(self, partition: str, contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+    def _claim_numbers(self, partition: str, contacts: Sequence[Contact], now: datetime) -> list[dict[str, Any]]:
         """Each contact's number guard, written on condition that the list does not hold the number yet (100 a
         transaction): two uploads carrying one number never both land. ``NumbersTaken`` (the guards this call
-        wrote deleted again) naming the numbers another upload holds; returns the guards' keys."""
+        wrote deleted again) naming the numbers another upload holds; returns the guards written.
+
+        A guard is leased to its upload until ``CLAIM_LEASE`` has passed, then names its contact's index
+        (``_place_guards``): one whose upload died before its contact was written is dead, and taken over."""
         token = {"S": uuid.uuid4().hex}
-        keys = [number_guard_key(partition, contact.phone_number) for contact in contacts]
+        until = {"S": format_instant(now + CLAIM_LEASE)}
+        guards = [
+            {**number_guard_key(partition, contact.phone_number), "upload": token, "claimed_until": until}
+            for contact in contacts
+        ]
         claimed: list[dict[str, Any]] = []
-        for start in range(0, len(keys), TRANSACTION_LIMIT):
-            chunk = keys[start : start + TRANSACTION_LIMIT]
+        for start in range(0, len(guards), TRANSACTION_LIMIT):
+            chunk = guards[start : start + TRANSACTION_LIMIT]
             steps = [
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": {**key, "upload": token},
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
-                for key in chunk
+                {"Put": {"TableName": self._table, "Item": guard, "ConditionExpression": "attribute_not_exists(pk)"}}
+                for guard in chunk
             ]
-            try:
-                self._client.transact_write_items(TransactItems=steps)
-            except ClientError as exc:
-                self.release_numbers(claimed)
-                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                    raise
-                reasons = exc.response.get("CancellationReasons") or []
-                taken = {
-                    key["sk"]["S"].partition("#")[2]
-                    for key, reason in zip(chunk, reasons, strict=False)
-                    if reason.get("Code") == "ConditionalCheckFailed"
-                }
-                if taken:
-                    raise NumbersTaken(taken) from exc
-                raise Conflict("Another upload to this list ran at the same time; retry it") from exc
+            for attempt in range(2):
+                try:
+                    self._client.transact_write_items(TransactItems=steps)
+                    break
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                        self.release_numbers(claimed)
+                        raise
+                    reasons = exc.response.get("CancellationReasons") or []
+                    refused = [
+                        {"pk": guard["pk"], "sk": guard["sk"]}
+                        for guard, reason in zip(chunk, reasons, strict=False)
+                        if reason.get("Code") == "ConditionalCheckFailed"
+                    ]
+                    held = {key["sk"]["S"].partition("#")[2] for key in refused}
+                    removed = self._remove_dead_guards(partition, refused, now) if refused else set()
+                    if attempt == 0 and held and removed == held:
+                        continue  # every guard in the way was a dead upload's: claim again
+                    self.release_numbers(claimed)
+                    if held - removed:
+                        raise NumbersTaken(held - removed) from exc
+                    raise Conflict("Another upload to this list ran at the same time; retry it") from exc
             claimed += chunk
         return claimed
 
-    def release_numbers(self, keys: Sequence[dict[str, Any]]) -> None:
-        """Delete number guards this upload wrote (it did not land)."""
-        batch_write(self._client, self._table, [{"DeleteRequest": {"Key": key}} for key in keys])
-
-    def _known(self, partition: str, numbers: Sequence[str]) -> set[str]:
-        keys = [number_guard_key(partition, number) for number in dict.fromkeys(numbers)]
-        found: set[str] = set()
+    def _guards(self, keys: Sequence[dict[str, Any]], consistent: bool) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
         for start in range(0, len(keys), _BATCH_GET_LIMIT):
             pending: dict[str, Any] = {
-                self._table: {"Keys": keys[start : start + _BATCH_GET_LIMIT], "ProjectionExpression": "sk"}
+                self._table: {"Keys": list(keys[start : start + _BATCH_GET_LIMIT]), "ConsistentRead": consistent}
             }
             while pending:
                 response = self._client.batch_get_item(RequestItems=pending)
-                found.update(item["sk"]["S"].partition("#")[2] for item in response["Responses"].get(self._table, []))
+                found += response["Responses"].get(self._table, [])
                 pending = response.get("UnprocessedKeys") or {}
         return found
+
+    def _dead(self, partition: str, guards: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+        """The guards among ``guards`` whose upload died before writing their contact: past their lease, and
+        naming no index or an index whose contact is not theirs. Guards of a new list's (no lease) never die."""
+        stale = [g for g in guards if "claimed_until" in g and parse_instant(g["claimed_until"]["S"]) <= now]
+        placed = [g for g in stale if "contact_index" in g]
+        contacts = self._guards([contact_key(partition, int(g["contact_index"]["N"])) for g in placed], True)
+        written = {(item["sk"]["S"], item["phone_number"]["S"]) for item in contacts}
+        return [
+            g
+            for g in stale
+            if "contact_index" not in g
+            or (contact_key(partition, int(g["contact_index"]["N"]))["sk"]["S"], g["sk"]["S"].partition("#")[2])
+            not in written
+        ]
+
+    def _remove_dead_guards(self, partition: str, keys: Sequence[dict[str, Any]], now: datetime) -> set[str]:
+        """Delete the dead guards among ``keys`` (each on condition that it is the one read); their numbers."""
+        removed: set[str] = set()
+        for guard in self._dead(partition, self._guards(keys, True), now):
+            try:
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key={"pk": guard["pk"], "sk": guard["sk"]},
+                    ConditionExpression="upload = :upload",
+                    ExpressionAttributeValues={":upload": guard["upload"]},
+                )
+            except ClientError as exc:
+                if not is_condition_failure(exc):
+                    raise
+                continue
+            removed.add(guard["sk"]["S"].partition("#")[2])
+        return removed
+
+    def _place_guards(self, start: int, guards: Sequence[dict[str, Any]]) -> None:
+        """Each claimed guard names its contact's index, before any contact is written (see ``_claim_numbers``)."""
+        self.batch_put([{**guard, "contact_index": {"N": str(start + offset)}} for offset, guard in enumerate(guards)])
+
+    def release_numbers(self, guards: Sequence[dict[str, Any]]) -> None:
+        """Delete number guards this upload wrote (it did not land)."""
+        keys = [{"pk": guard["pk"], "sk": guard["sk"]} for guard in guards]
+        batch_write(self._client, self._table, [{"DeleteRequest": {"Key": key}} for key in keys])
+
+    def _known(self, partition: str, numbers: Sequence[str], now: datetime) -> set[str]:
+        keys = [number_guard_key(partition, number) for number in dict.fromkeys(numbers)]
+        guards = self._guards(keys, False)
+        dead = {g["sk"]["S"] for g in self._dead(partition, guards, now)}
+        return {g["sk"]["S"].partition("#")[2] for g in guards if g["sk"]["S"] not in dead}
 
     def _reserve_indexes(
         self, key: dict[str, Any], count: int, now: datetime, condition: str, values: dict[str, Any]
@@ -515,12 +569,12 @@ class DynamoCampaignStore:
         self._transact(campaign, target, steps)
         return cast(Campaign, self.get(campaign.company_id, campaign.id, consistent=True))
 
-    def known_numbers(self, company_id: str, campaign_id: str, numbers: Sequence[str]) -> set[str]:
-        return self._known(contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id), numbers)
+    def known_numbers(self, company_id: str, campaign_id: str, numbers: Sequence[str], now: datetime) -> set[str]:
+        return self._known(contact_list_partition(CAMPAIGN_PREFIX, company_id, campaign_id), numbers, now)
 
     def add_contacts(self, campaign: Campaign, contacts: Sequence[Contact], now: datetime) -> Campaign:
         partition = contact_list_partition(CAMPAIGN_PREFIX, campaign.company_id, campaign.id)
-        guards = self._claim_numbers(partition, contacts)
+        guards = self._claim_numbers(partition, contacts, now)
         try:
             start, item = self._reserve_indexes(
                 campaign_key(campaign.company_id, campaign.id),
@@ -534,6 +588,7 @@ class DynamoCampaignStore:
             if not is_condition_failure(exc):
                 raise
             raise self._refused(exc, campaign, None) from exc
+        self._place_guards(start, guards)
         self._write_contacts(partition, start, contacts, now, guards=False)
         return item_to_campaign(item)
 
@@ -612,12 +667,12 @@ class DynamoCampaignStore:
         items, next_after = self._company_items(company_id, FOLDER_PREFIX, limit, after_id)
         return [item_to_folder(item) for item in items], next_after
 
-    def known_folder_numbers(self, company_id: str, folder_id: str, numbers: Sequence[str]) -> set[str]:
-        return self._known(contact_list_partition(FOLDER_PREFIX, company_id, folder_id), numbers)
+    def known_folder_numbers(self, company_id: str, folder_id: str, numbers: Sequence[str], now: datetime) -> set[str]:
+        return self._known(contact_list_partition(FOLDER_PREFIX, company_id, folder_id), numbers, now)
 
     def add_folder_contacts(self, folder: ContactFolder, contacts: Sequence[Contact], now: datetime) -> ContactFolder:
         partition = contact_list_partition(FOLDER_PREFIX, folder.company_id, folder.id)
-        guards = self._claim_numbers(partition, contacts)
+        guards = self._claim_numbers(partition, contacts, now)
         try:
             start, item = self._reserve_indexes(
                 folder_key(folder.company_id, folder.id), len(contacts), now, "attribute_exists(pk)", {}
@@ -627,6 +682,7 @@ class DynamoCampaignStore:
             if not is_condition_failure(exc):
                 raise
             raise NotFound("No contact folder with this id") from exc
+        self._place_guards(start, guards)
         self._write_contacts(partition, start, contacts, now, guards=False)
         return item_to_folder(item)
 

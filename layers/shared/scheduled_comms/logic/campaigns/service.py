@@ -308,7 +308,10 @@ def add_campaign_contacts(
     campaign = owned_campaign(store, caller, campaign_id)
     require_status(campaign, CampaignStatus.DRAFT, "given contacts")
     contacts = parse_contacts(
-        body, content_type, default_region, lambda numbers: store.known_numbers(caller.company_id, campaign.id, numbers)
+        body,
+        content_type,
+        default_region,
+        lambda numbers: store.known_numbers(caller.company_id, campaign.id, numbers, now),
     )
     try:
         updated = store.add_contacts(campaign, contacts, now)
@@ -447,7 +450,7 @@ def add_folder_contacts(
         body,
         content_type,
         default_region,
-        lambda numbers: store.known_folder_numbers(caller.company_id, folder.id, numbers),
+        lambda numbers: store.known_folder_numbers(caller.company_id, folder.id, numbers, now),
     )
     try:
         updated = store.add_folder_contacts(folder, contacts, now)
