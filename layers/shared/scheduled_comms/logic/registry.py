@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from scheduled_comms.errors import EndpointRefused, FieldError, NotFound, ValidationFailed
 from scheduled_comms.logic.auth import require_scopes
@@ -39,6 +41,20 @@ def put_business_hours(
     return BusinessHoursResponse(data=hours)
 
 
+T = TypeVar("T")
+
+
+def refuse_repeats(
+    items: Sequence[T], key: Callable[[T], Hashable], message: str, problem: Callable[[int, T], FieldError]
+) -> None:
+    """A 422 naming the first item whose ``key`` an earlier item has."""
+    seen: set[Hashable] = set()
+    for index, item in enumerate(items):
+        if key(item) in seen:
+            raise ValidationFailed(message, [problem(index, item)])
+        seen.add(key(item))
+
+
 def get_holidays(directory: Directory, caller: Caller) -> HolidaysResponse:
     require_scopes(caller, Scope.DISPATCHER_READ)
     return HolidaysResponse(data=directory.holidays(caller.company_id))
@@ -48,14 +64,12 @@ def put_holidays(directory: Directory, caller: Caller, holidays: Holidays, now: 
     """Replace the company's holidays: from the next tick on, rows that respect business hours and batch calls
     planned from then on treat them as closed days."""
     require_scopes(caller, Scope.DISPATCHER_WRITE)
-    seen: set[tuple[object, ...]] = set()
-    for index, holiday in enumerate(holidays.holidays):
-        key = (holiday.date, tuple(sorted(holiday.timezones or ())))
-        if key in seen:
-            raise ValidationFailed(
-                "A holiday is listed twice", [FieldError(f"holidays[{index}]", "repeats an earlier holiday")]
-            )
-        seen.add(key)
+    refuse_repeats(
+        holidays.holidays,
+        lambda holiday: (holiday.date, tuple(sorted(holiday.timezones or ()))),
+        "A holiday is listed twice",
+        lambda index, _: FieldError(f"holidays[{index}]", "repeats an earlier holiday"),
+    )
     directory.put_holidays(caller.company_id, holidays, now)
     return HolidaysResponse(data=holidays)
 
@@ -69,12 +83,12 @@ def put_frequency_caps(
     directory: Directory, caller: Caller, caps: FrequencyCaps, now: datetime
 ) -> FrequencyCapsResponse:
     require_scopes(caller, Scope.DISPATCHER_WRITE)
-    channels = [cap.channel for cap in caps.caps]
-    for index, channel in enumerate(channels):
-        if channels.index(channel) != index:
-            raise ValidationFailed(
-                "One cap a channel", [FieldError(f"caps[{index}].channel", f"{channel} already has a cap")]
-            )
+    refuse_repeats(
+        caps.caps,
+        lambda cap: cap.channel,
+        "One cap a channel",
+        lambda index, cap: FieldError(f"caps[{index}].channel", f"{cap.channel} already has a cap"),
+    )
     directory.put_frequency_caps(caller.company_id, caps, now)
     return FrequencyCapsResponse(data=caps)
 
