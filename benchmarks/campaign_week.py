@@ -66,49 +66,54 @@ class SimulatedProvider:
             return done
 
 
-def bench_week(company_with_number: Any) -> dict[str, Any]:
+def draft_campaign(company_with_number: Any, at: datetime, max_calls_per_day: int, name: str) -> Any:
+    """A batch call of a new company (its number, a voice agent of its own) as the API creates it, not yet stored:
+    New York, 10:00-17:00, ``max_concurrent_calls`` CAP."""
     from scheduled_comms import composition
-    from scheduled_comms.composition.dispatch import dispatch_config, dispatch_directory, dispatch_gates
-    from scheduled_comms.logic.campaigns.gate import campaign_call_ended
-    from scheduled_comms.logic.campaigns.scheduling import plan_campaign
-    from scheduled_comms.logic.dispatch.engine import Dispatcher
-    from scheduled_comms.models.campaigns import Campaign, Contact, ContactSource, DeliverySettings
+    from scheduled_comms.models.campaigns import Campaign, ContactSource, DeliverySettings
     from scheduled_comms.models.registry import VoiceAgentConfig
     from scheduled_comms.models.values import new_id
 
-    # One due shard: the simulation's thousands of tick moments each query every shard, and moto reads its
-    # whole index for each query; a shard is a unit of scale-out, not of correctness.
-    os.environ["DUE_SHARD_COUNT"] = "1"
-    composition.reset()
     company_id, number_id = company_with_number()
     agent_id = str(uuid.uuid4())
     config = VoiceAgentConfig(
-        id=agent_id,
-        name="a",
-        provider="http",
-        endpoint_url="https://voice.example.com",
-        agent_id="a",
-        created_at=MONDAY_OPEN,
+        id=agent_id, name="a", provider="http", endpoint_url="https://voice.example.com", agent_id="a", created_at=at
     )
     composition.directory().put_voice_config(company_id, config, "arn:none")
     settings = DeliverySettings(
         timezone="America/New_York",
         start_time="10:00",
         end_time="17:00",
-        max_calls_per_day=CONTACTS // 5,
+        max_calls_per_day=max_calls_per_day,
         max_concurrent_calls=CAP,
     )
-    campaign = Campaign(
-        id=new_id(MONDAY_OPEN),
+    return Campaign(
+        id=new_id(at),
         company_id=company_id,
-        name="week",
+        name=name,
         agent_id=agent_id,
         phone_number_ids=[number_id],
         contact_source=ContactSource.INLINE,
         settings=settings,
-        created_at=MONDAY_OPEN,
-        updated_at=MONDAY_OPEN,
+        created_at=at,
+        updated_at=at,
     )
+
+
+def bench_week(company_with_number: Any) -> dict[str, Any]:
+    from scheduled_comms import composition
+    from scheduled_comms.composition.dispatch import dispatch_config, dispatch_directory, dispatch_gates
+    from scheduled_comms.logic.campaigns.gate import campaign_call_ended
+    from scheduled_comms.logic.campaigns.scheduling import plan_campaign
+    from scheduled_comms.logic.dispatch.engine import Dispatcher
+    from scheduled_comms.models.campaigns import Contact
+
+    # One due shard: the simulation's thousands of tick moments each query every shard, and moto reads its
+    # whole index for each query; a shard is a unit of scale-out, not of correctness.
+    os.environ["DUE_SHARD_COUNT"] = "1"
+    composition.reset()
+    campaign = draft_campaign(company_with_number, MONDAY_OPEN, CONTACTS // 5, "week")
+    company_id = campaign.company_id
     store, plans, calls = (
         composition.campaign_store(),
         composition.campaign_plan_store(),
