@@ -734,13 +734,17 @@ def _rows_of(company_id: str) -> list[dict[str, Any]]:
 def main_only(part: str) -> None:
     """One part alone, merged into the last results (the quick loop while working on it)."""
     results = json.loads((HERE / "results.json").read_text())
-    if part == "campaigns":
-        with mock_aws():
-            setup_stack()
-            results["campaigns"] = bench_campaigns()
-        results["campaigns"]["week"] = bench_campaign_week()
-    elif part == "campaign_week":
-        results.setdefault("campaigns", {})["week"] = bench_campaign_week()
+    if part in ("campaigns", "campaign_week"):
+        if part == "campaigns":
+            with mock_aws():
+                setup_stack()
+                figures = bench_campaigns()
+        else:
+            figures = {"week": bench_campaign_week()}
+        print(json.dumps({"campaigns": figures}), flush=True)
+        # Read again: these parts run long, and another part run alone may have written its figures meanwhile.
+        results = json.loads((HERE / "results.json").read_text())
+        results.setdefault("campaigns", {}).update(figures)
     elif part == "lateness_model":
         results["lateness_model"] = bench_lateness_model()
     elif part == "cold_imports":
