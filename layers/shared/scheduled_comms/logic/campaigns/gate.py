@@ -214,10 +214,11 @@ def ended_as(row: Communication) -> ContactStatus | None:
 
 
 def campaign_call_finished(store: CampaignCallStore, row: Communication, now: datetime) -> bool:
-    """A campaign call the dispatch engine marked failed (attempts spent, the provider refused) or skipped (its
-    campaign cancelled, say), read from the table's stream: its slot freed, its contact failed or skipped with
-    the row's error, and the campaign completed once every contact is terminal. Safe to repeat; False when the
-    row is not such a call or its contact had already moved on."""
+    """A campaign call the dispatch engine ended, read from the table's stream: failed (attempts spent, the
+    provider refused), skipped (its callee on the do-not-contact list, its campaign cancelled) or cancelled. Its
+    slot freed; a failed call retried if the campaign's policy retries ``failed``; else its contact ended as
+    ``ended_as`` says with the row's error, and the campaign completed once every contact is terminal. Safe to
+    repeat; False when the row is not such a call or its contact had already moved on."""
     found = campaign_of(row)
     target = ended_as(row)
     if found is None or target is None:
