@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from scheduled_comms.composition.stores import communication_store
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, requires
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.messages import cancel_message
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.messages import MessageOut
@@ -30,5 +30,5 @@ def cancel_route(message_id: Annotated[Uuid, Path()]) -> MessageOut:
     return message
 
 
-app = MessagesResolver(router)
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

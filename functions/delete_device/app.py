@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from scheduled_comms.composition.people import device_store, push_endpoints
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, requires
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.devices import delete_device
 from scheduled_comms.models.messages import ClientKey
 from scheduled_comms.models.push import DeviceId
@@ -30,5 +30,5 @@ def delete_route(person_id: Annotated[ClientKey, Path()], device_id: Annotated[D
     return Response(status_code=204, body=None)
 
 
-app = MessagesResolver(router)
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

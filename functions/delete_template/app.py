@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from scheduled_comms.composition.company import directory
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, requires
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.messages import delete_template
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.templates import TemplateKey
@@ -31,5 +31,5 @@ def delete_route(template_key: Annotated[TemplateKey, Path()]) -> Response[None]
     return Response(status_code=204, body=None)
 
 
-app = MessagesResolver(router)
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from scheduled_comms.composition.inbox import inbox_store
 from scheduled_comms.composition.secrets import cursor_key
 from scheduled_comms.http.resolver import (
-    MessagesResolver,
+    ServiceResolver,
     api_handler,
     current_caller,
     json_response,
@@ -57,5 +57,5 @@ def feed_route(
     return json_response(200, answer.feed.model_dump(mode="json"), headers)
 
 
-app = MessagesResolver(router)
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from scheduled_comms.composition.company import directory
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, requires
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.messages import get_template
 from scheduled_comms.models.messages import StoredTemplate
 from scheduled_comms.models.templates import TemplateKey
@@ -29,5 +29,5 @@ def get_route(template_key: Annotated[TemplateKey, Path()]) -> StoredTemplate:
     return template
 
 
-app = MessagesResolver(router)
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

@@ -6,7 +6,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from scheduled_comms.composition.secrets import inbox_secret
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, requires
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.inbox import issue_person_token
 from scheduled_comms.models.inbox import PersonTokenOut
 from scheduled_comms.models.messages import ClientKey
@@ -30,5 +30,5 @@ def token_route(person_id: Annotated[ClientKey, Path()]) -> PersonTokenOut:
     return token
 
 
-app = MessagesResolver(router)
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from scheduled_comms.composition.people import device_store
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, refuse_unknown_query, requires
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, refuse_unknown_query, requires
 from scheduled_comms.logic.devices import list_devices
 from scheduled_comms.models.messages import ClientKey
 from scheduled_comms.models.push import DeviceList
@@ -30,5 +30,5 @@ def list_route(person_id: Annotated[ClientKey, Path()]) -> DeviceList:
     return DeviceList(data=devices)
 
 
-app = MessagesResolver(router)
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

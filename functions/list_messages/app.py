@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from scheduled_comms.composition.secrets import cursor_key
 from scheduled_comms.composition.stores import communication_store
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, refuse_unknown_query, requires
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, refuse_unknown_query, requires
 from scheduled_comms.logic.messages import list_messages
 from scheduled_comms.models.messages import BrandId, ClientKey, MessageFilters, MessageList
 from scheduled_comms.models.templates import MessageChannel, TemplateKey
@@ -43,5 +43,5 @@ def list_route(
     return result
 
 
-app = MessagesResolver(router)
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from scheduled_comms.composition.company import directory
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, requires
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.messages import list_templates
 from scheduled_comms.models.messages import TemplateList
 from scheduled_comms.observability import logger, metrics
@@ -25,5 +25,5 @@ def list_route() -> TemplateList:
     return TemplateList(data=templates)
 
 
-app = MessagesResolver(router)
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

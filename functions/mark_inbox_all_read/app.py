@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from scheduled_comms.composition.inbox import inbox_store
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, requires
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.inbox import mark_all_read
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.inbox import MarkAllReadResult
@@ -31,5 +31,5 @@ def read_all_route(person_id: Annotated[ClientKey, Path()]) -> MarkAllReadResult
     return result
 
 
-app = MessagesResolver(router)
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

@@ -7,7 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from scheduled_comms.composition.inbox import inbox_store
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, requires
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.inbox import mark_entry
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.inbox import InboxEntryOut, InboxMark
@@ -33,5 +33,5 @@ def mark_route(person_id: Annotated[ClientKey, Path()], message_id: Annotated[Uu
     return entry
 
 
-app = MessagesResolver(router)
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

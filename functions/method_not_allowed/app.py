@@ -5,7 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from scheduled_comms.errors import MethodNotAllowed
-from scheduled_comms.http.errors import error_body, flat_error_body, status_of
+from scheduled_comms.http.errors import error_shape_for, status_of
 from scheduled_comms.observability import logger
 
 ALLOWED = {
@@ -53,19 +53,18 @@ ALLOWED = {
     "/v1/openapi.json": "GET",
     "/v1/docs": "GET",
 }
+
+
 # Spec 002's routes answer errors in its flat shape.
-FLAT_ERROR_PREFIXES = ("/v1/messages", "/v1/templates", "/v1/brands", "/v1/people")
-
-
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     resource = str(event.get("resource"))
     allowed = ALLOWED.get(resource, "")
-    shape = flat_error_body if resource.startswith(FLAT_ERROR_PREFIXES) else error_body
+    shape = error_shape_for(resource)
     failure = MethodNotAllowed(f"{event.get('httpMethod')} is not supported here; use {allowed}")
     return {
         "statusCode": int(status_of(failure)),
         "headers": {"Content-Type": "application/json", "Allow": allowed},
-        "body": json.dumps(shape(failure.code, failure.message)),
+        "body": json.dumps(shape(failure.code, failure.message, failure.details)),
         "isBase64Encoded": False,
     }

@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from scheduled_comms.composition.company import directory
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, requires
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.messages import put_brand
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.messages import Brand, BrandId, BrandPut
@@ -30,5 +30,5 @@ def put_route(brand_id: Annotated[BrandId, Path()], request: Annotated[BrandPut,
     return brand
 
 
-app = MessagesResolver(router)
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

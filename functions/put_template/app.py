@@ -6,7 +6,7 @@ import scheduled_comms.logic.templates  # noqa: F401  (every request compiles or
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from scheduled_comms.composition.company import directory
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, requires
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, requires
 from scheduled_comms.logic.messages import put_template
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.messages import StoredTemplate
@@ -33,5 +33,5 @@ def put_route(
     return stored
 
 
-app = MessagesResolver(router)
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

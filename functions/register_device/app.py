@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from scheduled_comms.composition.company import directory
 from scheduled_comms.composition.people import device_store, push_endpoints
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, json_response, requires
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, json_response, requires
 from scheduled_comms.logic.devices import register_device
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.messages import ClientKey
@@ -40,5 +40,5 @@ def register_route(person_id: Annotated[ClientKey, Path()], request: Annotated[R
     return json_response(201 if created else 200, device.model_dump(mode="json"))
 
 
-app = MessagesResolver(router)
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

@@ -10,7 +10,7 @@ from scheduled_comms.composition.company import directory
 from scheduled_comms.composition.people import device_store
 from scheduled_comms.composition.secrets import message_sealer
 from scheduled_comms.composition.stores import communication_store
-from scheduled_comms.http.resolver import MessagesResolver, api_handler, current_caller, json_response, requires_any
+from scheduled_comms.http.resolver import ServiceResolver, api_handler, current_caller, json_response, requires_any
 from scheduled_comms.logic.messages import schedule_message
 from scheduled_comms.models.domain import now_utc
 from scheduled_comms.models.messages import DEDUPLICATED_HEADER, MessageOut, ScheduleMessageRequest
@@ -57,5 +57,5 @@ def schedule_route(request: Annotated[ScheduleMessageRequest, Body()]) -> Any:
     return json_response(201, message.model_dump(mode="json"), {DEDUPLICATED_HEADER: str(repeated).lower()})
 
 
-app = MessagesResolver(router)
+app = ServiceResolver(router)
 lambda_handler = api_handler(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -47,6 +48,16 @@ def flat_error_body(code: str, message: str, details: list[errors.FieldError] | 
             f" (and {len(details) - 1} more; see details)" if len(details) > 1 else ""
         )
     return {"error": code, "message": message, "details": [{"field": d.field, "message": d.message} for d in details]}
+
+
+ErrorShape = Callable[[str, str, list[errors.FieldError] | None], dict[str, Any]]
+# Spec 002's routes (templated messages, brands, people's devices and inboxes) write errors its flat way.
+FLAT_ERROR_PREFIXES = ("/v1/messages", "/v1/templates", "/v1/brands", "/v1/people")
+
+
+def error_shape_for(resource: str) -> ErrorShape:
+    """How an error of the route ``resource`` (API Gateway's resource path) is written in the body."""
+    return flat_error_body if resource.startswith(FLAT_ERROR_PREFIXES) else error_body
 
 
 def status_of(exc: errors.ServiceError) -> HTTPStatus:

@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from scheduled_comms import errors
-from scheduled_comms.http.errors import error_body, flat_error_body, status_of
+from scheduled_comms.http.errors import ErrorShape, error_shape_for, status_of
 from scheduled_comms.models.domain import COMMUNICATION_CHANNELS, Caller
 from scheduled_comms.observability import discard_unpublished_metrics, logger, metrics
 
@@ -169,9 +169,6 @@ def precheck(event: Mapping[str, Any], rules: BodyRules = BodyRules()) -> errors
 class ServiceResolver(APIGatewayRestResolver):
     """REST API resolver with request validation and the service-wide error mapping."""
 
-    # How an error is written in the body; the messages routes use the spec's flat shape.
-    error_shape: Callable[[str, str, list[errors.FieldError] | None], dict[str, Any]] = staticmethod(error_body)
-
     def __init__(self, *routers: Router, bodies: BodyRules = BodyRules()) -> None:
         super().__init__(enable_validation=True)
         self._bodies = bodies
@@ -187,10 +184,11 @@ class ServiceResolver(APIGatewayRestResolver):
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         failure = precheck(event, self._bodies)
         if failure is not None:
+            shape = error_shape_for(str(event.get("resource", "")))
             return {
                 "statusCode": int(status_of(failure)),
                 "headers": {"Content-Type": content_types.APPLICATION_JSON},
-                "body": json.dumps(self.error_shape(failure.code, failure.message, failure.details)),
+                "body": json.dumps(shape(failure.code, failure.message, failure.details)),
                 "isBase64Encoded": False,
             }
         # Powertools writes the request to BaseRouter's class attributes, which every resolver of the
@@ -201,6 +199,11 @@ class ServiceResolver(APIGatewayRestResolver):
         self.current_event = APIGatewayProxyEvent(dict(event))
         self.lambda_context = context
         return super().resolve(event, context)
+
+    @property
+    def error_shape(self) -> ErrorShape:
+        """How an error is written in the body: the request's route decides (``error_shape_for``)."""
+        return error_shape_for(str(self.current_event.raw_event.get("resource", "")))
 
     def _service_error(self, exc: errors.ServiceError) -> Response:
         return json_response(status_of(exc), self.error_shape(exc.code, exc.message, exc.details))
@@ -223,12 +226,6 @@ class ServiceResolver(APIGatewayRestResolver):
             HTTPStatus.INTERNAL_SERVER_ERROR,
             self.error_shape("internal_error", "Something went wrong on our side", None),
         )
-
-
-class MessagesResolver(ServiceResolver):
-    """The resolver of spec 002's routes: errors as ``{"error": "<code>", "message": "...", "details": [...]}``."""
-
-    error_shape = staticmethod(flat_error_body)
 
 
 def refuse_unknown_query(app: BaseRouter, known: set[str]) -> None:
