@@ -149,6 +149,9 @@ def bench_week(company_with_number: Any) -> dict[str, Any]:
             steps += 1
             opens = moment.replace(hour=15, minute=0) + timedelta(days=1)
             quiet = not provider.ends and moment.hour >= 22  # the window is over and no call is going on
+            if quiet and moment.weekday() < 4:
+                placed = sum(provider.placed.values())
+                print(f"campaigns: week, {moment:%A} over, {placed:,} calls placed", flush=True)
             moment = opens if quiet and moment.weekday() < 4 else moment + STEP
     for end, row, outcome in provider.ended_by(last + timedelta(hours=2)):
         campaign_call_ended(calls, row, outcome, end)
