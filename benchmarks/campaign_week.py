@@ -66,6 +66,22 @@ class SimulatedProvider:
             return done
 
 
+class SimulatedClock:
+    """An engine's clock in simulated time: its waits (to a row's instant, between retries) pass at once."""
+
+    def __init__(self) -> None:
+        self._now = 0.0
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return self._now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self._now += max(0.0, seconds)
+
+
 def draft_campaign(company_with_number: Any, at: datetime, max_calls_per_day: int, name: str) -> Any:
     """A batch call of a new company (its number, a voice agent of its own) as the API creates it, not yet stored:
     New York, 10:00-17:00, ``max_concurrent_calls`` CAP."""
@@ -129,12 +145,15 @@ def bench_week(company_with_number: Any) -> dict[str, Any]:
     config_ = dispatch_config()
 
     def tick(moment: datetime) -> None:
+        clock = SimulatedClock()
         engine = Dispatcher(
             composition.dispatch_store(),
             provider,
             dispatch_directory(),
             config_,
             gates=dispatch_gates(),
+            monotonic=clock.monotonic,
+            sleep=clock.sleep,
         )
         engine.run(moment, lambda: 60.0, single_pass=True)
 
