@@ -10,6 +10,7 @@ import base64
 import functools
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,40 @@ MOTO_VERSION = "5.2.5"  # the version these patches were written and tested agai
 
 _serialise_lock = threading.RLock()
 _prepared = False
+
+
+# Keyword arguments moto's Table.query may get from a plain key-condition query (no legacy QueryFilter).
+_QUERY_KWARGS = frozenset({"hash_key_conditions", "range_key_conditions"})
+
+
+@dataclass(frozen=True)
+class PageOf:
+    """A query of a table's own keys (``Table.query``'s first arguments): which of the partition's items can be
+    on its page, in key order. moto's query then does all it does to them (its conditions, limits, keys)."""
+
+    hash_key: Any
+    range_comparison: str | None
+    range_objs: list[Any]
+    limit: int | None
+    exclusive_start_key: dict[str, Any] | None
+    scan_index_forward: bool
+
+    def candidates(self, table: Any) -> list[Any]:
+        items = sorted(table.items.get(self.hash_key, {}).values(), key=_range_of)
+        if self.range_comparison:
+            items = [item for item in items if item.range_key.compare(self.range_comparison, self.range_objs)]
+        start = (self.exclusive_start_key or {}).get(table.range_key_attr)
+        if start is not None:
+            after = DynamoType(start).cast_value
+            forward = self.scan_index_forward is not False
+            items = [item for item in items if (_range_of(item) > after if forward else _range_of(item) < after)]
+        if self.limit:  # the page and the one item past it (which tells moto there is more)
+            items = items[: self.limit + 1] if self.scan_index_forward is not False else items[-(self.limit + 1) :]
+        return items
+
+
+def _range_of(item: Any) -> Any:
+    return item.range_key.cast_value
 
 
 def require_pinned_moto() -> None:
@@ -139,6 +174,9 @@ def prepare_moto_dynamodb() -> None:
         return key
 
     def all_items(self: Any) -> list[Any]:
+        page = getattr(in_query, "page", None)
+        if page is not None and self.range_key_attr:
+            return page.candidates(self)
         items = [item for group in self.items.values() for item in (group.values() if self.range_key_attr else [group])]
         return sorted(items, key=key_of)
 
@@ -187,10 +225,16 @@ def prepare_moto_dynamodb() -> None:
 
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
         in_query.active = True
+        # A query of the table itself reads its page of one partition, as DynamoDB's does: moto would sort the
+        # whole table to pick the partition out, then walk the partition up to the page, at every page.
+        index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
+        plain = len(args) >= 7 and not index_name and args[0] is not None and not kwargs.get("filter_kwargs")
+        in_query.page = PageOf(*args[:6]) if plain and not any(k not in _QUERY_KWARGS for k in kwargs) else None
         try:
             return original_query(self, *args, **kwargs)
         finally:
             in_query.active = False
+            in_query.page = None
 
     def item_backups(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
         backups: list[tuple[Any, Any, Any, Any]] = []
