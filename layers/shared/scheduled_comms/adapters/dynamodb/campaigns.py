@@ -1100,6 +1100,20 @@ class DynamoCampaignPlanStore(DynamoCampaignStore):
             "lease_until": {"S": format_instant(progress.lease_until or progress.started_at)},
         }
 
+    def _checkpoint(self, partition: str, progress: PlanProgress) -> dict[str, Any]:
+        """The transaction step that writes ``progress``, on condition that the plan and its lease are still ours."""
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": {**plan_key(partition), **self._progress_attributes(progress)},
+                "ConditionExpression": "epoch = :epoch AND lease_until = :lease",
+                "ExpressionAttributeValues": {
+                    ":epoch": {"N": str(progress.epoch)},
+                    ":lease": {"S": format_instant(progress.lease_until or progress.started_at)},
+                },
+            }
+        }
+
     def calls_placed(self, campaign: Campaign, since: date) -> dict[date, int]:
         response = self._client.query(
             TableName=self._table,
@@ -1160,17 +1174,7 @@ class DynamoCampaignPlanStore(DynamoCampaignStore):
         try:
             self._client.transact_write_items(
                 TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": {**plan_key(partition), **self._progress_attributes(progress)},
-                            "ConditionExpression": "epoch = :epoch AND lease_until = :lease",
-                            "ExpressionAttributeValues": {
-                                ":epoch": {"N": str(progress.epoch)},
-                                ":lease": {"S": format_instant(progress.lease_until or progress.started_at)},
-                            },
-                        }
-                    },
+                    self._checkpoint(partition, progress),
                     {
                         "Update": {
                             "TableName": self._table,
@@ -1294,17 +1298,7 @@ class DynamoCampaignPlanStore(DynamoCampaignStore):
             }
             for entry in never_called
         ]
-        checkpoint = {
-            "Put": {
-                "TableName": self._table,
-                "Item": {**plan_key(partition), **self._progress_attributes(progress)},
-                "ConditionExpression": "epoch = :epoch AND lease_until = :lease",
-                "ExpressionAttributeValues": {
-                    ":epoch": {"N": str(progress.epoch)},
-                    ":lease": {"S": format_instant(progress.lease_until or progress.started_at)},
-                },
-            }
-        }
+        checkpoint = self._checkpoint(partition, progress)
         counted = {
             "Update": {
                 "TableName": self._table,
