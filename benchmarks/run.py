@@ -93,7 +93,6 @@ def setup_stack() -> Any:
     )
     os.environ.update(stack.environment())
     os.environ["POWERTOOLS_LOG_LEVEL"] = "ERROR"
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # the engine's metric flushes would fill the run's output
     # moto has no send quota, and the tick's figures measure its own work: no pacing (the lateness model
     # paces at each scenario's quota).
     os.environ.update({"SES_SENDS_PER_SECOND": "0", "SMS_SENDS_PER_SECOND": "0", "VOICE_CALLS_PER_SECOND": "0"})
