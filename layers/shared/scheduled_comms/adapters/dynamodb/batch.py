@@ -1,4 +1,5 @@
-"""Writing many items: BatchWriteItem, 25 a request, again for what DynamoDB leaves unprocessed."""
+"""Many items at once: BatchWriteItem, 25 a request, and BatchGetItem, 100 a request, each again for what
+DynamoDB leaves unprocessed."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 
 
 def batch_write(client: Any, table: str, requests: Sequence[dict[str, Any]]) -> int:
@@ -26,3 +28,18 @@ def batch_write(client: Any, table: str, requests: Sequence[dict[str, Any]]) -> 
                 time.sleep(random.uniform(0, delay))
                 delay = min(delay * 2, 2.0)
     return calls
+
+
+def batch_get(
+    client: Any, table: str, keys: Sequence[dict[str, Any]], consistent: bool = False
+) -> list[dict[str, Any]]:
+    """The items of ``keys`` that exist, in no particular order."""
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        chunk = list(keys[start : start + BATCH_GET_LIMIT])
+        pending: dict[str, Any] = {table: {"Keys": chunk, "ConsistentRead": consistent}}
+        while pending:
+            response = client.batch_get_item(RequestItems=pending)
+            found += response.get("Responses", {}).get(table, [])
+            pending = response.get("UnprocessedKeys") or {}
+    return found

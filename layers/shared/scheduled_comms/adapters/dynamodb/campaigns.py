@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from botocore.exceptions import ClientError
 from scheduled_comms.adapters.aws import client as aws_client
-from scheduled_comms.adapters.dynamodb.batch import batch_write
+from scheduled_comms.adapters.dynamodb.batch import batch_get, batch_write
 from scheduled_comms.adapters.dynamodb.items import (
     CAMPAIGN_PREFIX,
     CONTACT_PREFIX,
@@ -74,7 +74,6 @@ from scheduled_comms.models.domain import Communication
 from scheduled_comms.models.values import format_instant, parse_instant
 from scheduled_comms.observability import logger
 
-_BATCH_GET_LIMIT = 100
 TRANSACTION_LIMIT = 100  # items per TransactWriteItems request
 # How long an upload holds the number guards it claimed before they name their contacts (well over API
 # Gateway's 29 s for the request that claims them).
@@ -173,24 +172,13 @@ class DynamoCampaignStore:
             claimed += chunk
         return claimed
 
-    def _guards(self, keys: Sequence[dict[str, Any]], consistent: bool) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(keys), _BATCH_GET_LIMIT):
-            pending: dict[str, Any] = {
-                self._table: {"Keys": list(keys[start : start + _BATCH_GET_LIMIT]), "ConsistentRead": consistent}
-            }
-            while pending:
-                response = self._client.batch_get_item(RequestItems=pending)
-                found += response["Responses"].get(self._table, [])
-                pending = response.get("UnprocessedKeys") or {}
-        return found
-
     def _dead(self, partition: str, guards: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
         """The guards among ``guards`` whose upload died before writing their contact: past their lease, and
         naming no index or an index whose contact is not theirs. Guards of a new list's (no lease) never die."""
         stale = [g for g in guards if "claimed_until" in g and parse_instant(g["claimed_until"]["S"]) <= now]
         placed = [g for g in stale if "contact_index" in g]
-        contacts = self._guards([contact_key(partition, int(g["contact_index"]["N"])) for g in placed], True)
+        keys = [contact_key(partition, int(g["contact_index"]["N"])) for g in placed]
+        contacts = batch_get(self._client, self._table, keys, consistent=True)
         written = {(item["sk"]["S"], item["phone_number"]["S"]) for item in contacts}
         return [
             g
@@ -203,7 +191,7 @@ class DynamoCampaignStore:
     def _remove_dead_guards(self, partition: str, keys: Sequence[dict[str, Any]], now: datetime) -> set[str]:
         """Delete the dead guards among ``keys`` (each on condition that it is the one read); their numbers."""
         removed: set[str] = set()
-        for guard in self._dead(partition, self._guards(keys, True), now):
+        for guard in self._dead(partition, batch_get(self._client, self._table, keys, consistent=True), now):
             try:
                 self._client.delete_item(
                     TableName=self._table,
@@ -229,7 +217,7 @@ class DynamoCampaignStore:
 
     def _known(self, partition: str, numbers: Sequence[str], now: datetime) -> set[str]:
         keys = [number_guard_key(partition, number) for number in dict.fromkeys(numbers)]
-        guards = self._guards(keys, False)
+        guards = batch_get(self._client, self._table, keys)
         dead = {g["sk"]["S"] for g in self._dead(partition, guards, now)}
         return {g["sk"]["S"].partition("#")[2] for g in guards if g["sk"]["S"] not in dead}
 

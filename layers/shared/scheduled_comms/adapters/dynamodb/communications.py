@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from botocore.exceptions import ClientError
 from scheduled_comms.adapters.aws import client as aws_client
+from scheduled_comms.adapters.dynamodb.batch import batch_get
 from scheduled_comms.adapters.dynamodb.credits import DynamoCreditLedger
 from scheduled_comms.adapters.dynamodb.items import (
     BODY_ATTRIBUTE,
@@ -77,7 +78,6 @@ def _index_query(index: LinkIndex, key: str, after_id: str | None, limit: int) -
 _CONFLICT_RETRIES = 4
 MAX_QUERY_PAGES_PER_LIST = 5
 FILTERED_PAGE_SIZE = 100  # items a filtered list reads per query page
-_BATCH_GET_LIMIT = 100  # keys per BatchGetItem request
 
 
 # Requests made beside a create's other writes (the credit, the payload item, the balance read), so that they
@@ -380,14 +380,7 @@ class DynamoCommunicationStore:
     def _rows_by_key(self, entries: Sequence[dict[str, Any]]) -> Sequence[dict[str, Any]]:
         """The rows an index's entries point to, in the entries' order (a row gone since is left out)."""
         keys = [{"pk": entry["pk"], "sk": entry["sk"]} for entry in entries]
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        for start in range(0, len(keys), _BATCH_GET_LIMIT):
-            pending: dict[str, Any] = {self._table: {"Keys": keys[start : start + _BATCH_GET_LIMIT]}}
-            while pending:
-                response = self._client.batch_get_item(RequestItems=pending)
-                for item in response.get("Responses", {}).get(self._table, []):
-                    found[(item["pk"]["S"], item["sk"]["S"])] = item
-                pending = response.get("UnprocessedKeys") or {}
+        found = {(item["pk"]["S"], item["sk"]["S"]): item for item in batch_get(self._client, self._table, keys)}
         rows = [found[k] for k in ((key["pk"]["S"], key["sk"]["S"]) for key in keys) if k in found]
         apart = [row for row in rows if BODY_ATTRIBUTE in row]
         if not apart:
